@@ -1,35 +1,46 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * ktask module init and exit (skeleton; the core lands in later commits).
+ * ktask: joinable, abortable, cooperatively scheduled tasks for kernel code.
+ *
+ * Module init and exit, and the module parameters.  See
+ * Documentation/ktask/design.rst for how the pieces fit.
  */
-#include <linux/debugfs.h>
 #include <linux/init.h>
 #include <linux/module.h>
-#include <linux/ktask.h>
+#include <linux/moduleparam.h>
 
-static struct dentry *ktask_debugfs_root;
+#include "runtime.h"
 
-/**
- * ktask_current_id() - the id of the task being polled on this CPU
- *
- * Context: Any context.
- * Return: the id, or 0 outside a task.
- */
-u64 ktask_current_id(void)
-{
-	return 0;
-}
-EXPORT_SYMBOL_GPL(ktask_current_id);
+unsigned int ktask_default_budget = 128;
+module_param_named(budget, ktask_default_budget, uint, 0644);
+MODULE_PARM_DESC(budget, "coop budget per poll for new runtimes (default 128)");
 
 static int __init ktask_init(void)
 {
-	ktask_debugfs_root = debugfs_create_dir("ktask", NULL);
+	int ret;
+
+	ret = ktask_cell_cache_init();
+	if (ret)
+		return ret;
+	ret = ktask_sched_init();
+	if (ret) {
+		ktask_cell_cache_exit();
+		return ret;
+	}
+	ktask_debugfs_init();
 	return 0;
 }
 
 static void __exit ktask_exit(void)
 {
-	debugfs_remove_recursive(ktask_debugfs_root);
+	/*
+	 * Clients hold ktask while they are loaded, and their runtimes pin
+	 * them through their tasks; a runtime left here was leaked.
+	 */
+	WARN_ONCE(!list_empty(&ktask_rt_list), "ktask: runtimes leaked\n");
+	ktask_debugfs_exit();
+	ktask_sched_exit();
+	ktask_cell_cache_exit();
 }
 
 module_init(ktask_init);

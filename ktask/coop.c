@@ -1,0 +1,91 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * The cooperative budget (Tokio's coop).
+ *
+ * Each poll starts with rt->budget units.  A leaf operation calls
+ * ktask_coop_proceed() before doing work; once the units are gone it
+ * returns false, the task is woken (so it is polled again, behind the other
+ * queued tasks) and the operation must return KTASK_PENDING.  A unit taken
+ * by an operation that then made no progress is given back at the next
+ * ktask_coop_proceed(), unless ktask_coop_made_progress() was called: a
+ * resource that is not ready does not burn budget.
+ */
+#include "runtime.h"
+
+/**
+ * ktask_coop_proceed() - take one unit of budget for a leaf operation
+ * @cx: the poll context
+ *
+ * Context: Inside a poll function.
+ * Return: true if the operation may proceed; false if the budget is
+ * exhausted, in which case the task has been woken and the caller must
+ * return KTASK_PENDING.
+ */
+bool ktask_coop_proceed(struct ktask_cx *cx)
+{
+	if (WARN_ONCE(!cx, "ktask: NULL poll context\n"))
+		return true;
+	if (cx->unconstrained)
+		return true;
+	if (cx->unit_taken)
+		cx->budget++;	/* the previous operation made no progress */
+	cx->unit_taken = false;
+	if (!cx->budget) {
+		cx->forced_yield = true;
+		ktask_wake_by_ref(ktask_cell_waker(cx->cell));
+		return false;
+	}
+	cx->budget--;
+	cx->unit_taken = true;
+	return true;
+}
+EXPORT_SYMBOL_GPL(ktask_coop_proceed);
+
+/**
+ * ktask_coop_made_progress() - keep the unit the last operation took
+ * @cx: the poll context
+ *
+ * Context: Inside a poll function.
+ */
+void ktask_coop_made_progress(struct ktask_cx *cx)
+{
+	if (WARN_ONCE(!cx, "ktask: NULL poll context\n"))
+		return;
+	cx->unit_taken = false;
+}
+EXPORT_SYMBOL_GPL(ktask_coop_made_progress);
+
+/**
+ * ktask_consume_budget() - spend one unit of budget
+ * @cx: the poll context
+ *
+ * For loops that do work without leaf operations: call it once per
+ * iteration and return KTASK_PENDING when it does.
+ *
+ * Context: Inside a poll function.
+ * Return: KTASK_READY if a unit was spent, KTASK_PENDING if the budget is
+ * exhausted (the task has been woken).
+ */
+enum ktask_poll ktask_consume_budget(struct ktask_cx *cx)
+{
+	if (!ktask_coop_proceed(cx))
+		return KTASK_PENDING;
+	ktask_coop_made_progress(cx);
+	return KTASK_READY;
+}
+EXPORT_SYMBOL_GPL(ktask_consume_budget);
+
+/**
+ * ktask_has_budget_remaining() - whether the poll has budget left
+ * @cx: the poll context
+ *
+ * Context: Inside a poll function.
+ * Return: true if the next ktask_coop_proceed() would succeed.
+ */
+bool ktask_has_budget_remaining(struct ktask_cx *cx)
+{
+	if (WARN_ONCE(!cx, "ktask: NULL poll context\n"))
+		return false;
+	return cx->unconstrained || cx->budget || cx->unit_taken;
+}
+EXPORT_SYMBOL_GPL(ktask_has_budget_remaining);

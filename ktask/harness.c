@@ -1,0 +1,295 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * The harness: poll a task, complete it, cancel it, shut it down, free it.
+ *
+ * Whoever moves a task to RUNNING (a worker in ktask_harness_poll(), or
+ * runtime destroy in ktask_shutdown()) owns the core (@fn/@ops, @arg,
+ * @output, @stage) until it moves the task to idle or complete.  The body is
+ * dropped exactly once, by that owner, when the task finishes or is
+ * cancelled; the output is dropped exactly once, by the harness when no join
+ * handle exists at completion, otherwise by the join handle.
+ */
+#include <linux/module.h>
+#include <linux/rcupdate.h>
+#include <linux/sched/clock.h>
+#include <linux/wait_bit.h>
+
+#include "runtime.h"
+
+static void ktask_dealloc(struct ktask_cell *cell)
+{
+	ktask_cell_free(cell);
+}
+
+void ktask_drop_reference(struct ktask_cell *cell)
+{
+	if (ktask_state_ref_dec(&cell->state))
+		cell->vtable->dealloc(cell);
+}
+
+static void ktask_schedule(struct ktask_cell *cell)
+{
+	cell->rt->sched->schedule(cell->rt, cell);
+}
+
+/* Drop an output nobody will read.  Caller owns the output. */
+void ktask_drop_output(struct ktask_cell *cell)
+{
+	if (cell->stage == KTASK_STAGE_FINISHED &&
+	    cell->vtable == &ktask_poll_vtable && cell->ops->drop_output)
+		cell->ops->drop_output(cell->output);
+	cell->stage = KTASK_STAGE_CONSUMED;
+}
+
+/* Drop the body and store @err as the result.  Caller owns the core. */
+static void ktask_cancel_task(struct ktask_cell *cell, int err)
+{
+	cell->vtable->drop_body(cell);
+	cell->output = err;
+	cell->stage = KTASK_STAGE_FAILED;
+}
+
+/*
+ * The task's result is stored and the caller holds RUNNING and one
+ * reference (the poll's, or the owned list's for a shut-down task): publish
+ * COMPLETE, hand the output over, leave the runtime, drop the references.
+ */
+static void ktask_complete(struct ktask_cell *cell)
+{
+	struct ktask_rt *rt = cell->rt;
+	struct module *owner = cell->owner;
+	bool cancelled = cell->stage == KTASK_STAGE_FAILED &&
+			 cell->output == -ECANCELED;
+	unsigned long snap;
+	bool released;
+
+	snap = ktask_state_to_complete(&cell->state);
+	if (!(snap & KTASK_JOIN_INTEREST)) {
+		/* Nobody will join: the output is ours to drop. */
+		ktask_drop_output(cell);
+	} else if (snap & KTASK_JOIN_WAKER) {
+		/* The slot is ours until JOIN_WAKER is cleared. */
+		ktask_join_waker_wake(cell, cell->join_waker);
+		snap = ktask_state_unset_waker_after_complete(&cell->state);
+		if (!(snap & KTASK_JOIN_INTEREST)) {
+			unsigned long waker = cell->join_waker;
+
+			/* The handle went away meanwhile; it left the slot to us. */
+			cell->join_waker = 0;
+			ktask_join_waker_drop(waker);
+		}
+	}
+
+	if (cancelled)
+		this_cpu_inc(rt->rqs->stats.cancelled);
+	else
+		this_cpu_inc(rt->rqs->stats.completed);
+
+	released = ktask_owned_release(rt, cell);
+
+	/*
+	 * Once @alive reaches zero, ktask_rt_destroy() may free @rt, but not
+	 * before an RCU grace period: read @closed under rcu_read_lock().
+	 * The fully ordered decrement pairs with destroy's store of @closed
+	 * followed by its read of @alive (in wait_var_event()): either destroy
+	 * sees zero, or this sees @closed and wakes it.
+	 */
+	rcu_read_lock();
+	if (atomic_long_dec_and_test(&rt->alive) && READ_ONCE(rt->closed))
+		wake_up_var(&rt->alive);
+	rcu_read_unlock();
+
+	/* The task's code has returned for good: release its module. */
+	module_put(owner);
+
+	if (ktask_state_to_terminal(&cell->state, released ? 2 : 1))
+		cell->vtable->dealloc(cell);
+}
+
+static void ktask_cancel_and_complete(struct ktask_cell *cell)
+{
+	ktask_cancel_task(cell, -ECANCELED);
+	ktask_complete(cell);
+}
+
+/* Run the body once with a fresh budget; caller holds RUNNING. */
+static enum ktask_poll ktask_poll_body(struct ktask_rq *rq,
+				       struct ktask_cell *cell, long *out)
+{
+	struct ktask_rt *rt = cell->rt;
+	struct ktask_cx cx = {
+		.cell = cell,
+		.rq = rq,
+		.budget = rt->budget,
+	};
+	struct ktask_cpu_stats *stats;
+	enum ktask_poll res;
+	u64 start, took;
+
+	start = local_clock();
+	WRITE_ONCE(cell->last_poll_ns, start);
+	WRITE_ONCE(cell->polls, cell->polls + 1);
+	rq->current_cell = cell;
+	res = cell->vtable->run_body(cell, &cx, out);
+	rq->current_cell = NULL;
+	took = local_clock() - start;
+
+	stats = this_cpu_ptr(&rt->rqs->stats);
+	this_cpu_inc(rt->rqs->stats.polls);
+	if (cx.forced_yield) {
+		this_cpu_inc(rt->rqs->stats.forced_yields);
+		WRITE_ONCE(cell->forced_yields, cell->forced_yields + 1);
+	}
+	/* Racy max: a lost update only loses a statistic. */
+	if (took > data_race(stats->longest_poll_ns))
+		WRITE_ONCE(stats->longest_poll_ns, took);
+	return res;
+}
+
+/**
+ * ktask_harness_poll() - poll a task for a run queue
+ * @rq: the run queue the task was taken from
+ * @cell: the task; the caller passes its notification reference
+ *
+ * Context: Process context, on a runtime worker.  Calls the task's code.
+ */
+void ktask_harness_poll(struct ktask_rq *rq, struct ktask_cell *cell)
+{
+	enum ktask_poll res;
+	long out = 0;
+
+	switch (ktask_state_to_running(&cell->state)) {
+	case KTASK_RUN_SUCCESS:
+		break;
+	case KTASK_RUN_CANCELLED:
+		ktask_cancel_and_complete(cell);
+		return;
+	case KTASK_RUN_FAILED:
+		return;
+	case KTASK_RUN_DEALLOC:
+		cell->vtable->dealloc(cell);
+		return;
+	}
+
+	res = ktask_poll_body(rq, cell, &out);
+	if (likely(res == KTASK_READY)) {
+		cell->vtable->drop_body(cell);
+		cell->output = out;
+		cell->stage = KTASK_STAGE_FINISHED;
+		ktask_complete(cell);
+		return;
+	}
+	if (unlikely(res != KTASK_PENDING)) {
+		WARN_ONCE(1, "ktask: task %llu spawned at %pS: poll returned %d\n",
+			  cell->id, (void *)cell->spawn_site, res);
+		ktask_cancel_task(cell, -EINVAL);
+		ktask_complete(cell);
+		return;
+	}
+
+	switch (ktask_state_to_idle(&cell->state)) {
+	case KTASK_IDLE_OK:
+		break;
+	case KTASK_IDLE_OK_NOTIFIED:
+		/* Our reference became the new notification's. */
+		cell->rt->sched->yield(cell->rt, cell);
+		break;
+	case KTASK_IDLE_OK_DEALLOC:
+		cell->vtable->dealloc(cell);
+		break;
+	case KTASK_IDLE_CANCELLED:
+		ktask_cancel_and_complete(cell);
+		break;
+	}
+}
+
+/* Runtime destroy: @cell was taken off the owned list with its reference. */
+static void ktask_shutdown(struct ktask_cell *cell)
+{
+	if (!ktask_state_to_shutdown(&cell->state)) {
+		/* Running (its poller cancels it) or complete already. */
+		ktask_drop_reference(cell);
+		return;
+	}
+	ktask_cancel_and_complete(cell);
+}
+
+static int ktask_try_read_output(struct ktask_cell *cell, long *out)
+{
+	u8 stage = cell->stage;
+
+	cell->stage = KTASK_STAGE_CONSUMED;
+	switch (stage) {
+	case KTASK_STAGE_FINISHED:
+		if (out)
+			*out = cell->output;
+		return 0;
+	case KTASK_STAGE_FAILED:
+		return (int)cell->output;
+	default:
+		WARN_ONCE(1, "ktask: output of task %llu read in stage %u\n",
+			  cell->id, stage);
+		return -EINVAL;
+	}
+}
+
+static void ktask_drop_join_handle_slow(struct ktask_cell *cell)
+{
+	struct ktask_handle_drop drop;
+
+	drop = ktask_state_join_handle_dropped(&cell->state);
+	if (drop.drop_output)
+		ktask_drop_output(cell);
+	if (drop.drop_waker) {
+		unsigned long waker = cell->join_waker;
+
+		cell->join_waker = 0;
+		ktask_join_waker_drop(waker);
+	}
+	ktask_drop_reference(cell);
+}
+
+static enum ktask_poll ktask_fn_run(struct ktask_cell *cell,
+				    struct ktask_cx *cx, long *out)
+{
+	*out = cell->fn(cell->arg);
+	return KTASK_READY;
+}
+
+static void ktask_fn_drop(struct ktask_cell *cell)
+{
+}
+
+static enum ktask_poll ktask_ops_run(struct ktask_cell *cell,
+				     struct ktask_cx *cx, long *out)
+{
+	return cell->ops->poll(cx, cell->arg, out);
+}
+
+static void ktask_ops_drop(struct ktask_cell *cell)
+{
+	if (cell->ops->drop)
+		cell->ops->drop(cell->arg);
+}
+
+const struct ktask_vtable ktask_fn_vtable = {
+	.poll = ktask_harness_poll,
+	.schedule = ktask_schedule,
+	.dealloc = ktask_dealloc,
+	.try_read_output = ktask_try_read_output,
+	.drop_join_handle_slow = ktask_drop_join_handle_slow,
+	.shutdown = ktask_shutdown,
+	.run_body = ktask_fn_run,
+	.drop_body = ktask_fn_drop,
+};
+
+const struct ktask_vtable ktask_poll_vtable = {
+	.poll = ktask_harness_poll,
+	.schedule = ktask_schedule,
+	.dealloc = ktask_dealloc,
+	.try_read_output = ktask_try_read_output,
+	.drop_join_handle_slow = ktask_drop_join_handle_slow,
+	.shutdown = ktask_shutdown,
+	.run_body = ktask_ops_run,
+	.drop_body = ktask_ops_drop,
+};

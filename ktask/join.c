@@ -1,0 +1,327 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * Join handles and abort handles.
+ *
+ * A join handle is a reference to the task plus the JOIN_INTEREST bit.  It
+ * is consumed by ktask_join(), by ktask_join_poll() returning KTASK_READY,
+ * and by ktask_detach().  An abort handle is a plain reference.
+ *
+ * A joiner that waits registers a waker in the join-waker slot under the
+ * JOIN_WAKER protocol of state.c: a sleeping thread registers
+ * KTASK_JOIN_WAKER_THREAD and sleeps on wake_up_var(cell); a task registers
+ * a clone of its own waker.
+ *
+ * Using a handle after it was consumed is a use-after-free, as for any
+ * freed object; while another reference (an abort handle, a waker) keeps
+ * the cell alive it is detected and WARNs once instead.
+ */
+#include <linux/rcupdate.h>
+#include <linux/sched.h>
+#include <linux/wait_bit.h>
+
+#include "runtime.h"
+
+/* Validate @h for an operation that needs a live join handle. */
+static int ktask_handle_check(const struct ktask_handle *h, const char *what)
+{
+	if (IS_ERR_OR_NULL(h))
+		return -EINVAL;
+	if (WARN_ONCE(!(ktask_state_load(&ktask_handle_cell(h)->state) &
+			KTASK_JOIN_INTEREST),
+		      "ktask: %s of a consumed join handle (task %llu)\n", what,
+		      ktask_handle_cell(h)->id))
+		return -EINVAL;
+	return 0;
+}
+
+/*
+ * Put @waker in the join-waker slot.  Return: true if it is registered and
+ * the harness will wake it; false if the task completed first (then @waker
+ * has been dropped and the output may be read).
+ */
+static bool ktask_join_register(struct ktask_cell *cell, unsigned long snap,
+				unsigned long waker)
+{
+	bool ok;
+
+	if (snap & KTASK_JOIN_WAKER) {
+		/* Take the slot back from the harness to replace the waker. */
+		ktask_state_unset_join_waker(&cell->state, &ok);
+		if (!ok)
+			goto complete;
+		ktask_join_waker_drop(cell->join_waker);
+	}
+	cell->join_waker = waker;
+	ktask_state_set_join_waker(&cell->state, &ok);
+	if (ok)
+		return true;
+	cell->join_waker = 0;
+complete:
+	ktask_join_waker_drop(waker);
+	return false;
+}
+
+/* The task is complete and @cell's handle is ours: take the result. */
+static int ktask_join_consume(struct ktask_cell *cell, long *out)
+{
+	int ret = cell->vtable->try_read_output(cell, out);
+
+	cell->vtable->drop_join_handle_slow(cell);
+	return ret;
+}
+
+static int ktask_join_wait(struct ktask_handle *h, long *out, long timeout)
+{
+	struct ktask_cell *cell;
+	unsigned long snap;
+	int ret;
+	bool ok;
+
+	might_sleep();
+	ret = ktask_handle_check(h, "join");
+	if (ret)
+		return ret;
+	cell = ktask_handle_cell(h);
+	snap = ktask_state_load(&cell->state);
+	if (snap & KTASK_COMPLETE)
+		return ktask_join_consume(cell, out);
+	if (ktask_current_rq())
+		return -EDEADLK;
+	if (!ktask_join_register(cell, snap, KTASK_JOIN_WAKER_THREAD))
+		return ktask_join_consume(cell, out);
+
+	if (wait_var_event_timeout(cell, ktask_state_load(&cell->state) &
+				   KTASK_COMPLETE, timeout))
+		return ktask_join_consume(cell, out);
+
+	ktask_state_unset_join_waker(&cell->state, &ok);
+	if (!ok)	/* completed after all: the harness holds the slot */
+		return ktask_join_consume(cell, out);
+	cell->join_waker = 0;
+	return -ETIMEDOUT;
+}
+
+/**
+ * ktask_join() - wait for a task and take its output
+ * @h: the join handle; consumed unless the return is -EINVAL or -EDEADLK
+ * @out: where to store the output; may be NULL
+ *
+ * Context: Process context; sleeps (uninterruptibly).  Not from a task or
+ * any other code running on a ktask worker: that could deadlock.
+ * Return: 0 with *@out set to the task's output; -ECANCELED if the task was
+ * aborted before it completed; -EINVAL (and the poll function's bad return
+ * WARNed) if its poll function broke the protocol; -EINVAL for an invalid
+ * or consumed handle; -EDEADLK from a ktask worker (handle still valid).
+ */
+int ktask_join(struct ktask_handle *h, long *out)
+{
+	return ktask_join_wait(h, out, MAX_SCHEDULE_TIMEOUT);
+}
+EXPORT_SYMBOL_GPL(ktask_join);
+
+/**
+ * ktask_join_timeout() - wait a bounded time for a task's output
+ * @h: the join handle; consumed unless the return is -ETIMEDOUT, -EINVAL
+ *	or -EDEADLK
+ * @out: where to store the output; may be NULL
+ * @timeout: the longest wait, in jiffies
+ *
+ * Context: Process context; sleeps.  Not from a ktask worker.
+ * Return: as ktask_join(), or -ETIMEDOUT if the task did not complete in
+ * time (the handle is still valid).
+ */
+int ktask_join_timeout(struct ktask_handle *h, long *out,
+		       unsigned long timeout)
+{
+	if (timeout > MAX_SCHEDULE_TIMEOUT)
+		timeout = MAX_SCHEDULE_TIMEOUT;
+	return ktask_join_wait(h, out, timeout);
+}
+EXPORT_SYMBOL_GPL(ktask_join_timeout);
+
+/**
+ * ktask_join_poll() - poll a task's completion from another task
+ * @h: the join handle; consumed when this returns KTASK_READY
+ * @cx: the polling task's context
+ * @out: where to store the output; may be NULL
+ * @err: where to store the result: 0, or the error ktask_join() would give
+ *
+ * If the task has not completed, registers the polling task's waker, which
+ * is woken when it does, and returns KTASK_PENDING.  Takes one unit of the
+ * caller's coop budget and may return KTASK_PENDING when there is none.
+ *
+ * Context: Inside a poll function.
+ * Return: KTASK_READY with *@err (and *@out) set, or KTASK_PENDING.
+ * An invalid handle or arguments give KTASK_READY with *@err = -EINVAL; a
+ * task joining itself gets -EDEADLK (its handle stays valid).
+ */
+enum ktask_poll ktask_join_poll(struct ktask_handle *h, struct ktask_cx *cx,
+				long *out, int *err)
+{
+	struct ktask_cell *cell;
+	unsigned long snap;
+	int ret;
+
+	if (WARN_ONCE(!cx || !err, "ktask: join_poll without cx or err\n")) {
+		if (err)
+			*err = -EINVAL;
+		return KTASK_READY;
+	}
+	ret = ktask_handle_check(h, "join_poll");
+	if (ret) {
+		*err = ret;
+		return KTASK_READY;
+	}
+	cell = ktask_handle_cell(h);
+	if (cell == cx->cell) {
+		*err = -EDEADLK;
+		return KTASK_READY;
+	}
+	if (!ktask_coop_proceed(cx))
+		return KTASK_PENDING;
+
+	snap = ktask_state_load(&cell->state);
+	if (!(snap & KTASK_COMPLETE)) {
+		/*
+		 * Already registered: nothing to change.  The slot is only
+		 * read here, and the harness clears it only without a handle.
+		 */
+		if ((snap & KTASK_JOIN_WAKER) &&
+		    cell->join_waker == (unsigned long)cx->cell)
+			return KTASK_PENDING;
+		ktask_state_ref_inc(&cx->cell->state);	/* the clone */
+		if (ktask_join_register(cell, snap, (unsigned long)cx->cell))
+			return KTASK_PENDING;
+	}
+	ktask_coop_made_progress(cx);
+	*err = ktask_join_consume(cell, out);
+	return KTASK_READY;
+}
+EXPORT_SYMBOL_GPL(ktask_join_poll);
+
+/**
+ * ktask_is_finished() - whether a task has completed
+ * @h: the join handle
+ *
+ * Context: Any context.
+ * Return: true once the task has completed or been cancelled, so that
+ * ktask_join() would not sleep; false otherwise and for an invalid handle.
+ */
+bool ktask_is_finished(struct ktask_handle *h)
+{
+	if (IS_ERR_OR_NULL(h))
+		return false;
+	return ktask_state_load(&ktask_handle_cell(h)->state) & KTASK_COMPLETE;
+}
+EXPORT_SYMBOL_GPL(ktask_is_finished);
+
+/**
+ * ktask_detach() - let a task run on without a join handle
+ * @h: the join handle, consumed; NULL or an ERR_PTR is ignored
+ *
+ * The task keeps running; its output, if any, is dropped with
+ * @ops->drop_output.
+ *
+ * Context: Any context, hardirq included.
+ */
+void ktask_detach(struct ktask_handle *h)
+{
+	struct ktask_cell *cell;
+
+	if (IS_ERR_OR_NULL(h) || ktask_handle_check(h, "detach"))
+		return;
+	cell = ktask_handle_cell(h);
+	if (ktask_state_drop_join_handle_fast(&cell->state))
+		return;
+	cell->vtable->drop_join_handle_slow(cell);
+}
+EXPORT_SYMBOL_GPL(ktask_detach);
+
+static void ktask_cell_abort(struct ktask_cell *cell)
+{
+	/* Keeps the runtime alive until the push is done; see runtime.h. */
+	rcu_read_lock();
+	if (ktask_state_notify_and_cancel(&cell->state))
+		cell->vtable->schedule(cell);
+	rcu_read_unlock();
+}
+
+/**
+ * ktask_abort() - cancel a task
+ * @h: the join handle; still valid afterwards
+ *
+ * A task that has not completed is cancelled: if it is not being polled it
+ * never runs again, otherwise it is cancelled when its poll returns
+ * KTASK_PENDING.  Its @ops->drop runs on a worker, and ktask_join() then
+ * returns -ECANCELED.  A completed task is not affected.
+ *
+ * Context: Any context, hardirq included.
+ */
+void ktask_abort(struct ktask_handle *h)
+{
+	if (WARN_ONCE(IS_ERR_OR_NULL(h), "ktask: abort of an invalid handle\n"))
+		return;
+	ktask_cell_abort(ktask_handle_cell(h));
+}
+EXPORT_SYMBOL_GPL(ktask_abort);
+
+/**
+ * ktask_abort_handle() - get a handle that can only abort the task
+ * @h: the join handle; still valid afterwards
+ *
+ * Context: Any context.
+ * Return: an abort handle, to be released with ktask_abort_handle_put(),
+ * or ERR_PTR(-EINVAL) for an invalid handle.
+ */
+struct ktask_abort_handle *ktask_abort_handle(struct ktask_handle *h)
+{
+	if (ktask_handle_check(h, "abort_handle"))
+		return ERR_PTR(-EINVAL);
+	ktask_state_ref_inc(&ktask_handle_cell(h)->state);
+	return (struct ktask_abort_handle *)h;
+}
+EXPORT_SYMBOL_GPL(ktask_abort_handle);
+
+/**
+ * ktask_abort_handle_abort() - cancel a task through an abort handle
+ * @ah: the abort handle; still valid afterwards
+ *
+ * Context: Any context, hardirq included.
+ */
+void ktask_abort_handle_abort(struct ktask_abort_handle *ah)
+{
+	if (WARN_ONCE(IS_ERR_OR_NULL(ah), "ktask: abort of an invalid handle\n"))
+		return;
+	ktask_cell_abort((struct ktask_cell *)ah);
+}
+EXPORT_SYMBOL_GPL(ktask_abort_handle_abort);
+
+/**
+ * ktask_abort_handle_put() - release an abort handle
+ * @ah: the abort handle; NULL or an ERR_PTR is ignored
+ *
+ * Context: Any context, hardirq included.
+ */
+void ktask_abort_handle_put(struct ktask_abort_handle *ah)
+{
+	if (IS_ERR_OR_NULL(ah))
+		return;
+	ktask_drop_reference((struct ktask_cell *)ah);
+}
+EXPORT_SYMBOL_GPL(ktask_abort_handle_put);
+
+/**
+ * ktask_id() - a task's id
+ * @h: the join handle
+ *
+ * Context: Any context.
+ * Return: the task's id, unique for the life of the module and never 0;
+ * 0 for an invalid handle.
+ */
+u64 ktask_id(const struct ktask_handle *h)
+{
+	if (IS_ERR_OR_NULL(h))
+		return 0;
+	return ktask_handle_cell(h)->id;
+}
+EXPORT_SYMBOL_GPL(ktask_id);

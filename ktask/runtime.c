@@ -1,0 +1,220 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * Runtimes and spawning.
+ */
+#include <linux/err.h>
+#include <linux/module.h>
+#include <linux/mutex.h>
+#include <linux/rcupdate.h>
+#include <linux/sched/clock.h>
+#include <linux/slab.h>
+#include <linux/string.h>
+#include <linux/wait_bit.h>
+
+#include "runtime.h"
+
+/* Largest budget and drain batch a runtime may ask for. */
+#define KTASK_MAX_BUDGET	65535U
+#define KTASK_MAX_POLLS		65536U
+#define KTASK_DEFAULT_POLLS	128U
+
+/* Protects ktask_rt_list. */
+DEFINE_MUTEX(ktask_rt_lock);
+/* L: every runtime, for debugfs. */
+LIST_HEAD(ktask_rt_list);
+
+/**
+ * ktask_rt_create() - create a runtime
+ * @name: a name for debugfs and the workqueue (at most 31 characters)
+ * @opts: options, or NULL for the defaults
+ *
+ * Context: Process context; sleeps.
+ * Return: the runtime, or ERR_PTR(-EINVAL) for a missing or too long name
+ * or impossible options, or ERR_PTR(-ENOMEM).
+ */
+struct ktask_rt *ktask_rt_create(const char *name,
+				 const struct ktask_rt_opts *opts)
+{
+	struct ktask_rt *rt;
+	int ret;
+
+	might_sleep();
+	if (!name || !*name)
+		return ERR_PTR(-EINVAL);
+	if (opts && ((opts->flags & ~KTASK_RT_VALID_FLAGS) ||
+		     opts->budget > KTASK_MAX_BUDGET ||
+		     opts->max_polls_per_drain > KTASK_MAX_POLLS))
+		return ERR_PTR(-EINVAL);
+
+	rt = kzalloc(sizeof(*rt), GFP_KERNEL);
+	if (!rt)
+		return ERR_PTR(-ENOMEM);
+	if (strscpy(rt->name, name, sizeof(rt->name)) < 0) {
+		ret = -EINVAL;
+		goto err_free;
+	}
+	rt->flags = opts ? opts->flags : 0;
+	rt->budget = (opts && opts->budget) ? opts->budget :
+		     READ_ONCE(ktask_default_budget);
+	rt->max_polls = (opts && opts->max_polls_per_drain) ?
+			opts->max_polls_per_drain : KTASK_DEFAULT_POLLS;
+	rt->sched = &ktask_percpu_sched;
+	atomic_long_set(&rt->alive, 0);
+
+	ret = ktask_owned_init(rt);
+	if (ret)
+		goto err_free;
+	ret = ktask_sched_init_rt(rt);
+	if (ret)
+		goto err_owned;
+
+	mutex_lock(&ktask_rt_lock);
+	list_add_tail(&rt->node, &ktask_rt_list);
+	mutex_unlock(&ktask_rt_lock);
+	return rt;
+
+err_owned:
+	ktask_owned_destroy(rt);
+err_free:
+	kfree(rt);
+	return ERR_PTR(ret);
+}
+EXPORT_SYMBOL_GPL(ktask_rt_create);
+
+/**
+ * ktask_rt_destroy() - close a runtime, cancel its tasks and free it
+ * @rt: the runtime; NULL is ignored
+ *
+ * Spawns that race with destroy either fail with -ESHUTDOWN or have their
+ * task cancelled.  Every task that has not completed is cancelled: its
+ * @ops->drop runs, here or on a worker that is polling it, and its joiner
+ * gets -ECANCELED.  Returns once every task has completed and the workers
+ * have stopped.  Join and abort handles stay valid and must still be
+ * consumed or put.
+ *
+ * Context: Process context; sleeps.  Not from a task of @rt (WARNs and
+ * leaks @rt instead of deadlocking).
+ */
+void ktask_rt_destroy(struct ktask_rt *rt)
+{
+	struct ktask_rq *rq = ktask_current_rq();
+
+	might_sleep();
+	if (!rt || WARN_ONCE(IS_ERR(rt), "ktask: destroy of an ERR_PTR\n"))
+		return;
+	if (WARN_ONCE(rq && rq->rt == rt,
+		      "ktask: runtime %s destroyed from its own task\n", rt->name))
+		return;
+
+	mutex_lock(&ktask_rt_lock);
+	list_del(&rt->node);
+	mutex_unlock(&ktask_rt_lock);
+
+	ktask_owned_close_and_shutdown(rt);
+	wait_var_event(&rt->alive, !atomic_long_read(&rt->alive));
+	/* Let every wake that may still push onto our queues finish. */
+	synchronize_rcu();
+	ktask_sched_destroy_rt(rt);
+	ktask_owned_destroy(rt);
+	kfree(rt);
+}
+EXPORT_SYMBOL_GPL(ktask_rt_destroy);
+
+static struct ktask_handle *ktask_spawn_cell(struct ktask_rt *rt,
+					     const struct ktask_ops *ops,
+					     long (*fn)(void *arg), void *arg,
+					     gfp_t gfp, struct module *owner,
+					     unsigned long site)
+{
+	struct ktask_cell *cell;
+
+	if (IS_ERR_OR_NULL(rt) || (!ops && !fn))
+		return ERR_PTR(-EINVAL);
+	if (READ_ONCE(rt->closed))	/* early out; bind checks again */
+		return ERR_PTR(-ESHUTDOWN);
+	if (!try_module_get(owner))
+		return ERR_PTR(-ESHUTDOWN);
+	cell = ktask_cell_alloc(gfp);
+	if (!cell) {
+		module_put(owner);
+		return ERR_PTR(-ENOMEM);
+	}
+
+	ktask_state_init(&cell->state);
+	cell->rt = rt;
+	cell->id = ktask_next_id();
+	if (ops) {
+		cell->vtable = &ktask_poll_vtable;
+		cell->ops = ops;
+	} else {
+		cell->vtable = &ktask_fn_vtable;
+		cell->fn = fn;
+	}
+	cell->arg = arg;
+	cell->output = 0;
+	cell->join_waker = 0;
+	cell->owner = owner;
+	cell->spawn_site = site;
+	cell->spawn_ns = local_clock();
+	cell->last_poll_ns = 0;
+	cell->polls = 0;
+	cell->forced_yields = 0;
+	cell->stage = KTASK_STAGE_RUNNING;
+
+	/* From bind to push, destroy must not free the queues: see runtime.h */
+	rcu_read_lock();
+	if (!ktask_owned_bind(rt, cell)) {
+		rcu_read_unlock();
+		ktask_cell_free(cell);
+		module_put(owner);
+		return ERR_PTR(-ESHUTDOWN);
+	}
+	this_cpu_inc(rt->rqs->stats.spawned);
+	rt->sched->schedule(rt, cell);
+	rcu_read_unlock();
+	return ktask_cell_handle(cell);
+}
+
+/**
+ * __ktask_spawn() - spawn a run-to-completion task; use ktask_spawn()
+ * @rt: the runtime
+ * @fn: the function; its return value is the output
+ * @arg: passed to @fn
+ * @gfp: allocation flags for the cell
+ * @owner: module holding @fn, pinned until @fn returned
+ * @site: the spawner's address
+ *
+ * Context: Any context, with @gfp matching it.
+ * Return: a join handle, or ERR_PTR(-EINVAL), ERR_PTR(-ENOMEM) or
+ * ERR_PTR(-ESHUTDOWN) (runtime closed, or @owner going away).
+ */
+struct ktask_handle *__ktask_spawn(struct ktask_rt *rt, long (*fn)(void *arg),
+				   void *arg, gfp_t gfp, struct module *owner,
+				   unsigned long site)
+{
+	return ktask_spawn_cell(rt, NULL, fn, arg, gfp, owner, site);
+}
+EXPORT_SYMBOL_GPL(__ktask_spawn);
+
+/**
+ * __ktask_spawn_poll() - spawn a pollable task; use ktask_spawn_poll()
+ * @rt: the runtime
+ * @ops: the task's operations; @ops->poll is required
+ * @arg: passed to every operation
+ * @gfp: allocation flags for the cell
+ * @owner: module holding @ops, pinned until the task's code has returned
+ * @site: the spawner's address
+ *
+ * Context: Any context, with @gfp matching it.
+ * Return: as __ktask_spawn().  On failure @ops->drop is not called.
+ */
+struct ktask_handle *__ktask_spawn_poll(struct ktask_rt *rt,
+					const struct ktask_ops *ops, void *arg,
+					gfp_t gfp, struct module *owner,
+					unsigned long site)
+{
+	if (!ops || !ops->poll)
+		return ERR_PTR(-EINVAL);
+	return ktask_spawn_cell(rt, ops, NULL, arg, gfp, owner, site);
+}
+EXPORT_SYMBOL_GPL(__ktask_spawn_poll);

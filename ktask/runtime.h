@@ -1,0 +1,181 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * Runtimes, their per-CPU run queues and their owned-task lists.
+ *
+ * Locking rules, in the style of kernel/workqueue.c:
+ *
+ * I: set up in ktask_rt_create() and read-only until ktask_rt_destroy().
+ * A: atomic or lock-free; see the field's comment.
+ * D: written only by the run queue's drain work (non-reentrant), read by
+ *    ktask_current_id() from that same work.
+ * P: per-CPU statistics updated with this_cpu_*() from any context; read
+ *    racily (data_race()) by debugfs.
+ * L: ktask_rt_lock (mutex) protected.
+ * O: the owning shard's @lock protected (irqsave: spawn runs in hardirq).
+ *
+ * A runtime is kept alive against in-flight wakes by RCU: every path that
+ * may push a task onto a run queue does so inside rcu_read_lock(), starting
+ * before the state transition that told it to, and ktask_rt_destroy() waits
+ * for a grace period after the last task completed before it tears the
+ * queues down.
+ */
+#ifndef _KTASK_RUNTIME_H
+#define _KTASK_RUNTIME_H
+
+#include <linux/atomic.h>
+#include <linux/cpuhotplug.h>
+#include <linux/list.h>
+#include <linux/mutex.h>
+#include <linux/llist.h>
+#include <linux/spinlock.h>
+#include <linux/workqueue.h>
+
+#include "cell.h"
+
+/**
+ * struct ktask_cpu_stats - per-CPU counters of one runtime
+ * @spawned: P: tasks spawned on this CPU
+ * @completed: P: tasks that completed with an output
+ * @cancelled: P: tasks that completed cancelled
+ * @polls: P: polls run on this CPU
+ * @wakes: P: wakes that queued a task from this CPU
+ * @forced_yields: P: polls that ran out of budget
+ * @drains: P: drain work invocations
+ * @requeues: P: drains that stopped early and requeued themselves
+ * @longest_poll_ns: P: longest single poll seen
+ */
+struct ktask_cpu_stats {
+	u64 spawned;
+	u64 completed;
+	u64 cancelled;
+	u64 polls;
+	u64 wakes;
+	u64 forced_yields;
+	u64 drains;
+	u64 requeues;
+	u64 longest_poll_ns;
+};
+
+/**
+ * struct ktask_rq - one CPU's run queue of a runtime
+ * @queue: A: notified tasks; llist_add() from any context, emptied only by
+ *	llist_del_all() (the drain and the CPU-offline callback)
+ * @backlog: D: tasks taken from @queue and not yet polled, oldest first
+ * @backlog_tail: D: last node of @backlog
+ * @current_cell: D: the task being polled, or NULL
+ * @drain_work: I: polls the queue's tasks on @cpu
+ * @rt: I: the runtime
+ * @cpu: I: the CPU this queue belongs to
+ * @stats: P: counters
+ */
+struct ktask_rq {
+	struct llist_head queue;
+	struct llist_node *backlog;
+	struct llist_node *backlog_tail;
+	struct ktask_cell *current_cell;
+	struct work_struct drain_work;
+	struct ktask_rt *rt;
+	int cpu;
+	struct ktask_cpu_stats stats;
+} ____cacheline_aligned;
+
+/**
+ * struct ktask_owned_shard - one shard of a runtime's owned-task list
+ * @lock: protects @list and the runtime's @closed as seen by spawners
+ * @list: O: tasks bound to this shard
+ */
+struct ktask_owned_shard {
+	spinlock_t lock;		/* protects @list; see owned.c */
+	struct list_head list;
+} ____cacheline_aligned_in_smp;
+
+/**
+ * struct ktask_sched_ops - what the harness needs from a scheduler
+ * @schedule: queue a notified task (consumes its notification reference);
+ *	called with rcu_read_lock() held, from any context
+ * @yield: requeue a task that was notified while it ran, behind the others
+ */
+struct ktask_sched_ops {
+	void (*schedule)(struct ktask_rt *rt, struct ktask_cell *cell);
+	void (*yield)(struct ktask_rt *rt, struct ktask_cell *cell);
+};
+
+/**
+ * struct ktask_rt - a runtime
+ * @name: I: name given at creation
+ * @flags: I: KTASK_RT_* flags
+ * @budget: I: coop budget per poll
+ * @max_polls: I: polls per drain before the drain requeues itself
+ * @sched: I: the scheduler
+ * @wq: I: the workqueue the drains run on
+ * @rqs: I: per-CPU run queues
+ * @shards: I: owned-task list shards
+ * @shard_mask: I: number of shards - 1
+ * @closed: A: set once by destroy before it drains the shards; spawners
+ *	test it under their shard's lock
+ * @alive: A: tasks bound and not yet completed; destroy waits for zero
+ * @cpuhp_node: I: CPU-hotplug instance
+ * @node: L: entry in ktask_rt_list
+ */
+struct ktask_rt {
+	char name[32];
+	unsigned int flags;
+	unsigned int budget;
+	unsigned int max_polls;
+	const struct ktask_sched_ops *sched;
+	struct workqueue_struct *wq;
+	struct ktask_rq __percpu *rqs;
+	struct ktask_owned_shard *shards;
+	unsigned int shard_mask;
+	bool closed;
+	atomic_long_t alive;
+	struct hlist_node cpuhp_node;
+	struct list_head node;
+};
+
+/**
+ * struct ktask_cx - what a poll function gets
+ * @cell: the task being polled
+ * @rq: the run queue polling it
+ * @budget: coop units left in this poll
+ * @unconstrained: the budget is not enforced
+ * @unit_taken: the last ktask_coop_proceed() took a unit that is given
+ *	back unless ktask_coop_made_progress() is called
+ * @forced_yield: this poll ran out of budget
+ */
+struct ktask_cx {
+	struct ktask_cell *cell;
+	struct ktask_rq *rq;
+	unsigned int budget;
+	bool unconstrained;
+	bool unit_taken;
+	bool forced_yield;
+};
+
+extern struct mutex ktask_rt_lock;
+extern struct list_head ktask_rt_list;
+extern unsigned int ktask_default_budget;
+
+/* owned.c */
+int ktask_owned_init(struct ktask_rt *rt);
+void ktask_owned_destroy(struct ktask_rt *rt);
+bool ktask_owned_bind(struct ktask_rt *rt, struct ktask_cell *cell);
+bool ktask_owned_release(struct ktask_rt *rt, struct ktask_cell *cell);
+void ktask_owned_close_and_shutdown(struct ktask_rt *rt);
+
+/* sched.c */
+extern const struct ktask_sched_ops ktask_percpu_sched;
+int ktask_sched_init_rt(struct ktask_rt *rt);
+void ktask_sched_destroy_rt(struct ktask_rt *rt);
+int ktask_sched_init(void);
+void ktask_sched_exit(void);
+struct ktask_rq *ktask_current_rq(void);
+
+/* harness.c */
+void ktask_harness_poll(struct ktask_rq *rq, struct ktask_cell *cell);
+
+/* debugfs.c */
+void ktask_debugfs_init(void);
+void ktask_debugfs_exit(void);
+
+#endif /* _KTASK_RUNTIME_H */

@@ -1,0 +1,110 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * ktask state word: flag bits, reference count and the transitions.
+ *
+ * This file and state.c use only atomic_long_*, WARN_ONCE() and a few
+ * helpers, so that the userspace model checker can compile them unchanged
+ * with its own definitions of those (see selftests/ktask/model/).
+ */
+#ifndef _KTASK_STATE_H
+#define _KTASK_STATE_H
+
+#ifdef __KERNEL__
+#include <linux/atomic.h>
+#include <linux/bits.h>
+#include <linux/bug.h>
+#include <linux/compiler.h>
+#include <linux/types.h>
+#else
+#include "model_compat.h"
+#endif
+
+/* The task is being polled or cancelled; whoever set it owns the core. */
+#define KTASK_RUNNING		BIT(0)
+/* The task finished (output or cancellation stored); terminal. */
+#define KTASK_COMPLETE		BIT(1)
+/* The task is, or is about to be, on a run queue (one reference). */
+#define KTASK_NOTIFIED		BIT(2)
+/* A join handle exists. */
+#define KTASK_JOIN_INTEREST	BIT(3)
+/* The join waker slot is set and belongs to the harness. */
+#define KTASK_JOIN_WAKER	BIT(4)
+/* The task was aborted or shut down. */
+#define KTASK_CANCELLED		BIT(5)
+
+#define KTASK_STATE_MASK	0x3fUL
+#define KTASK_LIFECYCLE_MASK	(KTASK_RUNNING | KTASK_COMPLETE)
+#define KTASK_REF_SHIFT		6
+#define KTASK_REF_ONE		BIT(KTASK_REF_SHIFT)
+#define KTASK_REF_BITS		(BITS_PER_LONG - KTASK_REF_SHIFT)
+/* An increment from this count or above is an overflow. */
+#define KTASK_REF_MAX		(1UL << (KTASK_REF_BITS - 1))
+/* A count that has overflowed or underflowed is parked here: leaked. */
+#define KTASK_REF_SATURATED	(1UL << (KTASK_REF_BITS - 2))
+
+/*
+ * Three references to start with: the owned list's, the first
+ * notification's and the join handle's.
+ */
+#define KTASK_INITIAL_STATE						\
+	(3 * KTASK_REF_ONE | KTASK_JOIN_INTEREST | KTASK_NOTIFIED)
+
+static inline unsigned long ktask_refs(unsigned long state)
+{
+	return state >> KTASK_REF_SHIFT;
+}
+
+static inline bool ktask_state_idle(unsigned long state)
+{
+	return !(state & KTASK_LIFECYCLE_MASK);
+}
+
+enum ktask_run_action {
+	KTASK_RUN_SUCCESS,	/* poll the task */
+	KTASK_RUN_CANCELLED,	/* cancel the task, it was aborted */
+	KTASK_RUN_FAILED,	/* not idle: the notification is gone */
+	KTASK_RUN_DEALLOC,	/* as FAILED, and that was the last ref */
+};
+
+enum ktask_idle_action {
+	KTASK_IDLE_OK,		/* parked; the poll's reference dropped */
+	KTASK_IDLE_OK_NOTIFIED,	/* woken while running: requeue it */
+	KTASK_IDLE_OK_DEALLOC,	/* parked, and that was the last ref */
+	KTASK_IDLE_CANCELLED,	/* still RUNNING: cancel it */
+};
+
+enum ktask_notify_action {
+	KTASK_NOTIFY_NOTHING,	/* nothing for the caller to do */
+	KTASK_NOTIFY_SUBMIT,	/* push it on a run queue (ref transferred) */
+	KTASK_NOTIFY_DEALLOC,	/* the caller dropped the last ref */
+};
+
+/* What the join handle must clean up when it goes away. */
+struct ktask_handle_drop {
+	bool drop_waker;
+	bool drop_output;
+};
+
+void ktask_state_init(atomic_long_t *s);
+enum ktask_run_action ktask_state_to_running(atomic_long_t *s);
+enum ktask_idle_action ktask_state_to_idle(atomic_long_t *s);
+unsigned long ktask_state_to_complete(atomic_long_t *s);
+bool ktask_state_to_terminal(atomic_long_t *s, unsigned int count);
+enum ktask_notify_action ktask_state_notify_by_val(atomic_long_t *s);
+enum ktask_notify_action ktask_state_notify_by_ref(atomic_long_t *s);
+bool ktask_state_notify_and_cancel(atomic_long_t *s);
+bool ktask_state_to_shutdown(atomic_long_t *s);
+bool ktask_state_drop_join_handle_fast(atomic_long_t *s);
+struct ktask_handle_drop ktask_state_join_handle_dropped(atomic_long_t *s);
+unsigned long ktask_state_set_join_waker(atomic_long_t *s, bool *ok);
+unsigned long ktask_state_unset_join_waker(atomic_long_t *s, bool *ok);
+unsigned long ktask_state_unset_waker_after_complete(atomic_long_t *s);
+void ktask_state_ref_inc(atomic_long_t *s);
+bool ktask_state_ref_dec(atomic_long_t *s);
+
+static inline unsigned long ktask_state_load(const atomic_long_t *s)
+{
+	return (unsigned long)atomic_long_read(s);
+}
+
+#endif /* _KTASK_STATE_H */

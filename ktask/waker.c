@@ -1,0 +1,134 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * Wakers.  A waker is a counted reference to a task: waking it notifies the
+ * task, which a worker then polls.  Every function here is safe in any
+ * context, hardirq included, and never sleeps.
+ */
+#include <linux/rcupdate.h>
+#include <linux/wait_bit.h>
+
+#include "runtime.h"
+
+static bool ktask_waker_bad(struct ktask_waker *w, const char *what)
+{
+	return WARN_ONCE(IS_ERR_OR_NULL(w), "ktask: %s of an invalid waker %p\n",
+			 what, w);
+}
+
+/**
+ * ktask_cx_waker() - the waker of the task being polled
+ * @cx: the poll context
+ *
+ * The waker is borrowed: it is valid until the poll returns.  Clone it with
+ * ktask_waker_clone() to keep it longer.
+ *
+ * Context: Inside a poll function.
+ * Return: the borrowed waker, or NULL if @cx is NULL.
+ */
+struct ktask_waker *ktask_cx_waker(struct ktask_cx *cx)
+{
+	if (WARN_ONCE(!cx, "ktask: NULL poll context\n"))
+		return NULL;
+	return ktask_cell_waker(cx->cell);
+}
+EXPORT_SYMBOL_GPL(ktask_cx_waker);
+
+/**
+ * ktask_waker_clone() - take a new reference to a task as a waker
+ * @w: a waker
+ *
+ * Context: Any context.
+ * Return: a waker that the caller must consume with ktask_wake() or
+ * ktask_waker_drop(), or NULL if @w is invalid (WARNs once).
+ */
+struct ktask_waker *ktask_waker_clone(struct ktask_waker *w)
+{
+	if (ktask_waker_bad(w, "clone"))
+		return NULL;
+	ktask_state_ref_inc(&ktask_waker_cell(w)->state);
+	return w;
+}
+EXPORT_SYMBOL_GPL(ktask_waker_clone);
+
+/**
+ * ktask_wake() - wake a task and consume the waker
+ * @w: the waker; invalid after the call
+ *
+ * The task is polled again (once, however many wakes arrive before that
+ * poll starts).  Waking a finished task does nothing.
+ *
+ * Context: Any context, hardirq included.
+ */
+void ktask_wake(struct ktask_waker *w)
+{
+	struct ktask_cell *cell;
+
+	if (ktask_waker_bad(w, "wake"))
+		return;
+	cell = ktask_waker_cell(w);
+	/* Keeps the runtime alive until the push is done; see runtime.h. */
+	rcu_read_lock();
+	switch (ktask_state_notify_by_val(&cell->state)) {
+	case KTASK_NOTIFY_SUBMIT:
+		this_cpu_inc(cell->rt->rqs->stats.wakes);
+		cell->vtable->schedule(cell);
+		break;
+	case KTASK_NOTIFY_DEALLOC:
+		cell->vtable->dealloc(cell);
+		break;
+	case KTASK_NOTIFY_NOTHING:
+		break;
+	}
+	rcu_read_unlock();
+}
+EXPORT_SYMBOL_GPL(ktask_wake);
+
+/**
+ * ktask_wake_by_ref() - wake a task and keep the waker
+ * @w: the waker
+ *
+ * Context: Any context, hardirq included.
+ */
+void ktask_wake_by_ref(struct ktask_waker *w)
+{
+	struct ktask_cell *cell;
+
+	if (ktask_waker_bad(w, "wake"))
+		return;
+	cell = ktask_waker_cell(w);
+	rcu_read_lock();
+	if (ktask_state_notify_by_ref(&cell->state) == KTASK_NOTIFY_SUBMIT) {
+		this_cpu_inc(cell->rt->rqs->stats.wakes);
+		cell->vtable->schedule(cell);
+	}
+	rcu_read_unlock();
+}
+EXPORT_SYMBOL_GPL(ktask_wake_by_ref);
+
+/**
+ * ktask_waker_drop() - drop a waker without waking
+ * @w: the waker, or NULL (a no-op)
+ *
+ * Context: Any context, hardirq included.
+ */
+void ktask_waker_drop(struct ktask_waker *w)
+{
+	if (!w || ktask_waker_bad(w, "drop"))
+		return;
+	ktask_drop_reference(ktask_waker_cell(w));
+}
+EXPORT_SYMBOL_GPL(ktask_waker_drop);
+
+void ktask_join_waker_wake(struct ktask_cell *cell, unsigned long waker)
+{
+	if (waker == KTASK_JOIN_WAKER_THREAD)
+		wake_up_var(cell);
+	else if (waker)
+		ktask_wake_by_ref((struct ktask_waker *)waker);
+}
+
+void ktask_join_waker_drop(unsigned long waker)
+{
+	if (waker && waker != KTASK_JOIN_WAKER_THREAD)
+		ktask_waker_drop((struct ktask_waker *)waker);
+}
