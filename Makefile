@@ -1,0 +1,50 @@
+# SPDX-License-Identifier: GPL-2.0
+#
+# Out-of-tree build of ktask, its test modules and samples
+# (Documentation/kbuild/modules.rst); see README.md for the targets.
+
+ifeq ($(origin KDIR),undefined)
+KDIR := $(shell bash scripts/kdir.sh)
+endif
+export KDIR
+
+SELFTESTS := selftests/ktask
+
+.PHONY: all modules selftests check run lint deps clean help
+
+all: modules selftests
+
+modules:
+	@test -n "$(KDIR)" || { echo "no KDIR: run scripts/deps.sh" >&2; exit 1; }
+	$(MAKE) -C $(KDIR) M=$(CURDIR) modules
+
+# Userspace test programs, static, against the kselftest headers that
+# scripts/ksft-src.sh extracts from the distribution's kernel source.
+selftests:
+	$(MAKE) -C $(SELFTESTS) KSFT_DIR=$$(bash scripts/ksft-src.sh)/tools/testing/selftests
+
+check: all
+	bash scripts/vm-run.sh --job check
+
+run: all
+	bash scripts/vm-run.sh --job run
+
+lint:
+	bash scripts/lint.sh
+
+deps:
+	bash scripts/deps.sh
+
+clean:
+	@if [ -n "$(KDIR)" ]; then $(MAKE) -C $(KDIR) M=$(CURDIR) clean; fi
+	$(MAKE) -C $(SELFTESTS) clean
+	rm -rf build out
+
+help:
+	@echo 'make [all]   build ktask.ko, the test and sample modules and the test programs'
+	@echo 'make run     boot a VM, load ktask and the samples, show /sys/kernel/debug/ktask'
+	@echo 'make check   boot a VM and run every kselftest (TAP); exit non-zero on failure'
+	@echo 'make lint    checkpatch --strict, W=1 and sparse builds, shellcheck'
+	@echo 'make deps    install the Debian packages all of the above needs'
+	@echo 'make clean   remove every build and test output'
+	@echo 'KDIR=$(KDIR)'

@@ -1,0 +1,106 @@
+# SPDX-License-Identifier: GPL-2.0
+# shellcheck shell=bash
+#
+# Helpers shared by the ktask scripts. Source it; it defines functions and
+# KTASK_SRC (the repository root) and changes nothing else.
+
+# shellcheck disable=SC2034 # used by the scripts that source this file
+KTASK_SRC=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+
+die() {
+	printf '%s: error: %s\n' "${0##*/}" "$*" >&2
+	exit 1
+}
+
+# ktask_kdir: print the kernel build directory to build against.
+# $KDIR if set; else the running kernel's build dir; else the newest
+# installed Debian linux-headers-*-amd64 whose kernel image and module
+# directory are installed too (so the VM can boot what we build against).
+ktask_kdir() {
+	local d ver
+
+	if [[ -n "${KDIR:-}" ]]; then
+		printf '%s\n' "$KDIR"
+		return
+	fi
+	d=/lib/modules/$(uname -r)/build
+	if [[ -d "$d" ]]; then
+		printf '%s\n' "$d"
+		return
+	fi
+	for d in $(compgen -G '/usr/src/linux-headers-*-amd64' | sort -rV); do
+		ver=${d#/usr/src/linux-headers-}
+		if [[ -e /boot/vmlinuz-$ver && -d /lib/modules/$ver ]]; then
+			printf '%s\n' "$d"
+			return
+		fi
+	done
+	die "no kernel build dir: set KDIR or run scripts/deps.sh"
+}
+
+# ktask_kver KDIR: the release string of the kernel KDIR builds for.
+ktask_kver() {
+	local kdir=$1 f
+
+	f=$kdir/include/config/kernel.release
+	[[ -r "$f" ]] || die "$f missing: is $kdir a configured kernel build dir?"
+	# Debian's headers carry the upstream version here; their directory
+	# name carries the ABI name (6.1.0-NN-amd64) that /boot uses.
+	case $kdir in
+	/usr/src/linux-headers-*)
+		kdir=${kdir%/}
+		printf '%s\n' "${kdir#/usr/src/linux-headers-}"
+		;;
+	/lib/modules/*/build)
+		kdir=${kdir#/lib/modules/}
+		printf '%s\n' "${kdir%/build*}"
+		;;
+	*)
+		cat "$f"
+		;;
+	esac
+}
+
+# ktask_cache: print (and create) the per-user cache directory for files
+# taken from the distribution's kernel source (never copied into the repo).
+ktask_cache() {
+	local c=${XDG_CACHE_HOME:-$HOME/.cache}/ktask
+
+	mkdir -p "$c"
+	printf '%s\n' "$c"
+}
+
+# ktask_linux_src: extract the kselftest framework files and checkpatch
+# from the newest /usr/src/linux-source-*.tar.xz into the cache, once, and
+# print the directory holding them (a partial kernel tree).
+ktask_linux_src() {
+	local tarball top dest tmp
+	local files=(
+		tools/testing/selftests/kselftest.h
+		tools/testing/selftests/kselftest_harness.h
+		tools/testing/selftests/kselftest/runner.sh
+		tools/testing/selftests/kselftest/prefix.pl
+		tools/testing/selftests/kselftest/module.sh
+		scripts/checkpatch.pl
+		scripts/spelling.txt
+		scripts/const_structs.checkpatch
+	)
+
+	tarball=$(compgen -G '/usr/src/linux-source-*.tar.xz' | sort -V | tail -n 1)
+	[[ -n "$tarball" ]] || die "no /usr/src/linux-source-*.tar.xz: run scripts/deps.sh"
+	top=$(basename "$tarball" .tar.xz)
+	dest=$(ktask_cache)/$top
+	# The stamp records which tarball the files came from.
+	if [[ -f "$dest/.stamp" && "$(cat "$dest/.stamp")" == "$(stat -c '%s %Y' "$tarball")" ]]; then
+		printf '%s\n' "$dest"
+		return
+	fi
+	echo "  EXTRACT ${files[*]##*/} from $tarball" >&2
+	tmp=$(mktemp -d "$(ktask_cache)/.extract.XXXXXX")
+	tar -xJf "$tarball" -C "$tmp" --strip-components=1 "${files[@]/#/$top/}" ||
+		{ rm -rf "$tmp"; die "cannot extract kselftest/checkpatch from $tarball"; }
+	stat -c '%s %Y' "$tarball" >"$tmp/.stamp"
+	rm -rf "$dest"
+	mv "$tmp" "$dest"
+	printf '%s\n' "$dest"
+}
