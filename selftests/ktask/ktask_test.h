@@ -1,0 +1,243 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * ktask_test.h - a small framework for ktask's test modules
+ *
+ * A test module is a list of cases, each a function returning 0 when it
+ * passes and a negative errno when it fails:
+ *
+ *	static int my_case(void)
+ *	{
+ *		KT_ASSERT_EQ(ktask_current_id(), 0);
+ *		return 0;
+ *	}
+ *
+ *	static const struct kt_case my_cases[] = {
+ *		KT_CASE(my_case),
+ *	};
+ *	KT_TEST_MODULE(myarea, my_cases);
+ *
+ * KT_TEST_MODULE() makes the module create /sys/kernel/debug/ktask_test_<area>/
+ * with two files:
+ *
+ *	cases	read: the case names, one per line, in order
+ *	run	write a case name: the case runs synchronously in the writer's
+ *		process context; the write returns its full length when the
+ *		case passes, the case's negative errno when it fails, -ENOENT
+ *		for an unknown name
+ *
+ * Cases run one at a time (a mutex serialises writers). The userspace
+ * program ktask_test_run turns each case into one TAP result.
+ *
+ * An assertion that fails prints "ktask_test: <file>:<line>: assertion
+ * failed: ..." with the values to the kernel log and returns -EINVAL from
+ * the case function, so assertions may only be used directly in a case
+ * function (or in a helper returning int whose result the case returns).
+ *
+ * Limitations: one KT_TEST_MODULE() per module; a case that hangs blocks
+ * the writer and every later case (the kselftest timeout then fails it).
+ */
+#ifndef _KTASK_TEST_H
+#define _KTASK_TEST_H
+
+#include <linux/debugfs.h>
+#include <linux/err.h>
+#include <linux/fs.h>
+#include <linux/init.h>
+#include <linux/kernel.h>
+#include <linux/module.h>
+#include <linux/mutex.h>
+#include <linux/seq_file.h>
+#include <linux/string.h>
+#include <linux/uaccess.h>
+
+/**
+ * struct kt_case - one test case
+ * @name: its name in the cases file, unique within the module
+ * @fn: runs the case in process context; returns 0 or a negative errno
+ */
+struct kt_case {
+	const char *name;
+	int (*fn)(void);
+};
+
+/* KT_CASE(fn) - a case named after its function. */
+#define KT_CASE(func) { .name = #func, .fn = func }
+
+#define KT_FAIL(fmt, ...)						\
+	pr_err("ktask_test: %s:%d: assertion failed: " fmt "\n",	\
+	       __FILE__, __LINE__, ##__VA_ARGS__)
+
+/* KT_ASSERT(cond) - fail the case unless @cond is true. */
+#define KT_ASSERT(cond) do {						\
+	if (!(cond)) {							\
+		KT_FAIL("%s", #cond);					\
+		return -EINVAL;						\
+	}								\
+} while (0)
+
+/*
+ * __KT_ASSERT_CMP() - fail the case unless (@a @op @b) holds for integers.
+ * Each operand is evaluated once, and compared in its own type as C would;
+ * the values are printed as long long.
+ */
+#define __KT_ASSERT_CMP(a, op, b) do {					\
+	typeof(a) __kt_a = (a);						\
+	typeof(b) __kt_b = (b);						\
+									\
+	if (!(__kt_a op __kt_b)) {					\
+		KT_FAIL("%s %s %s (%lld vs %lld)", #a, #op, #b,		\
+			(long long)__kt_a, (long long)__kt_b);		\
+		return -EINVAL;						\
+	}								\
+} while (0)
+
+#define KT_ASSERT_EQ(a, b) __KT_ASSERT_CMP(a, ==, b)
+#define KT_ASSERT_NE(a, b) __KT_ASSERT_CMP(a, !=, b)
+#define KT_ASSERT_LT(a, b) __KT_ASSERT_CMP(a, <, b)
+#define KT_ASSERT_LE(a, b) __KT_ASSERT_CMP(a, <=, b)
+#define KT_ASSERT_GT(a, b) __KT_ASSERT_CMP(a, >, b)
+#define KT_ASSERT_GE(a, b) __KT_ASSERT_CMP(a, >=, b)
+
+/* KT_ASSERT_PTR_EQ(a, b) - fail the case unless two pointers are equal. */
+#define KT_ASSERT_PTR_EQ(a, b) do {					\
+	const void *__kt_a = (a);					\
+	const void *__kt_b = (b);					\
+									\
+	if (__kt_a != __kt_b) {						\
+		KT_FAIL("%s == %s (%p vs %p)", #a, #b, __kt_a, __kt_b);	\
+		return -EINVAL;						\
+	}								\
+} while (0)
+
+/* KT_ASSERT_NOT_ERR_OR_NULL(p) - fail the case if @p is NULL or an ERR_PTR. */
+#define KT_ASSERT_NOT_ERR_OR_NULL(p) do {				\
+	const void *__kt_p = (p);					\
+									\
+	if (IS_ERR_OR_NULL(__kt_p)) {					\
+		KT_FAIL("%s is %pe", #p, __kt_p);			\
+		return -EINVAL;						\
+	}								\
+} while (0)
+
+/*
+ * struct kt_module - the state behind one test module's debugfs files
+ * @area: the area name, as in ktask_test_<area>
+ * @cases: the case array
+ * @nr_cases: its length
+ * @dir: I: /sys/kernel/debug/ktask_test_<area>/
+ * @lock: serialises case runs
+ */
+struct kt_module {
+	const char *area;
+	const struct kt_case *cases;
+	size_t nr_cases;
+	struct dentry *dir;
+	struct mutex lock;		/* serialises case runs; they may sleep */
+};
+
+static int kt_cases_show(struct seq_file *m, void *v)
+{
+	const struct kt_module *km = m->private;
+	size_t i;
+
+	for (i = 0; i < km->nr_cases; i++)
+		seq_printf(m, "%s\n", km->cases[i].name);
+	return 0;
+}
+DEFINE_SHOW_ATTRIBUTE(kt_cases);
+
+static ssize_t kt_run_write(struct file *file, const char __user *ubuf,
+			    size_t count, loff_t *ppos)
+{
+	struct kt_module *km = file->private_data;
+	const struct kt_case *c = NULL;
+	char name[64];
+	size_t i;
+	int ret;
+
+	if (count >= sizeof(name))
+		return -ENOENT;
+	if (copy_from_user(name, ubuf, count))
+		return -EFAULT;
+	name[count] = '\0';
+	strim(name);
+
+	for (i = 0; i < km->nr_cases; i++)
+		if (!strcmp(km->cases[i].name, name))
+			c = &km->cases[i];
+	if (!c)
+		return -ENOENT;
+
+	ret = mutex_lock_killable(&km->lock);
+	if (ret)
+		return ret;
+	pr_info("ktask_test: %s: %s: start\n", km->area, c->name);
+	ret = c->fn();
+	if (ret > 0) {
+		pr_err("ktask_test: %s: %s: returned %d, not 0 or -errno\n",
+		       km->area, c->name, ret);
+		ret = -EINVAL;
+	}
+	pr_info("ktask_test: %s: %s: %s (%d)\n", km->area, c->name,
+		ret ? "FAIL" : "pass", ret);
+	mutex_unlock(&km->lock);
+
+	return ret ? ret : count;
+}
+
+static const struct file_operations kt_run_fops = {
+	.owner = THIS_MODULE,
+	.open = simple_open,
+	.write = kt_run_write,
+	.llseek = no_llseek,
+};
+
+static int kt_module_init(struct kt_module *km)
+{
+	char name[64];
+
+	mutex_init(&km->lock);
+	snprintf(name, sizeof(name), "ktask_test_%s", km->area);
+	km->dir = debugfs_create_dir(name, NULL);
+	if (IS_ERR(km->dir))
+		return PTR_ERR(km->dir);
+	debugfs_create_file("cases", 0444, km->dir, km, &kt_cases_fops);
+	debugfs_create_file("run", 0200, km->dir, km, &kt_run_fops);
+	pr_info("ktask_test: %s: ready\n", km->area);
+	return 0;
+}
+
+static void kt_module_exit(struct kt_module *km)
+{
+	debugfs_remove_recursive(km->dir);
+	mutex_destroy(&km->lock);
+}
+
+/*
+ * KT_TEST_MODULE(name, case_array) - make this the test module for area @name.
+ *
+ * Defines module init and exit, which create and remove the debugfs files
+ * that run @case_array, and the module's license and test tag.
+ */
+#define KT_TEST_MODULE(name, case_array)				\
+static struct kt_module kt_module_##name = {				\
+	.area = #name,							\
+	.cases = case_array,						\
+	.nr_cases = sizeof(case_array) / sizeof(struct kt_case) +	\
+		    __must_be_array(case_array),			\
+};									\
+static int __init kt_init_##name(void)					\
+{									\
+	return kt_module_init(&kt_module_##name);			\
+}									\
+static void __exit kt_exit_##name(void)					\
+{									\
+	kt_module_exit(&kt_module_##name);				\
+}									\
+module_init(kt_init_##name);						\
+module_exit(kt_exit_##name);						\
+MODULE_LICENSE("GPL");							\
+MODULE_INFO(test, "Y");							\
+MODULE_DESCRIPTION("ktask tests: " #name)
+
+#endif /* _KTASK_TEST_H */
