@@ -1,0 +1,24 @@
+# SPDX-License-Identifier: GPL-2.0
+# shellcheck shell=bash disable=SC2034 # job_load is read by vm-run.sh
+#
+# Job "check": run every kselftest program in selftests/ktask through
+# kselftest's own runner, then count the TAP results on the host.
+# Sourced by vm-run.sh (see its header for what a job defines).
+
+job_load=(ktask)
+
+job_stage() {
+	local root=$1 ksft
+
+	ksft=$(ktask_linux_src)/tools/testing/selftests
+	make -s -C "$KTASK_SRC/selftests/ktask" KSFT_DIR="$ksft" \
+		INSTALL_PATH="$root/ktask/ksft" install >/dev/null
+}
+
+job_report() {
+	local out=$1
+
+	tr -d '\r' <"$out/job.log" |
+		awk -v programs="$(grep -c . "$out/root/ktask/ksft/kselftest-list.txt")" \
+			-f "$KTASK_SRC/scripts/tap-count.awk"
+}

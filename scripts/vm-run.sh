@@ -1,0 +1,175 @@
+#!/bin/bash
+# SPDX-License-Identifier: GPL-2.0
+#
+# vm-run.sh --job NAME: boot a kernel under qemu with an initramfs holding
+# busybox, the built modules and the job, and turn the guest's verdict into
+# the exit status.
+#
+# A job is two files in scripts/jobs/:
+#   NAME.sh     host side, sourced here (bash). May set
+#                 job_load=(mod ...)  modules the guest loads, in order,
+#                                     before the job (unloaded in reverse
+#                                     after it); default: ktask
+#               and define
+#                 job_stage ROOT      add files to the guest's root
+#                 job_report OUT      after the run: print a summary and
+#                                     return non-zero on failure
+#   NAME.guest  guest side (busybox sh), run as /ktask/job; its output is
+#               the job log. A non-zero exit fails the job.
+#
+# Every *.ko under KTASK_MODDIR is put in the guest's /ktask/modules.
+# The run fails on a missing or failing verdict, a host timeout, or a
+# kernel report (oops, WARN, lockdep, KASAN, ...) in the console log.
+#
+# Environment:
+#   KTASK_KERNEL   kernel image (default: /boot/vmlinuz-<KDIR's release>)
+#   KTASK_MODDIR   tree to take the *.ko files from (default: the repo)
+#   KTASK_OUT      output directory (default: out/<job>)
+#   KTASK_TIMEOUT  host-side limit in seconds (default: 600)
+#   KTASK_KVM=1    use KVM (when /dev/kvm works) instead of TCG
+#   KTASK_SMP, KTASK_MEM  guest CPUs (2) and memory (2G)
+#   KTASK_APPEND   extra kernel command line
+#   KDIR           kernel build dir, to find the default kernel image
+#
+# Output in KTASK_OUT: console.log (the whole serial console: kernel and
+# guest), job.log (only the job's output and the verdict), initramfs.cpio.
+set -euo pipefail
+# shellcheck source=scripts/lib.sh
+. "$(dirname "$0")/lib.sh"
+
+usage() {
+	sed -n '3,/^set -euo/{/^set/d;s/^# \{0,1\}//;p}' "$0"
+	exit "${1:-0}"
+}
+
+job=
+while (($#)); do
+	case $1 in
+	--job) job=${2:?--job needs a name}; shift 2 ;;
+	--job=*) job=${1#--job=}; shift ;;
+	-h|--help) usage ;;
+	*) usage 2 >&2 ;;
+	esac
+done
+[[ -n "$job" ]] || usage 2 >&2
+[[ -r "$KTASK_SRC/scripts/jobs/$job.sh" && -r "$KTASK_SRC/scripts/jobs/$job.guest" ]] ||
+	die "no job '$job' in scripts/jobs/"
+
+if [[ -z "${KTASK_KERNEL:-}" ]]; then
+	KTASK_KERNEL=/boot/vmlinuz-$(ktask_kver "$(ktask_kdir)")
+fi
+[[ -r "$KTASK_KERNEL" ]] || die "cannot read kernel image $KTASK_KERNEL (set KTASK_KERNEL)"
+KTASK_MODDIR=$(cd "${KTASK_MODDIR:-$KTASK_SRC}" && pwd)
+out=${KTASK_OUT:-$KTASK_SRC/out/$job}
+timeout=${KTASK_TIMEOUT:-600}
+
+job_load=(ktask)
+job_stage() { :; }
+job_report() { :; }
+# shellcheck source=/dev/null
+. "$KTASK_SRC/scripts/jobs/$job.sh"
+
+# --- the initramfs -------------------------------------------------------
+rm -rf "$out"
+root=$out/root
+mkdir -p "$root"/{bin,sbin,usr/bin,usr/sbin,dev,proc,sys,tmp,ktask/modules}
+
+busybox=$(command -v busybox) || die "busybox missing: run scripts/deps.sh"
+cp "$busybox" "$root/bin/busybox"
+for applet in $("$busybox" --list-full); do
+	[[ -e "$root/$applet" ]] || ln -s /bin/busybox "$root/$applet"
+done
+# kselftest's runner calls /usr/bin/timeout --foreground, which busybox's
+# timeout does not know.
+rm -f "$root/usr/bin/timeout"
+cat >"$root/usr/bin/timeout" <<'EOF'
+#!/bin/sh
+[ "$1" = --foreground ] && shift
+exec /bin/busybox timeout "$@"
+EOF
+chmod +x "$root/usr/bin/timeout"
+if ((EUID == 0)); then
+	mknod -m 600 "$root/dev/console" c 5 1
+fi
+cp "$KTASK_SRC/scripts/guest-init.sh" "$root/init"
+chmod +x "$root/init"
+
+while IFS= read -r -d '' ko; do
+	[[ -e "$root/ktask/modules/${ko##*/}" ]] && die "two modules named ${ko##*/} in $KTASK_MODDIR"
+	cp "$ko" "$root/ktask/modules/"
+done < <(find "$KTASK_MODDIR" -path "$KTASK_MODDIR/out" -prune -o -name '*.ko' -print0)
+for m in "${job_load[@]}"; do
+	[[ -e "$root/ktask/modules/$m.ko" ]] || die "$m.ko not found under $KTASK_MODDIR: run make"
+done
+printf '%s\n' "${job_load[@]}" >"$root/ktask/load"
+cp "$KTASK_SRC/scripts/jobs/$job.guest" "$root/ktask/job"
+job_stage "$root"
+
+(cd "$root" && find . -print0 | cpio --null -o -H newc --quiet) >"$out/initramfs.cpio"
+
+# --- the VM --------------------------------------------------------------
+# shellcheck disable=SC2054 # the commas are qemu's
+accel=(-accel tcg,thread=multi -cpu max)
+if [[ "${KTASK_KVM:-0}" == 1 ]]; then
+	[[ -r /dev/kvm && -w /dev/kvm ]] || die "KTASK_KVM=1 but /dev/kvm is not usable"
+	accel=(-accel kvm -cpu host)
+fi
+append="console=ttyS0 panic=-1 softlockup_all_cpu_backtrace=1 ${KTASK_APPEND:-}"
+
+: >"$out/job.log"
+echo "vm-run: $job: booting $KTASK_KERNEL (log: ${out#"$KTASK_SRC"/}/console.log)"
+start=$SECONDS
+timeout -k 10 "$timeout" qemu-system-x86_64 "${accel[@]}" \
+	-smp "${KTASK_SMP:-2}" -m "${KTASK_MEM:-2G}" -nographic -no-reboot \
+	-kernel "$KTASK_KERNEL" -initrd "$out/initramfs.cpio" -append "$append" \
+	-chardev file,id=job,path="$out/job.log",append=on -serial mon:stdio -serial chardev:job \
+	</dev/null >"$out/console.log" 2>&1 &
+qemu=$!
+# Show the job's output as it comes; the console log stays in the file.
+tail -n +1 -f --pid="$qemu" "$out/job.log" | sed -u 's/\r$//'
+rc=0
+wait "$qemu" || rc=$?
+
+# --- the verdict ---------------------------------------------------------
+ok=1
+if ((rc == 124 || rc == 137)); then
+	echo "vm-run: $job: FAIL: no power-off within ${timeout}s (KTASK_TIMEOUT); qemu killed"
+	ok=0
+elif ((rc != 0)); then
+	echo "vm-run: $job: FAIL: qemu exited with status $rc"
+	tail -n 5 "$out/console.log"
+	ok=0
+fi
+verdict=$(tr -d '\r' <"$out/job.log" | sed -n 's/^KTASK-VERDICT: //p' | tail -n 1)
+case $verdict in
+PASS) ;;
+FAIL) echo "vm-run: $job: FAIL: the guest reported failure"; ok=0 ;;
+*) echo "vm-run: $job: FAIL: no verdict from the guest (crash or timeout?)"; ok=0 ;;
+esac
+
+# Anything the kernel reports as a bug fails the run, whatever the tests said.
+reports=(
+	'Oops' 'BUG:' 'WARNING:' '------------\[ cut here \]'
+	'possible recursive locking' 'circular locking dependency'
+	'inconsistent lock state' 'INFO: possible' 'KASAN' 'UBSAN'
+	'INFO: task .* blocked for more than' 'soft lockup' 'Kernel panic'
+	'general protection fault' 'refcount_t:'
+)
+grep_args=()
+for r in "${reports[@]}"; do
+	grep_args+=(-e "$r")
+done
+if grep -n -E "${grep_args[@]}" "$out/console.log" >"$out/reports.txt"; then
+	echo "vm-run: $job: FAIL: kernel reports in the console log:"
+	head -n 20 "$out/reports.txt"
+	ok=0
+fi
+if ((!ok)) && grep -q 'ktask_test: .*assertion failed' "$out/console.log"; then
+	echo "vm-run: $job: failed assertions:"
+	grep -o 'ktask_test: .*assertion failed.*' "$out/console.log" | tr -d '\r'
+fi
+
+echo "vm-run: $job: $( ((ok)) && echo PASS || echo FAIL) in $((SECONDS - start))s; logs in ${out#"$KTASK_SRC"/}/"
+report=0
+job_report "$out" || report=$?
+((ok && report == 0))
