@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: GPL-2.0 */
 /*
- * ktask_test.h - a small framework for ktask's test modules
+ * A small framework for ktask's test modules
  *
  * A test module is a list of cases, each a function returning 0 when it
  * passes and a negative errno when it fails:
@@ -135,6 +135,35 @@ struct kt_module {
 	struct mutex lock;		/* serialises case runs; they may sleep */
 };
 
+/*
+ * KT_TEST_MODULE(name, case_array) - make this the test module for area @name.
+ *
+ * Defines module init and exit, which create and remove the debugfs files
+ * that run @case_array, and the module's license and test tag.
+ */
+#define KT_TEST_MODULE(name, case_array)				\
+static struct kt_module kt_module_##name = {				\
+	.area = #name,							\
+	.cases = case_array,						\
+	.nr_cases = sizeof(case_array) / sizeof(struct kt_case) +	\
+		    __must_be_array(case_array),			\
+};									\
+static int __init kt_init_##name(void)					\
+{									\
+	return kt_module_init(&kt_module_##name);			\
+}									\
+static void __exit kt_exit_##name(void)					\
+{									\
+	kt_module_exit(&kt_module_##name);				\
+}									\
+module_init(kt_init_##name);						\
+module_exit(kt_exit_##name);						\
+MODULE_LICENSE("GPL");							\
+MODULE_INFO(test, "Y");							\
+MODULE_DESCRIPTION("ktask tests: " #name)
+
+/* The rest is the implementation of KT_TEST_MODULE(). */
+
 static int kt_cases_show(struct seq_file *m, void *v)
 {
 	const struct kt_module *km = m->private;
@@ -212,32 +241,5 @@ static void kt_module_exit(struct kt_module *km)
 	debugfs_remove_recursive(km->dir);
 	mutex_destroy(&km->lock);
 }
-
-/*
- * KT_TEST_MODULE(name, case_array) - make this the test module for area @name.
- *
- * Defines module init and exit, which create and remove the debugfs files
- * that run @case_array, and the module's license and test tag.
- */
-#define KT_TEST_MODULE(name, case_array)				\
-static struct kt_module kt_module_##name = {				\
-	.area = #name,							\
-	.cases = case_array,						\
-	.nr_cases = sizeof(case_array) / sizeof(struct kt_case) +	\
-		    __must_be_array(case_array),			\
-};									\
-static int __init kt_init_##name(void)					\
-{									\
-	return kt_module_init(&kt_module_##name);			\
-}									\
-static void __exit kt_exit_##name(void)					\
-{									\
-	kt_module_exit(&kt_module_##name);				\
-}									\
-module_init(kt_init_##name);						\
-module_exit(kt_exit_##name);						\
-MODULE_LICENSE("GPL");							\
-MODULE_INFO(test, "Y");							\
-MODULE_DESCRIPTION("ktask tests: " #name)
 
 #endif /* _KTASK_TEST_H */
