@@ -38,7 +38,7 @@ deps:
 clean:
 	@if [ -n "$(KDIR)" ]; then $(MAKE) -C $(KDIR) M=$(CURDIR) clean; fi
 	$(MAKE) -C $(SELFTESTS) clean
-	rm -rf build out
+	rm -rf build out $(wildcard */Module.symvers)
 
 help:
 	@echo 'make [all]   build ktask.ko, the test and sample modules and the test programs'

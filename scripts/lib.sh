@@ -64,7 +64,7 @@ ktask_kver() {
 # ktask_cache: print (and create) the per-user cache directory for files
 # taken from the distribution's kernel source (never copied into the repo).
 ktask_cache() {
-	local c=${XDG_CACHE_HOME:-$HOME/.cache}/ktask
+	local c=${XDG_CACHE_HOME:-${HOME:-/tmp}/.cache}/ktask
 
 	mkdir -p "$c"
 	printf '%s\n' "$c"
