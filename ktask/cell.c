@@ -48,13 +48,16 @@ void ktask_cell_free(struct ktask_cell *cell)
 }
 
 /**
- * ktask_cells_allocated() - cells currently allocated
+ * ktask_num_cells() - task cells currently allocated, in every runtime
+ *
+ * A cell lives until its task has completed and its last handle and waker
+ * are gone, so this is the number to watch for leaked handles.
  *
  * Context: Any context.
  * Return: the number of task cells allocated and not yet freed; exact only
  * when no task is being spawned or freed concurrently.
  */
-long ktask_cells_allocated(void)
+long ktask_num_cells(void)
 {
 	long sum = 0;
 	int cpu;
@@ -63,6 +66,7 @@ long ktask_cells_allocated(void)
 		sum += READ_ONCE(*per_cpu_ptr(&ktask_nr_cells, cpu));
 	return sum;
 }
+EXPORT_SYMBOL_GPL(ktask_num_cells);
 
 u64 ktask_next_id(void)
 {

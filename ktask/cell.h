@@ -142,7 +142,6 @@ void ktask_cell_cache_exit(void);
 struct ktask_cell *ktask_cell_alloc(gfp_t gfp);
 void ktask_cell_free(struct ktask_cell *cell);
 u64 ktask_next_id(void);
-long ktask_cells_allocated(void);
 
 /* harness.c */
 extern const struct ktask_vtable ktask_fn_vtable;

@@ -120,6 +120,22 @@ void ktask_rt_destroy(struct ktask_rt *rt)
 }
 EXPORT_SYMBOL_GPL(ktask_rt_destroy);
 
+/**
+ * ktask_rt_num_alive() - tasks of a runtime that have not completed
+ * @rt: the runtime
+ *
+ * Context: Any context.
+ * Return: the number of tasks spawned on @rt that have not yet completed
+ * or been cancelled; 0 for an invalid runtime.
+ */
+long ktask_rt_num_alive(struct ktask_rt *rt)
+{
+	if (IS_ERR_OR_NULL(rt))
+		return 0;
+	return atomic_long_read(&rt->alive);
+}
+EXPORT_SYMBOL_GPL(ktask_rt_num_alive);
+
 static struct ktask_handle *ktask_spawn_cell(struct ktask_rt *rt,
 					     const struct ktask_ops *ops,
 					     long (*fn)(void *arg), void *arg,

@@ -122,6 +122,8 @@ void ktask_abort_handle_abort(struct ktask_abort_handle *ah);
 void ktask_abort_handle_put(struct ktask_abort_handle *ah);
 u64 ktask_id(const struct ktask_handle *h);
 u64 ktask_current_id(void);
+long ktask_rt_num_alive(struct ktask_rt *rt);
+long ktask_num_cells(void);
 
 struct ktask_waker *ktask_cx_waker(struct ktask_cx *cx);
 struct ktask_waker *ktask_waker_clone(struct ktask_waker *w);
