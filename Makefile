@@ -24,13 +24,13 @@ selftests:
 	$(MAKE) -C $(SELFTESTS) KSFT_DIR=$$(bash scripts/ksft-src.sh)/tools/testing/selftests
 
 check: all
-	bash scripts/vm-run.sh --job check
+	+bash scripts/vm-run.sh --job check
 
 run: all
-	bash scripts/vm-run.sh --job run
+	+bash scripts/vm-run.sh --job run
 
 lint:
-	bash scripts/lint.sh
+	+bash scripts/lint.sh
 
 deps:
 	bash scripts/deps.sh

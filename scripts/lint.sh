@@ -36,7 +36,7 @@ trap 'rm -f "$log"' EXIT
 if ! make -C "$kdir" M="$KTASK_SRC" W=1 C=2 modules >"$log" 2>&1; then
 	cat "$log"
 	failed+=("W=1 C=2 build")
-elif grep -E 'warning:|error:|WARNING:' "$log"; then
+elif grep -E ':[0-9]+(:[0-9]+)?: (warning|error):|^(WARNING|ERROR): ' "$log"; then
 	failed+=("W=1 C=2 build (warnings above)")
 fi
 
