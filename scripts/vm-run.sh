@@ -38,7 +38,7 @@ set -euo pipefail
 . "$(dirname "$0")/lib.sh"
 
 usage() {
-	sed -n '3,/^set -euo/{/^set/d;s/^# \{0,1\}//;p}' "$0"
+	sed -n '4,/^set -euo/{/^set/d;s/^# \{0,1\}//;p}' "$0"
 	exit "${1:-0}"
 }
 
