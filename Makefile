@@ -24,6 +24,7 @@ selftests:
 	$(MAKE) -C $(SELFTESTS) KSFT_DIR=$$(bash scripts/ksft-src.sh)/tools/testing/selftests
 
 check: all
+	bash scripts/model-mutants.sh $$(bash scripts/ksft-src.sh)/tools/testing/selftests
 	+bash scripts/vm-run.sh --job check
 
 run: all

@@ -72,10 +72,11 @@ static int ktask_runtimes_show(struct seq_file *m, void *v)
 {
 	struct ktask_rt *rt;
 
-	seq_puts(m, "name             flags   budget max_polls shards    alive\n");
+	seq_puts(m, "name             owner            flags   budget max_polls shards    alive\n");
 	mutex_lock(&ktask_rt_lock);
 	list_for_each_entry(rt, &ktask_rt_list, node)
-		seq_printf(m, "%-16s 0x%04x %8u %9u %6u %8ld\n", rt->name,
+		seq_printf(m, "%-16s %-16s 0x%04x %8u %9u %6u %8ld\n", rt->name,
+			   rt->owner ? module_name(rt->owner) : "kernel",
 			   rt->flags, rt->budget, rt->max_polls,
 			   rt->shard_mask + 1, atomic_long_read(&rt->alive));
 	mutex_unlock(&ktask_rt_lock);

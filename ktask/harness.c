@@ -58,6 +58,7 @@ static void ktask_complete(struct ktask_cell *cell)
 {
 	struct ktask_rt *rt = cell->rt;
 	struct module *owner = cell->owner;
+	bool pinned = ktask_cell_pins_owner(cell);
 	bool cancelled = cell->stage == KTASK_STAGE_FAILED &&
 			 cell->output == -ECANCELED;
 	unsigned long snap;
@@ -100,7 +101,8 @@ static void ktask_complete(struct ktask_cell *cell)
 	rcu_read_unlock();
 
 	/* The task's code has returned for good: release its module. */
-	module_put(owner);
+	if (pinned)
+		module_put(owner);
 
 	if (ktask_state_to_terminal(&cell->state, released ? 2 : 1))
 		cell->vtable->dealloc(cell);

@@ -23,12 +23,19 @@ static int __init ktask_init(void)
 	if (ret)
 		return ret;
 	ret = ktask_sched_init();
-	if (ret) {
-		ktask_cell_cache_exit();
-		return ret;
-	}
+	if (ret)
+		goto err_cache;
+	ret = ktask_rt_init();
+	if (ret)
+		goto err_sched;
 	ktask_debugfs_init();
 	return 0;
+
+err_sched:
+	ktask_sched_exit();
+err_cache:
+	ktask_cell_cache_exit();
+	return ret;
 }
 
 static void __exit ktask_exit(void)
@@ -39,6 +46,7 @@ static void __exit ktask_exit(void)
 	 */
 	WARN_ONCE(!list_empty(&ktask_rt_list), "ktask: runtimes leaked\n");
 	ktask_debugfs_exit();
+	ktask_rt_exit();
 	ktask_sched_exit();
 	ktask_cell_cache_exit();
 }

@@ -24,16 +24,18 @@ DEFINE_MUTEX(ktask_rt_lock);
 LIST_HEAD(ktask_rt_list);
 
 /**
- * ktask_rt_create() - create a runtime
+ * __ktask_rt_create() - create a runtime; use ktask_rt_create()
  * @name: a name for debugfs and the workqueue (at most 31 characters)
  * @opts: options, or NULL for the defaults
+ * @owner: the module that will destroy the runtime (NULL: built-in code)
  *
  * Context: Process context; sleeps.
  * Return: the runtime, or ERR_PTR(-EINVAL) for a missing or too long name
  * or impossible options, or ERR_PTR(-ENOMEM).
  */
-struct ktask_rt *ktask_rt_create(const char *name,
-				 const struct ktask_rt_opts *opts)
+struct ktask_rt *__ktask_rt_create(const char *name,
+				   const struct ktask_rt_opts *opts,
+				   struct module *owner)
 {
 	struct ktask_rt *rt;
 	int ret;
@@ -53,6 +55,7 @@ struct ktask_rt *ktask_rt_create(const char *name,
 		ret = -EINVAL;
 		goto err_free;
 	}
+	rt->owner = owner;
 	rt->flags = opts ? opts->flags : 0;
 	rt->budget = (opts && opts->budget) ? opts->budget :
 		     READ_ONCE(ktask_default_budget);
@@ -79,7 +82,7 @@ err_free:
 	kfree(rt);
 	return ERR_PTR(ret);
 }
-EXPORT_SYMBOL_GPL(ktask_rt_create);
+EXPORT_SYMBOL_GPL(__ktask_rt_create);
 
 /**
  * ktask_rt_destroy() - close a runtime, cancel its tasks and free it
@@ -143,16 +146,19 @@ static struct ktask_handle *ktask_spawn_cell(struct ktask_rt *rt,
 					     unsigned long site)
 {
 	struct ktask_cell *cell;
+	bool pin;
 
 	if (IS_ERR_OR_NULL(rt) || (!ops && !fn))
 		return ERR_PTR(-EINVAL);
 	if (READ_ONCE(rt->closed))	/* early out; bind checks again */
 		return ERR_PTR(-ESHUTDOWN);
-	if (!try_module_get(owner))
+	pin = owner != rt->owner;
+	if (pin && !try_module_get(owner))
 		return ERR_PTR(-ESHUTDOWN);
 	cell = ktask_cell_alloc(gfp);
 	if (!cell) {
-		module_put(owner);
+		if (pin)
+			module_put(owner);
 		return ERR_PTR(-ENOMEM);
 	}
 
@@ -182,7 +188,8 @@ static struct ktask_handle *ktask_spawn_cell(struct ktask_rt *rt,
 	if (!ktask_owned_bind(rt, cell)) {
 		rcu_read_unlock();
 		ktask_cell_free(cell);
-		module_put(owner);
+		if (pin)
+			module_put(owner);
 		return ERR_PTR(-ESHUTDOWN);
 	}
 	this_cpu_inc(rt->rqs->stats.spawned);
@@ -197,7 +204,8 @@ static struct ktask_handle *ktask_spawn_cell(struct ktask_rt *rt,
  * @fn: the function; its return value is the output
  * @arg: passed to @fn
  * @gfp: allocation flags for the cell
- * @owner: module holding @fn, pinned until @fn returned
+ * @owner: module holding @fn; pinned until @fn returned unless it
+ *	created @rt
  * @site: the spawner's address
  *
  * Context: Any context, with @gfp matching it.
@@ -218,7 +226,8 @@ EXPORT_SYMBOL_GPL(__ktask_spawn);
  * @ops: the task's operations; @ops->poll is required
  * @arg: passed to every operation
  * @gfp: allocation flags for the cell
- * @owner: module holding @ops, pinned until the task's code has returned
+ * @owner: module holding @ops; pinned until the task's code has returned
+ *	unless it created @rt
  * @site: the spawner's address
  *
  * Context: Any context, with @gfp matching it.
@@ -234,3 +243,49 @@ struct ktask_handle *__ktask_spawn_poll(struct ktask_rt *rt,
 	return ktask_spawn_cell(rt, ops, NULL, arg, gfp, owner, site);
 }
 EXPORT_SYMBOL_GPL(__ktask_spawn_poll);
+
+/*
+ * A module's exit must destroy the runtimes it created.  One that did not
+ * is destroyed here, after its exit ran and before its code is freed,
+ * which cancels its tasks while their code is still there.
+ */
+static int ktask_module_going(struct notifier_block *nb, unsigned long action,
+			      void *data)
+{
+	struct module *mod = data;
+	struct ktask_rt *rt;
+
+	if (action != MODULE_STATE_GOING)
+		return NOTIFY_DONE;
+	for (;;) {
+		struct ktask_rt *found = NULL;
+
+		mutex_lock(&ktask_rt_lock);
+		list_for_each_entry(rt, &ktask_rt_list, node) {
+			if (rt->owner == mod) {
+				found = rt;
+				break;
+			}
+		}
+		mutex_unlock(&ktask_rt_lock);
+		if (!found)
+			return NOTIFY_OK;
+		WARN(1, "ktask: module %s unloaded without destroying runtime %s\n",
+		     module_name(mod), found->name);
+		ktask_rt_destroy(found);
+	}
+}
+
+static struct notifier_block ktask_module_nb = {
+	.notifier_call = ktask_module_going,
+};
+
+int ktask_rt_init(void)
+{
+	return register_module_notifier(&ktask_module_nb);
+}
+
+void ktask_rt_exit(void)
+{
+	unregister_module_notifier(&ktask_module_nb);
+}

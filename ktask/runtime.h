@@ -103,6 +103,7 @@ struct ktask_sched_ops {
 /**
  * struct ktask_rt - a runtime
  * @name: I: name given at creation
+ * @owner: I: the module that created the runtime and will destroy it
  * @flags: I: KTASK_RT_* flags
  * @budget: I: coop budget per poll
  * @max_polls: I: polls per drain before the drain requeues itself
@@ -119,6 +120,7 @@ struct ktask_sched_ops {
  */
 struct ktask_rt {
 	char name[32];
+	struct module *owner;
 	unsigned int flags;
 	unsigned int budget;
 	unsigned int max_polls;
@@ -173,6 +175,20 @@ struct ktask_rq *ktask_current_rq(void);
 
 /* harness.c */
 void ktask_harness_poll(struct ktask_rq *rq, struct ktask_cell *cell);
+
+/*
+ * A task pins its owner module unless that module created the runtime,
+ * whose destroy (which the module must do before it goes) then keeps the
+ * task's code in memory for as long as it can run.
+ */
+static inline bool ktask_cell_pins_owner(const struct ktask_cell *cell)
+{
+	return cell->owner != cell->rt->owner;
+}
+
+/* runtime.c */
+int ktask_rt_init(void);
+void ktask_rt_exit(void);
 
 /* debugfs.c */
 void ktask_debugfs_init(void);

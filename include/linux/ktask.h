@@ -65,9 +65,26 @@ struct ktask_rt_opts {
 #define KTASK_RT_UNBOUND	0x1
 #define KTASK_RT_VALID_FLAGS	(KTASK_RT_UNBOUND)
 
-struct ktask_rt *ktask_rt_create(const char *name,
-				 const struct ktask_rt_opts *opts);
+struct ktask_rt *__ktask_rt_create(const char *name,
+				   const struct ktask_rt_opts *opts,
+				   struct module *owner);
 void ktask_rt_destroy(struct ktask_rt *rt);
+
+/**
+ * ktask_rt_create() - create a runtime
+ * @name: a name for debugfs and the workqueue (at most 31 characters)
+ * @opts: options, or NULL for the defaults
+ *
+ * The calling module owns the runtime and must destroy it before it is
+ * unloaded: that is what keeps its tasks' code in memory while they run,
+ * so its own spawns do not pin it.  Spawns from other modules pin those.
+ *
+ * Context: Process context; sleeps.
+ * Return: the runtime, or ERR_PTR(-EINVAL) for a missing or too long name
+ * or impossible options, or ERR_PTR(-ENOMEM).
+ */
+#define ktask_rt_create(name, opts)					\
+	__ktask_rt_create(name, opts, THIS_MODULE)
 
 struct ktask_handle *__ktask_spawn(struct ktask_rt *rt, long (*fn)(void *arg),
 				   void *arg, gfp_t gfp, struct module *owner,
@@ -84,8 +101,9 @@ struct ktask_handle *__ktask_spawn_poll(struct ktask_rt *rt,
  * @arg: passed to @fn
  * @gfp: allocation flags for the task cell (GFP_ATOMIC from atomic context)
  *
- * Records THIS_MODULE as the owner (pinned until @fn has returned) and the
- * caller as the spawn site.
+ * Records THIS_MODULE as the owner and the caller as the spawn site.  A
+ * module that spawns on a runtime it did not create is pinned until @fn
+ * has returned; the runtime's creator is not (its exit destroys it).
  *
  * Context: Any context, with @gfp matching it.
  * Return: a join handle, or ERR_PTR(-EINVAL) for bad arguments,

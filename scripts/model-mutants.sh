@@ -1,0 +1,49 @@
+#!/usr/bin/env bash
+# SPDX-License-Identifier: GPL-2.0
+#
+# Mutation check of the state-machine model checker: build
+# selftests/ktask/ktask_state_model.c against copies of ktask/state.c with
+# one deliberate bug each, and require the checker to fail on every one.
+# A mutant that survives means the checker has a blind spot.
+#
+# Usage: scripts/model-mutants.sh KSFT_DIR
+set -euo pipefail
+
+ksft=${1:?usage: $0 KSFT_DIR}
+src=$(cd "$(dirname "$0")/.." && pwd)
+tmp=$(mktemp -d)
+trap 'rm -rf "$tmp"' EXIT
+
+# name | sed expression applied to state.c
+mutants=(
+	"notify_by_ref without a ref inc|s/next = (c | KTASK_NOTIFIED) + KTASK_REF_ONE;/next = c | KTASK_NOTIFIED;/"
+	"to_idle keeps the poll's ref|/if (next \& KTASK_NOTIFIED) {/,/} else {/!s/next -= KTASK_REF_ONE;/next -= 0;/"
+	"to_running leaves NOTIFIED set|s/next = (c | KTASK_RUNNING) \& ~KTASK_NOTIFIED;/next = c | KTASK_RUNNING;/"
+	"abort of an idle task not scheduled|s/submit = true;/submit = false;/"
+	"notify_by_val idle takes a new ref|s/next = c | KTASK_NOTIFIED;\$/next = (c | KTASK_NOTIFIED) + KTASK_REF_ONE;/"
+	"join handle keeps JOIN_WAKER while running|s/next \&= ~KTASK_JOIN_WAKER;/next \&= ~0UL;/"
+	"to_shutdown does not take RUNNING|s/next |= KTASK_RUNNING;/next |= 0;/"
+)
+
+caught=0
+for m in "${mutants[@]}"; do
+	name=${m%%|*}
+	expr=${m#*|}
+	mkdir -p "$tmp/m"
+	cp "$src/ktask/state.h" "$tmp/m/"
+	sed -e "$expr" "$src/ktask/state.c" >"$tmp/m/state.c"
+	if cmp -s "$src/ktask/state.c" "$tmp/m/state.c"; then
+		echo "mutant '$name': the sed expression changed nothing" >&2
+		exit 1
+	fi
+	gcc -O2 -w -I"$ksft" -I"$src/selftests/ktask" -I"$tmp/m" \
+		-o "$tmp/model" "$src/selftests/ktask/ktask_state_model.c" \
+		"$tmp/m/state.c"
+	if "$tmp/model" >"$tmp/out" 2>&1; then
+		echo "mutant survived: $name" >&2
+		exit 1
+	fi
+	echo "mutant caught: $name: $(grep -m1 -E '^# [0-9]+ workers' "$tmp/out" | sed 's/^# //')"
+	caught=$((caught + 1))
+done
+echo "model-mutants: $caught of ${#mutants[@]} mutants caught"

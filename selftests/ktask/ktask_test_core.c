@@ -1,0 +1,1532 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * ktask_test_core: the task core through the exported API.
+ *
+ * One case per API call and per state transition that the API can reach,
+ * then the races, each repeated thousands of times across the CPUs: abort
+ * against completion, wake against poll, join-handle drop against
+ * completion, runtime destroy against spawns from a kthread and an hrtimer,
+ * wakes from a timer interrupt, chains of poll-joins, and 100,000 tasks.
+ *
+ * Most cases use a "probe": a pollable task that records what happened to
+ * it (polls, concurrent polls, drops, output drops) and parks its waker
+ * where the test can wake it.
+ */
+#include <linux/atomic.h>
+#include <linux/completion.h>
+#include <linux/cpumask.h>
+#include <linux/delay.h>
+#include <linux/hrtimer.h>
+#include <linux/kthread.h>
+#include <linux/ktask.h>
+#include <linux/random.h>
+#include <linux/sched.h>
+#include <linux/slab.h>
+#include <linux/smp.h>
+
+#include "ktask_test.h"
+
+/* Long enough for TCG on a loaded host; a hang, not a slow run, fails. */
+#define KT_WAIT		(30 * HZ)
+
+/**
+ * struct probe - a pollable task that records its life
+ * @polls: polls so far
+ * @in_poll: polls running now; more than one is a double poll
+ * @double_polls: times @in_poll exceeded one
+ * @drops: calls of ops->drop
+ * @drop_outputs: calls of ops->drop_output for this probe's output
+ * @ready_at: the poll that returns KTASK_READY (0: never)
+ * @self_wake: wake itself by reference on the first poll
+ * @waker: the parked waker, taken with xchg()
+ * @seen_id: ktask_current_id() inside the last poll
+ * @polled: completed at every poll
+ */
+struct probe {
+	atomic_t polls;
+	atomic_t in_poll;
+	atomic_t double_polls;
+	atomic_t drops;
+	atomic_t drop_outputs;
+	int ready_at;
+	bool self_wake;
+	struct ktask_waker *waker;
+	u64 seen_id;
+	struct completion polled;
+};
+
+static enum ktask_poll probe_poll(struct ktask_cx *cx, void *arg, long *out)
+{
+	struct probe *p = arg;
+	int n;
+
+	if (atomic_inc_return(&p->in_poll) != 1)
+		atomic_inc(&p->double_polls);
+	n = atomic_inc_return(&p->polls);
+	WRITE_ONCE(p->seen_id, ktask_current_id());
+	complete(&p->polled);
+	if (p->ready_at && n >= p->ready_at) {
+		*out = (long)p;
+		atomic_dec(&p->in_poll);
+		return KTASK_READY;
+	}
+	if (p->self_wake && n == 1)
+		ktask_wake_by_ref(ktask_cx_waker(cx));
+	else
+		ktask_waker_drop(xchg(&p->waker,
+				      ktask_waker_clone(ktask_cx_waker(cx))));
+	atomic_dec(&p->in_poll);
+	return KTASK_PENDING;
+}
+
+static void probe_drop(void *arg)
+{
+	struct probe *p = arg;
+
+	ktask_waker_drop(xchg(&p->waker, NULL));
+	atomic_inc(&p->drops);
+}
+
+static void probe_drop_output(long out)
+{
+	atomic_inc(&((struct probe *)out)->drop_outputs);
+}
+
+static const struct ktask_ops probe_ops = {
+	.poll = probe_poll,
+	.drop = probe_drop,
+	.drop_output = probe_drop_output,
+};
+
+static void probe_init(struct probe *p, int ready_at)
+{
+	memset(p, 0, sizeof(*p));
+	p->ready_at = ready_at;
+	init_completion(&p->polled);
+}
+
+/* Wake the parked waker, if any. */
+static bool probe_wake(struct probe *p)
+{
+	struct ktask_waker *w = xchg(&p->waker, NULL);
+
+	if (w)
+		ktask_wake(w);
+	return w;
+}
+
+static bool probe_wait_polled(struct probe *p)
+{
+	return wait_for_completion_timeout(&p->polled, KT_WAIT);
+}
+
+static long square(void *arg)
+{
+	long x = (long)arg;
+
+	return x * x;
+}
+
+static long report_id(void *arg)
+{
+	return (long)ktask_current_id();
+}
+
+/* A task that blocks its worker until released, to hold a queue still. */
+struct blocker {
+	struct completion started;
+	struct completion release;
+};
+
+static long block_worker(void *arg)
+{
+	struct blocker *b = arg;
+
+	complete(&b->started);
+	wait_for_completion(&b->release);
+	return 0;
+}
+
+static struct ktask_rt *test_rt(void)
+{
+	return ktask_rt_create("test", NULL);
+}
+
+/* Each case runs on a fresh runtime, destroyed even when it fails. */
+#define KT_RT_CASE(name)						\
+static int name##_rt(struct ktask_rt *rt);				\
+static int name(void)							\
+{									\
+	struct ktask_rt *rt = test_rt();				\
+	long cells = ktask_num_cells();					\
+	int ret;							\
+									\
+	if (IS_ERR(rt))							\
+		return PTR_ERR(rt);					\
+	ret = name##_rt(rt);						\
+	ktask_rt_destroy(rt);						\
+	if (!ret && ktask_num_cells() != cells) {			\
+		pr_err("ktask_test: %s leaked %ld cells\n", #name,	\
+		       ktask_num_cells() - cells);			\
+		ret = -EINVAL;						\
+	}								\
+	return ret;							\
+}									\
+static int name##_rt(struct ktask_rt *rt)
+
+/* ------------------------------------------------------------------ */
+/* Spawn and join                                                      */
+
+KT_RT_CASE(spawn_join_fn)
+{
+	struct ktask_handle *h = ktask_spawn(rt, square, (void *)7L, GFP_KERNEL);
+	long out = 0;
+
+	KT_ASSERT_NOT_ERR_OR_NULL(h);
+	KT_ASSERT_NE(ktask_id(h), 0);
+	KT_ASSERT_EQ(ktask_join(h, &out), 0);
+	KT_ASSERT_EQ(out, 49);
+	KT_ASSERT_EQ(ktask_rt_num_alive(rt), 0);
+	return 0;
+}
+
+KT_RT_CASE(spawn_join_poll_ready)
+{
+	struct probe p;
+	struct ktask_handle *h;
+	long out = 0;
+
+	probe_init(&p, 1);
+	h = ktask_spawn_poll(rt, &probe_ops, &p, GFP_KERNEL);
+	KT_ASSERT_NOT_ERR_OR_NULL(h);
+	KT_ASSERT_EQ(ktask_join(h, &out), 0);
+	KT_ASSERT_EQ(out, (long)&p);
+	KT_ASSERT_EQ(atomic_read(&p.polls), 1);
+	KT_ASSERT_EQ(atomic_read(&p.drops), 1);
+	/* The joiner took the output: it is not dropped. */
+	KT_ASSERT_EQ(atomic_read(&p.drop_outputs), 0);
+	return 0;
+}
+
+KT_RT_CASE(join_null_out)
+{
+	struct ktask_handle *h = ktask_spawn(rt, square, (void *)3L, GFP_KERNEL);
+
+	KT_ASSERT_NOT_ERR_OR_NULL(h);
+	KT_ASSERT_EQ(ktask_join(h, NULL), 0);
+	return 0;
+}
+
+KT_RT_CASE(spawn_atomic_context)
+{
+	struct ktask_handle *h;
+	long out = 0;
+
+	local_irq_disable();
+	h = ktask_spawn(rt, square, (void *)5L, GFP_ATOMIC);
+	local_irq_enable();
+	KT_ASSERT_NOT_ERR_OR_NULL(h);
+	KT_ASSERT_EQ(ktask_join(h, &out), 0);
+	KT_ASSERT_EQ(out, 25);
+	return 0;
+}
+
+KT_RT_CASE(join_timeout_then_join)
+{
+	struct probe p;
+	struct ktask_handle *h;
+	long out = 0;
+
+	probe_init(&p, 2);
+	h = ktask_spawn_poll(rt, &probe_ops, &p, GFP_KERNEL);
+	KT_ASSERT_NOT_ERR_OR_NULL(h);
+	KT_ASSERT(probe_wait_polled(&p));
+	KT_ASSERT_EQ(ktask_join_timeout(h, &out, 1), -ETIMEDOUT);
+	KT_ASSERT(!ktask_is_finished(h));
+	/* The handle is still valid: wake the task and join it for real. */
+	KT_ASSERT(probe_wake(&p));
+	KT_ASSERT_EQ(ktask_join_timeout(h, &out, KT_WAIT), 0);
+	KT_ASSERT_EQ(out, (long)&p);
+	KT_ASSERT_EQ(atomic_read(&p.polls), 2);
+	return 0;
+}
+
+KT_RT_CASE(is_finished)
+{
+	struct probe p;
+	struct ktask_handle *h;
+	int i;
+
+	probe_init(&p, 2);
+	h = ktask_spawn_poll(rt, &probe_ops, &p, GFP_KERNEL);
+	KT_ASSERT_NOT_ERR_OR_NULL(h);
+	KT_ASSERT(probe_wait_polled(&p));
+	KT_ASSERT(!ktask_is_finished(h));
+	KT_ASSERT(probe_wake(&p));
+	for (i = 0; i < 3000 && !ktask_is_finished(h); i++)
+		usleep_range(5000, 10000);
+	KT_ASSERT(ktask_is_finished(h));
+	KT_ASSERT_EQ(ktask_join(h, NULL), 0);
+	return 0;
+}
+
+/* ------------------------------------------------------------------ */
+/* Wakers and the notification transitions                             */
+
+KT_RT_CASE(wake_by_val_repolls)
+{
+	struct probe p;
+	struct ktask_handle *h;
+
+	probe_init(&p, 3);
+	h = ktask_spawn_poll(rt, &probe_ops, &p, GFP_KERNEL);
+	KT_ASSERT_NOT_ERR_OR_NULL(h);
+	KT_ASSERT(probe_wait_polled(&p));
+	KT_ASSERT(probe_wake(&p));
+	KT_ASSERT(probe_wait_polled(&p));
+	KT_ASSERT(probe_wake(&p));
+	KT_ASSERT_EQ(ktask_join(h, NULL), 0);
+	KT_ASSERT_EQ(atomic_read(&p.polls), 3);
+	KT_ASSERT_EQ(atomic_read(&p.double_polls), 0);
+	return 0;
+}
+
+KT_RT_CASE(wake_by_ref_keeps_waker)
+{
+	struct probe p;
+	struct ktask_handle *h;
+	struct ktask_waker *w;
+
+	probe_init(&p, 2);
+	h = ktask_spawn_poll(rt, &probe_ops, &p, GFP_KERNEL);
+	KT_ASSERT_NOT_ERR_OR_NULL(h);
+	KT_ASSERT(probe_wait_polled(&p));
+	w = xchg(&p.waker, NULL);
+	KT_ASSERT(w);
+	ktask_wake_by_ref(w);
+	KT_ASSERT_EQ(ktask_join(h, NULL), 0);
+	/* Waking a completed task by reference does nothing. */
+	ktask_wake_by_ref(w);
+	ktask_waker_drop(w);
+	KT_ASSERT_EQ(atomic_read(&p.polls), 2);
+	return 0;
+}
+
+KT_RT_CASE(wake_while_running_repolls)
+{
+	struct probe p;
+	struct ktask_handle *h;
+
+	/* notify_by_ref on a running task: to_idle returns OK_NOTIFIED. */
+	probe_init(&p, 2);
+	p.self_wake = true;
+	h = ktask_spawn_poll(rt, &probe_ops, &p, GFP_KERNEL);
+	KT_ASSERT_NOT_ERR_OR_NULL(h);
+	KT_ASSERT_EQ(ktask_join(h, NULL), 0);
+	KT_ASSERT_EQ(atomic_read(&p.polls), 2);
+	return 0;
+}
+
+KT_RT_CASE(wake_after_complete_frees)
+{
+	struct probe p;
+	struct ktask_handle *h;
+	struct ktask_waker *w;
+
+	probe_init(&p, 2);
+	h = ktask_spawn_poll(rt, &probe_ops, &p, GFP_KERNEL);
+	KT_ASSERT_NOT_ERR_OR_NULL(h);
+	KT_ASSERT(probe_wait_polled(&p));
+	w = ktask_waker_clone(READ_ONCE(p.waker));
+	KT_ASSERT(w);
+	KT_ASSERT(probe_wake(&p));
+	KT_ASSERT_EQ(ktask_join(h, NULL), 0);
+	/* notify_by_val on a complete task drops the last reference. */
+	ktask_wake(w);
+	return 0;
+}
+
+KT_RT_CASE(waker_drop_without_wake)
+{
+	struct probe p;
+	struct ktask_handle *h;
+
+	probe_init(&p, 2);
+	h = ktask_spawn_poll(rt, &probe_ops, &p, GFP_KERNEL);
+	KT_ASSERT_NOT_ERR_OR_NULL(h);
+	KT_ASSERT(probe_wait_polled(&p));
+	ktask_waker_drop(xchg(&p.waker, NULL));
+	KT_ASSERT_EQ(ktask_join_timeout(h, NULL, HZ / 10), -ETIMEDOUT);
+	KT_ASSERT_EQ(atomic_read(&p.polls), 1);
+	ktask_abort(h);
+	KT_ASSERT_EQ(ktask_join(h, NULL), -ECANCELED);
+	return 0;
+}
+
+KT_RT_CASE(wakes_coalesce)
+{
+	struct probe p;
+	struct ktask_handle *h;
+	struct ktask_waker *w;
+	int i;
+
+	probe_init(&p, 0);
+	h = ktask_spawn_poll(rt, &probe_ops, &p, GFP_KERNEL);
+	KT_ASSERT_NOT_ERR_OR_NULL(h);
+	KT_ASSERT(probe_wait_polled(&p));
+	w = xchg(&p.waker, NULL);
+	KT_ASSERT(w);
+	/* Many wakes before the next poll starts make at most that poll. */
+	local_irq_disable();
+	for (i = 0; i < 100; i++)
+		ktask_wake_by_ref(w);
+	local_irq_enable();
+	ktask_waker_drop(w);
+	KT_ASSERT(probe_wait_polled(&p));
+	KT_ASSERT_LE(atomic_read(&p.polls), 3);
+	ktask_abort(h);
+	KT_ASSERT_EQ(ktask_join(h, NULL), -ECANCELED);
+	return 0;
+}
+
+/* ------------------------------------------------------------------ */
+/* Abort and cancellation                                              */
+
+KT_RT_CASE(abort_idle_task)
+{
+	struct probe p;
+	struct ktask_handle *h;
+
+	probe_init(&p, 0);
+	h = ktask_spawn_poll(rt, &probe_ops, &p, GFP_KERNEL);
+	KT_ASSERT_NOT_ERR_OR_NULL(h);
+	KT_ASSERT(probe_wait_polled(&p));
+	ktask_abort(h);
+	ktask_abort(h);		/* a second abort changes nothing */
+	KT_ASSERT_EQ(ktask_join(h, NULL), -ECANCELED);
+	KT_ASSERT_EQ(atomic_read(&p.drops), 1);
+	KT_ASSERT_EQ(atomic_read(&p.drop_outputs), 0);
+	KT_ASSERT_EQ(atomic_read(&p.polls), 1);
+	return 0;
+}
+
+/* Queue @p's task behind a blocked task on this CPU's queue. */
+static struct ktask_handle *spawn_behind_blocker(struct ktask_rt *rt,
+						 struct blocker *b,
+						 struct ktask_handle **bh,
+						 const struct ktask_ops *ops,
+						 void *arg)
+{
+	struct ktask_handle *h;
+
+	init_completion(&b->started);
+	init_completion(&b->release);
+	preempt_disable();
+	*bh = ktask_spawn(rt, block_worker, b, GFP_ATOMIC);
+	h = ktask_spawn_poll(rt, ops, arg, GFP_ATOMIC);
+	preempt_enable();
+	return h;
+}
+
+KT_RT_CASE(abort_before_first_poll)
+{
+	struct ktask_handle *h, *bh;
+	struct blocker b;
+	struct probe p;
+
+	probe_init(&p, 1);
+	h = spawn_behind_blocker(rt, &b, &bh, &probe_ops, &p);
+	KT_ASSERT_NOT_ERR_OR_NULL(bh);
+	KT_ASSERT_NOT_ERR_OR_NULL(h);
+	KT_ASSERT(wait_for_completion_timeout(&b.started, KT_WAIT));
+	/* Idle and notified: abort sets CANCELLED, the queued poll cancels. */
+	ktask_abort(h);
+	complete(&b.release);
+	KT_ASSERT_EQ(ktask_join(h, NULL), -ECANCELED);
+	KT_ASSERT_EQ(ktask_join(bh, NULL), 0);
+	KT_ASSERT_EQ(atomic_read(&p.polls), 0);
+	KT_ASSERT_EQ(atomic_read(&p.drops), 1);
+	return 0;
+}
+
+/* A poll that spins until told to stop, to be aborted while it runs. */
+struct spinner {
+	struct completion running;
+	atomic_t stop;
+	atomic_t drops;
+};
+
+static enum ktask_poll spinner_poll(struct ktask_cx *cx, void *arg, long *out)
+{
+	struct spinner *s = arg;
+
+	complete(&s->running);
+	while (!atomic_read(&s->stop))
+		cond_resched();	/* voluntary preemption: let the test run */
+	return KTASK_PENDING;
+}
+
+static void spinner_drop(void *arg)
+{
+	atomic_inc(&((struct spinner *)arg)->drops);
+}
+
+static const struct ktask_ops spinner_ops = {
+	.poll = spinner_poll,
+	.drop = spinner_drop,
+};
+
+KT_RT_CASE(abort_while_running)
+{
+	struct spinner s = {};
+	struct ktask_handle *h;
+
+	init_completion(&s.running);
+	h = ktask_spawn_poll(rt, &spinner_ops, &s, GFP_KERNEL);
+	KT_ASSERT_NOT_ERR_OR_NULL(h);
+	KT_ASSERT(wait_for_completion_timeout(&s.running, KT_WAIT));
+	/* Running: abort sets NOTIFIED|CANCELLED; to_idle cancels. */
+	ktask_abort(h);
+	atomic_set(&s.stop, 1);
+	KT_ASSERT_EQ(ktask_join(h, NULL), -ECANCELED);
+	KT_ASSERT_EQ(atomic_read(&s.drops), 1);
+	return 0;
+}
+
+KT_RT_CASE(abort_after_complete)
+{
+	struct ktask_handle *h = ktask_spawn(rt, square, (void *)4L, GFP_KERNEL);
+	long out = 0;
+	int i;
+
+	KT_ASSERT_NOT_ERR_OR_NULL(h);
+	for (i = 0; i < 3000 && !ktask_is_finished(h); i++)
+		usleep_range(5000, 10000);
+	KT_ASSERT(ktask_is_finished(h));
+	ktask_abort(h);
+	KT_ASSERT_EQ(ktask_join(h, &out), 0);
+	KT_ASSERT_EQ(out, 16);
+	return 0;
+}
+
+KT_RT_CASE(abort_handle_aborts)
+{
+	struct ktask_abort_handle *ah;
+	struct ktask_handle *h;
+	struct probe p;
+
+	probe_init(&p, 0);
+	h = ktask_spawn_poll(rt, &probe_ops, &p, GFP_KERNEL);
+	KT_ASSERT_NOT_ERR_OR_NULL(h);
+	ah = ktask_abort_handle(h);
+	KT_ASSERT_NOT_ERR_OR_NULL(ah);
+	KT_ASSERT(probe_wait_polled(&p));
+	local_irq_disable();
+	ktask_abort_handle_abort(ah);	/* hardirq-safe */
+	local_irq_enable();
+	KT_ASSERT_EQ(ktask_join(h, NULL), -ECANCELED);
+	/* The abort handle outlives the join handle. */
+	ktask_abort_handle_abort(ah);
+	ktask_abort_handle_put(ah);
+	KT_ASSERT_EQ(atomic_read(&p.drops), 1);
+	return 0;
+}
+
+/* ------------------------------------------------------------------ */
+/* Detach and the output                                               */
+
+KT_RT_CASE(detach_runs_and_drops_output)
+{
+	struct probe p;
+	struct ktask_handle *h;
+	int i;
+
+	probe_init(&p, 2);
+	h = ktask_spawn_poll(rt, &probe_ops, &p, GFP_KERNEL);
+	KT_ASSERT_NOT_ERR_OR_NULL(h);
+	KT_ASSERT(probe_wait_polled(&p));
+	ktask_detach(h);
+	KT_ASSERT(probe_wake(&p));
+	/* The output is dropped before the task stops counting as alive. */
+	for (i = 0; i < 3000 && ktask_rt_num_alive(rt); i++)
+		usleep_range(5000, 10000);
+	KT_ASSERT_EQ(ktask_rt_num_alive(rt), 0);
+	KT_ASSERT_EQ(atomic_read(&p.drops), 1);
+	/* Nobody joined: the harness dropped the output, once. */
+	KT_ASSERT_EQ(atomic_read(&p.drop_outputs), 1);
+	return 0;
+}
+
+KT_RT_CASE(detach_before_first_poll)
+{
+	struct ktask_handle *h, *bh;
+	struct blocker b;
+	struct probe p;
+
+	probe_init(&p, 1);
+	h = spawn_behind_blocker(rt, &b, &bh, &probe_ops, &p);
+	KT_ASSERT_NOT_ERR_OR_NULL(bh);
+	KT_ASSERT_NOT_ERR_OR_NULL(h);
+	KT_ASSERT(wait_for_completion_timeout(&b.started, KT_WAIT));
+	ktask_detach(h);	/* the fast path: state still initial */
+	complete(&b.release);
+	KT_ASSERT(probe_wait_polled(&p));
+	KT_ASSERT_EQ(ktask_join(bh, NULL), 0);
+	return 0;
+}
+
+KT_RT_CASE(detach_after_complete_drops_output)
+{
+	struct probe p;
+	struct ktask_handle *h;
+	int i;
+
+	probe_init(&p, 1);
+	h = ktask_spawn_poll(rt, &probe_ops, &p, GFP_KERNEL);
+	KT_ASSERT_NOT_ERR_OR_NULL(h);
+	for (i = 0; i < 3000 && !ktask_is_finished(h); i++)
+		usleep_range(5000, 10000);
+	KT_ASSERT(ktask_is_finished(h));
+	KT_ASSERT_EQ(atomic_read(&p.drop_outputs), 0);
+	/* The handle owned the output: detaching drops it. */
+	ktask_detach(h);
+	KT_ASSERT_EQ(atomic_read(&p.drop_outputs), 1);
+	return 0;
+}
+
+/* ------------------------------------------------------------------ */
+/* Ids and context                                                     */
+
+KT_RT_CASE(task_ids)
+{
+	struct ktask_handle *a, *b;
+	u64 ida, idb;
+	long out = 0;
+
+	KT_ASSERT_EQ(ktask_current_id(), 0);
+	a = ktask_spawn(rt, report_id, NULL, GFP_KERNEL);
+	b = ktask_spawn(rt, report_id, NULL, GFP_KERNEL);
+	KT_ASSERT_NOT_ERR_OR_NULL(a);
+	KT_ASSERT_NOT_ERR_OR_NULL(b);
+	ida = ktask_id(a);
+	idb = ktask_id(b);
+	KT_ASSERT_NE(ida, 0);
+	KT_ASSERT_GT(idb, ida);
+	KT_ASSERT_EQ(ktask_join(a, &out), 0);
+	KT_ASSERT_EQ((u64)out, ida);
+	KT_ASSERT_EQ(ktask_join(b, &out), 0);
+	KT_ASSERT_EQ((u64)out, idb);
+	KT_ASSERT_EQ(ktask_id(NULL), 0);
+	return 0;
+}
+
+static struct ktask_handle *deadlock_target;
+
+static long join_from_worker(void *arg)
+{
+	return ktask_join(deadlock_target, NULL);
+}
+
+KT_RT_CASE(join_from_worker_edeadlk)
+{
+	struct ktask_handle *h;
+	struct probe p;
+	long out = 0;
+
+	probe_init(&p, 0);
+	deadlock_target = ktask_spawn_poll(rt, &probe_ops, &p, GFP_KERNEL);
+	KT_ASSERT_NOT_ERR_OR_NULL(deadlock_target);
+	KT_ASSERT(probe_wait_polled(&p));
+	h = ktask_spawn(rt, join_from_worker, NULL, GFP_KERNEL);
+	KT_ASSERT_NOT_ERR_OR_NULL(h);
+	KT_ASSERT_EQ(ktask_join(h, &out), 0);
+	KT_ASSERT_EQ(out, -EDEADLK);
+	/* The handle survived the refused join. */
+	ktask_abort(deadlock_target);
+	KT_ASSERT_EQ(ktask_join(deadlock_target, NULL), -ECANCELED);
+	return 0;
+}
+
+/* A task that poll-joins the handle in its argument slot. */
+struct joiner {
+	struct ktask_handle *target;
+	int err;
+	long out;
+	int polls;
+};
+
+static enum ktask_poll joiner_poll(struct ktask_cx *cx, void *arg, long *out)
+{
+	struct joiner *j = arg;
+
+	j->polls++;
+	if (ktask_join_poll(j->target, cx, &j->out, &j->err) == KTASK_PENDING)
+		return KTASK_PENDING;
+	*out = j->out + 1;
+	return KTASK_READY;
+}
+
+static const struct ktask_ops joiner_ops = {
+	.poll = joiner_poll,
+};
+
+KT_RT_CASE(join_poll_pending_then_ready)
+{
+	struct joiner j = {};
+	struct ktask_handle *h;
+	struct probe p;
+	long out = 0;
+
+	probe_init(&p, 2);
+	j.target = ktask_spawn_poll(rt, &probe_ops, &p, GFP_KERNEL);
+	KT_ASSERT_NOT_ERR_OR_NULL(j.target);
+	KT_ASSERT(probe_wait_polled(&p));
+	h = ktask_spawn_poll(rt, &joiner_ops, &j, GFP_KERNEL);
+	KT_ASSERT_NOT_ERR_OR_NULL(h);
+	/* The joiner registers its waker (JOIN_WAKER) and parks. */
+	KT_ASSERT_EQ(ktask_join_timeout(h, &out, HZ / 10), -ETIMEDOUT);
+	KT_ASSERT(probe_wake(&p));
+	KT_ASSERT_EQ(ktask_join(h, &out), 0);
+	KT_ASSERT_EQ(j.err, 0);
+	KT_ASSERT_EQ(j.out, (long)&p);
+	KT_ASSERT_EQ(out, (long)&p + 1);
+	KT_ASSERT_GE(j.polls, 2);
+	return 0;
+}
+
+static enum ktask_poll self_joiner_poll(struct ktask_cx *cx, void *arg,
+					long *out)
+{
+	struct joiner *j = arg;
+	int err = 0;
+
+	/* Wait until the spawner stored our own handle. */
+	while (!READ_ONCE(j->target))
+		cond_resched();	/* the spawner may share our CPU */
+	ktask_join_poll(j->target, cx, NULL, &err);
+	*out = err;
+	return KTASK_READY;
+}
+
+static const struct ktask_ops self_joiner_ops = {
+	.poll = self_joiner_poll,
+};
+
+KT_RT_CASE(join_poll_self_edeadlk)
+{
+	struct joiner j = {};
+	struct ktask_handle *h;
+	long out = 0;
+
+	h = ktask_spawn_poll(rt, &self_joiner_ops, &j, GFP_KERNEL);
+	KT_ASSERT_NOT_ERR_OR_NULL(h);
+	WRITE_ONCE(j.target, h);
+	KT_ASSERT_EQ(ktask_join(h, &out), 0);
+	KT_ASSERT_EQ(out, -EDEADLK);
+	return 0;
+}
+
+/* A blocking join replaces a waker that a task registered earlier. */
+KT_RT_CASE(join_replaces_task_waker)
+{
+	struct joiner j = {};
+	struct ktask_handle *h;
+	struct probe p;
+
+	probe_init(&p, 2);
+	j.target = ktask_spawn_poll(rt, &probe_ops, &p, GFP_KERNEL);
+	KT_ASSERT_NOT_ERR_OR_NULL(j.target);
+	KT_ASSERT(probe_wait_polled(&p));
+	h = ktask_spawn_poll(rt, &joiner_ops, &j, GFP_KERNEL);
+	KT_ASSERT_NOT_ERR_OR_NULL(h);
+	KT_ASSERT_EQ(ktask_join_timeout(h, NULL, HZ / 10), -ETIMEDOUT);
+	/* Cancel the joiner: the target's handle now belongs to us again. */
+	ktask_abort(h);
+	KT_ASSERT_EQ(ktask_join(h, NULL), -ECANCELED);
+	/* The slot still holds the joiner's waker: a timed join replaces it. */
+	KT_ASSERT_EQ(ktask_join_timeout(j.target, NULL, HZ / 10), -ETIMEDOUT);
+	KT_ASSERT(probe_wake(&p));
+	KT_ASSERT_EQ(ktask_join(j.target, NULL), 0);
+	return 0;
+}
+
+/* ------------------------------------------------------------------ */
+/* Runtime life cycle                                                  */
+
+static int create_bad_options(void)
+{
+	struct ktask_rt_opts opts = { .flags = 0x80 };
+
+	KT_ASSERT_EQ(PTR_ERR(ktask_rt_create(NULL, NULL)), -EINVAL);
+	KT_ASSERT_EQ(PTR_ERR(ktask_rt_create("", NULL)), -EINVAL);
+	KT_ASSERT_EQ(PTR_ERR(ktask_rt_create("a-name-that-is-much-too-long-to-fit",
+					     NULL)), -EINVAL);
+	KT_ASSERT_EQ(PTR_ERR(ktask_rt_create("bad", &opts)), -EINVAL);
+	opts.flags = 0;
+	opts.budget = 1 << 20;
+	KT_ASSERT_EQ(PTR_ERR(ktask_rt_create("bad", &opts)), -EINVAL);
+	ktask_rt_destroy(NULL);
+	return 0;
+}
+
+static int create_unbound(void)
+{
+	struct ktask_rt_opts opts = { .flags = KTASK_RT_UNBOUND, .budget = 8 };
+	struct ktask_rt *rt = ktask_rt_create("unbound", &opts);
+	struct ktask_handle *h;
+	long out = 0;
+	int ret;
+
+	KT_ASSERT_NOT_ERR_OR_NULL(rt);
+	h = ktask_spawn(rt, square, (void *)9L, GFP_KERNEL);
+	ret = IS_ERR(h) ? PTR_ERR(h) : ktask_join(h, &out);
+	ktask_rt_destroy(rt);
+	KT_ASSERT_EQ(ret, 0);
+	KT_ASSERT_EQ(out, 81);
+	return 0;
+}
+
+KT_RT_CASE(bad_arguments)
+{
+	static const struct ktask_ops no_poll = {};
+	long out = 0;
+
+	KT_ASSERT_EQ(PTR_ERR(ktask_spawn(NULL, square, NULL, GFP_KERNEL)), -EINVAL);
+	KT_ASSERT_EQ(PTR_ERR(ktask_spawn(ERR_PTR(-ENOMEM), square, NULL,
+					 GFP_KERNEL)), -EINVAL);
+	KT_ASSERT_EQ(PTR_ERR(ktask_spawn(rt, NULL, NULL, GFP_KERNEL)), -EINVAL);
+	KT_ASSERT_EQ(PTR_ERR(ktask_spawn_poll(rt, NULL, NULL, GFP_KERNEL)), -EINVAL);
+	KT_ASSERT_EQ(PTR_ERR(ktask_spawn_poll(rt, &no_poll, NULL, GFP_KERNEL)),
+		     -EINVAL);
+	KT_ASSERT_EQ(ktask_join(NULL, &out), -EINVAL);
+	KT_ASSERT_EQ(ktask_join(ERR_PTR(-ENOMEM), &out), -EINVAL);
+	KT_ASSERT_EQ(ktask_join_timeout(NULL, &out, 1), -EINVAL);
+	KT_ASSERT(!ktask_is_finished(NULL));
+	KT_ASSERT_EQ(PTR_ERR(ktask_abort_handle(NULL)), -EINVAL);
+	/* Releasing nothing is a no-op, like kfree(NULL). */
+	ktask_detach(NULL);
+	ktask_detach(ERR_PTR(-ENOMEM));
+	ktask_abort_handle_put(NULL);
+	ktask_waker_drop(NULL);
+	KT_ASSERT_EQ(ktask_rt_num_alive(NULL), 0);
+	return 0;
+}
+
+/* Spawning on our own runtime does not pin us: our exit destroys it. */
+KT_RT_CASE(spawn_on_own_runtime_does_not_pin)
+{
+	int before = module_refcount(THIS_MODULE);
+	struct ktask_handle *h;
+	struct probe p;
+
+	probe_init(&p, 2);
+	h = ktask_spawn_poll(rt, &probe_ops, &p, GFP_KERNEL);
+	KT_ASSERT_NOT_ERR_OR_NULL(h);
+	KT_ASSERT(probe_wait_polled(&p));
+	KT_ASSERT_EQ(module_refcount(THIS_MODULE), before);
+	KT_ASSERT(probe_wake(&p));
+	KT_ASSERT_EQ(ktask_join(h, NULL), 0);
+	return 0;
+}
+
+/* On a runtime someone else owns, a task pins its module until it is done. */
+static int spawn_on_foreign_runtime_pins(void)
+{
+	struct ktask_rt *rt = __ktask_rt_create("foreign", NULL, NULL);
+	int before = module_refcount(THIS_MODULE);
+	int during = -1, after = -1, ret = -EINVAL;
+	struct ktask_handle *h;
+	struct probe p;
+
+	KT_ASSERT_NOT_ERR_OR_NULL(rt);
+	probe_init(&p, 2);
+	h = ktask_spawn_poll(rt, &probe_ops, &p, GFP_KERNEL);
+	if (!IS_ERR(h) && probe_wait_polled(&p)) {
+		during = module_refcount(THIS_MODULE);
+		probe_wake(&p);
+		ret = ktask_join(h, NULL);
+		after = module_refcount(THIS_MODULE);
+	}
+	ktask_rt_destroy(rt);
+	KT_ASSERT_EQ(ret, 0);
+	KT_ASSERT_EQ(during, before + 1);
+	KT_ASSERT_EQ(after, before);
+	return 0;
+}
+
+/* A parked task whose drop spawns on the runtime being destroyed. */
+struct closer {
+	struct ktask_rt *rt;
+	long spawn_err;
+	atomic_t drops;
+};
+
+static enum ktask_poll closer_poll(struct ktask_cx *cx, void *arg, long *out)
+{
+	return KTASK_PENDING;
+}
+
+static void closer_drop(void *arg)
+{
+	struct closer *c = arg;
+	struct ktask_handle *h = ktask_spawn(c->rt, square, NULL, GFP_KERNEL);
+
+	c->spawn_err = PTR_ERR_OR_ZERO(h);
+	if (!IS_ERR(h))
+		ktask_detach(h);
+	atomic_inc(&c->drops);
+}
+
+static const struct ktask_ops closer_ops = {
+	.poll = closer_poll,
+	.drop = closer_drop,
+};
+
+static int destroy_cancels_and_closes(void)
+{
+	struct ktask_rt *rt = test_rt();
+	struct ktask_handle *h[8];
+	struct closer c = {};
+	struct probe p;
+	int i;
+
+	KT_ASSERT_NOT_ERR_OR_NULL(rt);
+	c.rt = rt;
+	probe_init(&p, 0);
+	h[0] = ktask_spawn_poll(rt, &closer_ops, &c, GFP_KERNEL);
+	for (i = 1; i < ARRAY_SIZE(h); i++)
+		h[i] = ktask_spawn_poll(rt, &probe_ops, &p, GFP_KERNEL);
+	for (i = 0; i < ARRAY_SIZE(h); i++)
+		KT_ASSERT_NOT_ERR_OR_NULL(h[i]);
+	ktask_rt_destroy(rt);
+	/* Every task was cancelled, its drop ran once, spawn saw closed. */
+	for (i = 0; i < ARRAY_SIZE(h); i++)
+		KT_ASSERT_EQ(ktask_join(h[i], NULL), -ECANCELED);
+	KT_ASSERT_EQ(atomic_read(&c.drops), 1);
+	KT_ASSERT_EQ(c.spawn_err, -ESHUTDOWN);
+	KT_ASSERT_EQ(atomic_read(&p.drops), ARRAY_SIZE(h) - 1);
+	return 0;
+}
+
+/* ------------------------------------------------------------------ */
+/* Cooperative budget                                                  */
+
+struct burner {
+	int left;
+	int polls;
+};
+
+static enum ktask_poll burner_poll(struct ktask_cx *cx, void *arg, long *out)
+{
+	struct burner *b = arg;
+
+	b->polls++;
+	while (b->left) {
+		if (ktask_consume_budget(cx) == KTASK_PENDING)
+			return KTASK_PENDING;
+		b->left--;
+	}
+	*out = ktask_has_budget_remaining(cx);
+	return KTASK_READY;
+}
+
+static const struct ktask_ops burner_ops = {
+	.poll = burner_poll,
+};
+
+static int coop_forced_yield(void)
+{
+	struct ktask_rt_opts opts = { .budget = 4 };
+	struct ktask_rt *rt = ktask_rt_create("coop", &opts);
+	struct burner b = { .left = 10 };
+	struct ktask_handle *h;
+	long out = -1;
+	int ret;
+
+	KT_ASSERT_NOT_ERR_OR_NULL(rt);
+	h = ktask_spawn_poll(rt, &burner_ops, &b, GFP_KERNEL);
+	ret = IS_ERR(h) ? PTR_ERR(h) : ktask_join(h, &out);
+	ktask_rt_destroy(rt);
+	KT_ASSERT_EQ(ret, 0);
+	/* 10 units at 4 per poll: 4 + 4 + 2, two forced yields. */
+	KT_ASSERT_EQ(b.polls, 3);
+	KT_ASSERT_EQ(out, 1);
+	return 0;
+}
+
+static enum ktask_poll no_progress_poll(struct ktask_cx *cx, void *arg,
+					long *out)
+{
+	int i;
+
+	/* Leaf operations that never make progress do not spend budget. */
+	for (i = 0; i < 1000; i++)
+		if (!ktask_coop_proceed(cx))
+			break;
+	*out = i;
+	return KTASK_READY;
+}
+
+static const struct ktask_ops no_progress_ops = {
+	.poll = no_progress_poll,
+};
+
+static enum ktask_poll progress_poll(struct ktask_cx *cx, void *arg, long *out)
+{
+	int i;
+
+	for (i = 0; i < 1000; i++) {
+		if (!ktask_coop_proceed(cx))
+			break;
+		ktask_coop_made_progress(cx);
+	}
+	*out = i;
+	return KTASK_READY;
+}
+
+static const struct ktask_ops progress_ops = {
+	.poll = progress_poll,
+};
+
+static int coop_made_progress(void)
+{
+	struct ktask_rt_opts opts = { .budget = 16 };
+	struct ktask_rt *rt = ktask_rt_create("coop", &opts);
+	struct ktask_handle *h1, *h2;
+	long out1 = 0, out2 = 0;
+	int r1, r2;
+
+	KT_ASSERT_NOT_ERR_OR_NULL(rt);
+	h1 = ktask_spawn_poll(rt, &no_progress_ops, NULL, GFP_KERNEL);
+	h2 = ktask_spawn_poll(rt, &progress_ops, NULL, GFP_KERNEL);
+	r1 = IS_ERR(h1) ? PTR_ERR(h1) : ktask_join(h1, &out1);
+	r2 = IS_ERR(h2) ? PTR_ERR(h2) : ktask_join(h2, &out2);
+	ktask_rt_destroy(rt);
+	KT_ASSERT_EQ(r1, 0);
+	KT_ASSERT_EQ(r2, 0);
+	KT_ASSERT_EQ(out1, 1000);
+	KT_ASSERT_EQ(out2, 16);
+	return 0;
+}
+
+/* ------------------------------------------------------------------ */
+/* Races                                                               */
+
+static int other_cpu(void)
+{
+	int cpu = cpumask_any_but(cpu_online_mask, raw_smp_processor_id());
+
+	return cpu < nr_cpu_ids ? cpu : raw_smp_processor_id();
+}
+
+static void abort_ipi(void *ah)
+{
+	ktask_abort_handle_abort(ah);
+	ktask_abort_handle_put(ah);
+}
+
+static void nop_ipi(void *unused)
+{
+}
+
+/* Abort from a hardirq on the other CPU while the task completes. */
+KT_RT_CASE(race_abort_vs_complete)
+{
+	int i, done = 0, cancelled = 0;
+
+	for (i = 0; i < 5000; i++) {
+		struct ktask_handle *h;
+		struct probe p;
+		int ret;
+
+		probe_init(&p, 1);
+		h = ktask_spawn_poll(rt, &probe_ops, &p, GFP_KERNEL);
+		KT_ASSERT_NOT_ERR_OR_NULL(h);
+		if (i & 1)
+			udelay(get_random_u32() % 8);
+		/* Asynchronous: the abort races this CPU's drain. */
+		smp_call_function_single(other_cpu(), abort_ipi,
+					 ktask_abort_handle(h), 0);
+		ret = ktask_join(h, NULL);
+		KT_ASSERT(ret == 0 || ret == -ECANCELED);
+		KT_ASSERT_EQ(atomic_read(&p.drops), 1);
+		KT_ASSERT_EQ(atomic_read(&p.drop_outputs), 0);
+		KT_ASSERT_EQ(atomic_read(&p.polls), ret ? 0 : 1);
+		if (ret)
+			cancelled++;
+		else
+			done++;
+	}
+	/* IPIs run in order: once these ran, every abort handle is put. */
+	on_each_cpu(nop_ipi, NULL, 1);
+	pr_info("ktask_test: abort vs complete: %d completed, %d cancelled\n",
+		done, cancelled);
+	return 0;
+}
+
+struct waker_race {
+	struct probe *p;
+	atomic_t wakes_sent;
+	atomic_t stop;
+	struct completion done;
+};
+
+static int wake_racer(void *arg)
+{
+	struct waker_race *wr = arg;
+
+	while (!atomic_read(&wr->stop)) {
+		if (probe_wake(wr->p))
+			atomic_inc(&wr->wakes_sent);
+		cond_resched();	/* the drain runs on this CPU too */
+	}
+	complete(&wr->done);
+	while (!kthread_should_stop())
+		schedule_timeout_interruptible(1);
+	return 0;
+}
+
+/* Wakes from another CPU against polls: none lost, none doubled. */
+KT_RT_CASE(race_wake_vs_poll)
+{
+	struct waker_race wr = {};
+	struct task_struct *t;
+	struct ktask_handle *h;
+	struct probe p;
+	int ret;
+
+	probe_init(&p, 5000);
+	wr.p = &p;
+	init_completion(&wr.done);
+	t = kthread_create(wake_racer, &wr, "kt_wake_racer");
+	KT_ASSERT_NOT_ERR_OR_NULL(t);
+	kthread_bind(t, other_cpu());
+	h = ktask_spawn_poll(rt, &probe_ops, &p, GFP_KERNEL);
+	if (IS_ERR(h)) {
+		ret = PTR_ERR(h);
+	} else {
+		wake_up_process(t);
+		/* A lost wake leaves the task parked forever: time out. */
+		ret = ktask_join_timeout(h, NULL, KT_WAIT);
+		if (ret == -ETIMEDOUT) {
+			ktask_abort(h);
+			ktask_join(h, NULL);
+		}
+	}
+	atomic_set(&wr.stop, 1);
+	if (!IS_ERR(h))
+		wait_for_completion(&wr.done);
+	kthread_stop(t);
+	KT_ASSERT_EQ(ret, 0);
+	KT_ASSERT_EQ(atomic_read(&p.double_polls), 0);
+	KT_ASSERT_EQ(atomic_read(&p.polls), 5000);
+	KT_ASSERT_GE(atomic_read(&wr.wakes_sent), 4999);
+	return 0;
+}
+
+static void detach_ipi(void *h)
+{
+	ktask_detach(h);
+}
+
+/* Dropping the join handle on another CPU while the task completes. */
+static int race_detach_vs_complete(void)
+{
+	struct probe *p = kcalloc(2000, sizeof(*p), GFP_KERNEL);
+	struct ktask_rt *rt = test_rt();
+	int i, outputs = 0, drops = 0;
+
+	if (!p || IS_ERR(rt)) {
+		kfree(p);
+		if (!IS_ERR(rt))
+			ktask_rt_destroy(rt);
+		return -ENOMEM;
+	}
+	for (i = 0; i < 2000; i++) {
+		struct ktask_handle *h;
+
+		probe_init(&p[i], 1);
+		h = ktask_spawn_poll(rt, &probe_ops, &p[i], GFP_KERNEL);
+		if (IS_ERR(h))
+			break;
+		if (i & 1)
+			udelay(get_random_u32() % 8);
+		/* Asynchronous: the handle drop races this CPU's drain. */
+		smp_call_function_single(other_cpu(), detach_ipi, h, 0);
+		cond_resched();
+	}
+	on_each_cpu(nop_ipi, NULL, 1);
+	ktask_rt_destroy(rt);
+	for (i = 0; i < 2000; i++) {
+		outputs += atomic_read(&p[i].drop_outputs);
+		drops += atomic_read(&p[i].drops);
+	}
+	kfree(p);
+	/* Each output dropped exactly once, by the harness or the handle. */
+	KT_ASSERT_EQ(outputs, 2000);
+	KT_ASSERT_EQ(drops, 2000);
+	return 0;
+}
+
+/*
+ * Destroy racing spawns from a kthread on the other CPU and from an
+ * hrtimer.  A parked sentinel task's drop, which destroy runs once it has
+ * closed the runtime, stops the spawners before destroy can free it.
+ */
+struct spawn_race {
+	struct ktask_rt *rt;
+	struct hrtimer timer;
+	atomic_t stop;
+	atomic_t spawned;
+	atomic_t refused;
+	atomic_t other_err;
+	struct completion kthread_done;
+	struct probe probe;	/* shared by every spawned task */
+	struct ktask_handle *handles[512];
+	int nr_handles;
+};
+
+static void spawn_one(struct spawn_race *sr, bool keep)
+{
+	struct ktask_handle *h;
+
+	h = ktask_spawn_poll(sr->rt, &probe_ops, &sr->probe, GFP_ATOMIC);
+	if (IS_ERR(h)) {
+		if (PTR_ERR(h) == -ESHUTDOWN)
+			atomic_inc(&sr->refused);
+		else if (PTR_ERR(h) != -ENOMEM)
+			atomic_inc(&sr->other_err);
+		return;
+	}
+	atomic_inc(&sr->spawned);
+	if (keep && sr->nr_handles < ARRAY_SIZE(sr->handles))
+		sr->handles[sr->nr_handles++] = h;
+	else
+		ktask_detach(h);
+}
+
+static enum hrtimer_restart spawn_tick(struct hrtimer *timer)
+{
+	struct spawn_race *sr = container_of(timer, struct spawn_race, timer);
+
+	if (atomic_read(&sr->stop))
+		return HRTIMER_NORESTART;
+	spawn_one(sr, false);
+	hrtimer_forward_now(timer, ns_to_ktime(20 * NSEC_PER_USEC));
+	return HRTIMER_RESTART;
+}
+
+static int spawn_racer(void *arg)
+{
+	struct spawn_race *sr = arg;
+
+	while (!atomic_read(&sr->stop)) {
+		spawn_one(sr, true);
+		cond_resched();
+	}
+	complete(&sr->kthread_done);
+	while (!kthread_should_stop())
+		schedule_timeout_interruptible(1);
+	return 0;
+}
+
+static enum ktask_poll sentinel_poll(struct ktask_cx *cx, void *arg, long *out)
+{
+	return KTASK_PENDING;
+}
+
+static void sentinel_drop(void *arg)
+{
+	struct spawn_race *sr = arg;
+
+	/*
+	 * The runtime is closed now: let the spawners meet the closed runtime
+	 * for a while, then stop them before destroy can free it.
+	 */
+	usleep_range(200, 400);
+	atomic_set(&sr->stop, 1);
+	hrtimer_cancel(&sr->timer);
+	wait_for_completion(&sr->kthread_done);
+}
+
+static const struct ktask_ops sentinel_ops = {
+	.poll = sentinel_poll,
+	.drop = sentinel_drop,
+};
+
+static int race_destroy_vs_spawn_once(struct spawn_race *sr)
+{
+	struct ktask_handle *sentinel;
+	struct task_struct *t;
+	int i, ret;
+
+	memset(sr, 0, sizeof(*sr));
+	probe_init(&sr->probe, 1);
+	init_completion(&sr->kthread_done);
+	sr->rt = test_rt();
+	KT_ASSERT_NOT_ERR_OR_NULL(sr->rt);
+	sentinel = ktask_spawn_poll(sr->rt, &sentinel_ops, sr, GFP_KERNEL);
+	KT_ASSERT_NOT_ERR_OR_NULL(sentinel);
+	t = kthread_create(spawn_racer, sr, "kt_spawn_racer");
+	KT_ASSERT_NOT_ERR_OR_NULL(t);
+	kthread_bind(t, other_cpu());
+	hrtimer_init(&sr->timer, CLOCK_MONOTONIC, HRTIMER_MODE_REL);
+	sr->timer.function = spawn_tick;
+	wake_up_process(t);
+	hrtimer_start(&sr->timer, ns_to_ktime(20 * NSEC_PER_USEC),
+		      HRTIMER_MODE_REL);
+	udelay(get_random_u32() % 500);
+	ktask_rt_destroy(sr->rt);
+	kthread_stop(t);
+
+	KT_ASSERT_EQ(ktask_join(sentinel, NULL), -ECANCELED);
+	for (i = 0; i < sr->nr_handles; i++) {
+		ret = ktask_join(sr->handles[i], NULL);
+		KT_ASSERT(ret == 0 || ret == -ECANCELED);
+	}
+	KT_ASSERT_EQ(atomic_read(&sr->other_err), 0);
+	/* Every task that was spawned was dropped exactly once. */
+	KT_ASSERT_EQ(atomic_read(&sr->probe.drops), atomic_read(&sr->spawned));
+	return 0;
+}
+
+static int race_destroy_vs_spawn(void)
+{
+	struct spawn_race *sr = kmalloc(sizeof(*sr), GFP_KERNEL);
+	int i, ret = 0, spawned = 0, refused = 0;
+
+	if (!sr)
+		return -ENOMEM;
+	for (i = 0; i < 200 && !ret; i++) {
+		ret = race_destroy_vs_spawn_once(sr);
+		spawned += atomic_read(&sr->spawned);
+		refused += atomic_read(&sr->refused);
+	}
+	kfree(sr);
+	pr_info("ktask_test: destroy vs spawn: %d spawned, %d refused\n",
+		spawned, refused);
+	KT_ASSERT_GT(refused, 0);
+	return ret;
+}
+
+/* A task woken from an hrtimer (hardirq) until it has been polled N times. */
+struct timer_wake {
+	struct hrtimer timer;
+	struct probe probe;
+	atomic_t fired;
+};
+
+static enum hrtimer_restart timer_wake_fn(struct hrtimer *timer)
+{
+	struct timer_wake *tw = container_of(timer, struct timer_wake, timer);
+
+	if (probe_wake(&tw->probe))
+		atomic_inc(&tw->fired);
+	if (atomic_read(&tw->probe.drops))
+		return HRTIMER_NORESTART;
+	hrtimer_forward_now(timer, ns_to_ktime(50 * NSEC_PER_USEC));
+	return HRTIMER_RESTART;
+}
+
+KT_RT_CASE(wake_from_timer_irq)
+{
+	struct timer_wake tw = {};
+	struct ktask_handle *h;
+	int ret;
+
+	probe_init(&tw.probe, 2000);
+	hrtimer_init(&tw.timer, CLOCK_MONOTONIC, HRTIMER_MODE_REL);
+	tw.timer.function = timer_wake_fn;
+	h = ktask_spawn_poll(rt, &probe_ops, &tw.probe, GFP_KERNEL);
+	KT_ASSERT_NOT_ERR_OR_NULL(h);
+	hrtimer_start(&tw.timer, ns_to_ktime(50 * NSEC_PER_USEC),
+		      HRTIMER_MODE_REL);
+	ret = ktask_join_timeout(h, NULL, KT_WAIT);
+	if (ret == -ETIMEDOUT) {
+		ktask_abort(h);
+		ktask_join(h, NULL);
+	}
+	hrtimer_cancel(&tw.timer);
+	KT_ASSERT_EQ(ret, 0);
+	KT_ASSERT_EQ(atomic_read(&tw.probe.polls), 2000);
+	KT_ASSERT_EQ(atomic_read(&tw.fired), 1999);
+	KT_ASSERT_EQ(atomic_read(&tw.probe.double_polls), 0);
+	return 0;
+}
+
+/* Task i poll-joins task i + 1; the last is woken from a timer. */
+#define CHAIN_LEN	64
+
+KT_RT_CASE(join_poll_chain)
+{
+	struct joiner *j = kcalloc(CHAIN_LEN, sizeof(*j), GFP_KERNEL);
+	struct ktask_handle *head = NULL;
+	struct probe p;
+	int round, i, ret = 0;
+	long out = 0;
+
+	if (!j)
+		return -ENOMEM;
+	for (round = 0; round < 50 && !ret; round++) {
+		probe_init(&p, 2);
+		memset(j, 0, CHAIN_LEN * sizeof(*j));
+		j[CHAIN_LEN - 1].target = ktask_spawn_poll(rt, &probe_ops, &p,
+							   GFP_KERNEL);
+		for (i = CHAIN_LEN - 1; i >= 0; i--) {
+			struct ktask_handle *h;
+
+			h = ktask_spawn_poll(rt, &joiner_ops, &j[i], GFP_KERNEL);
+			if (IS_ERR(h) || IS_ERR(j[i].target)) {
+				ret = -ENOMEM;
+				break;
+			}
+			if (i)
+				j[i - 1].target = h;
+			else
+				head = h;
+		}
+		if (ret)
+			break;
+		if (!probe_wait_polled(&p) || !probe_wake(&p)) {
+			ret = -ETIMEDOUT;
+			break;
+		}
+		ret = ktask_join(head, &out);
+		if (!ret && out != (long)&p + CHAIN_LEN)
+			ret = -EINVAL;
+	}
+	kfree(j);
+	KT_ASSERT_EQ(ret, 0);
+	return 0;
+}
+
+/* 100,000 tiny tasks, spawned from both CPUs and joined. */
+#define MANY		100000
+#define MANY_BATCH	1000
+
+struct many {
+	struct ktask_rt *rt;
+	long sum;
+	int err;
+	struct completion done;
+};
+
+static long identity(void *arg)
+{
+	return (long)arg;
+}
+
+static int many_worker(void *arg)
+{
+	struct many *m = arg;
+	struct ktask_handle **h = kmalloc_array(MANY_BATCH, sizeof(*h), GFP_KERNEL);
+	int i, b;
+
+	if (!h) {
+		m->err = -ENOMEM;
+		goto out;
+	}
+	for (b = 0; b < MANY / 2 / MANY_BATCH && !m->err; b++) {
+		for (i = 0; i < MANY_BATCH; i++)
+			h[i] = ktask_spawn(m->rt, identity, (void *)(long)i,
+					   GFP_KERNEL);
+		for (i = 0; i < MANY_BATCH; i++) {
+			long out = 0;
+			int ret;
+
+			if (IS_ERR(h[i])) {
+				m->err = PTR_ERR(h[i]);
+				continue;
+			}
+			ret = ktask_join(h[i], &out);
+			if (ret)
+				m->err = ret;
+			m->sum += out;
+		}
+	}
+	kfree(h);
+out:
+	complete(&m->done);
+	while (!kthread_should_stop())
+		schedule_timeout_interruptible(1);
+	return 0;
+}
+
+static int many_tasks(void)
+{
+	struct ktask_rt *rt = test_rt();
+	long cells = ktask_num_cells();
+	struct task_struct *t[2];
+	struct many m[2] = {};
+	long expect = (long)(MANY / 2 / MANY_BATCH) * (MANY_BATCH - 1) *
+		      MANY_BATCH / 2;
+	int i;
+
+	KT_ASSERT_NOT_ERR_OR_NULL(rt);
+	for (i = 0; i < 2; i++) {
+		m[i].rt = rt;
+		init_completion(&m[i].done);
+		t[i] = kthread_create(many_worker, &m[i], "kt_many/%d", i);
+		KT_ASSERT_NOT_ERR_OR_NULL(t[i]);
+		kthread_bind(t[i], i ? other_cpu() : raw_smp_processor_id());
+	}
+	for (i = 0; i < 2; i++)
+		wake_up_process(t[i]);
+	for (i = 0; i < 2; i++) {
+		wait_for_completion(&m[i].done);
+		kthread_stop(t[i]);
+	}
+	KT_ASSERT_EQ(ktask_rt_num_alive(rt), 0);
+	ktask_rt_destroy(rt);
+	for (i = 0; i < 2; i++) {
+		KT_ASSERT_EQ(m[i].err, 0);
+		KT_ASSERT_EQ(m[i].sum, expect);
+	}
+	KT_ASSERT_EQ(ktask_num_cells(), cells);
+	return 0;
+}
+
+static const struct kt_case core_cases[] = {
+	KT_CASE(spawn_join_fn),
+	KT_CASE(spawn_join_poll_ready),
+	KT_CASE(join_null_out),
+	KT_CASE(spawn_atomic_context),
+	KT_CASE(join_timeout_then_join),
+	KT_CASE(is_finished),
+	KT_CASE(wake_by_val_repolls),
+	KT_CASE(wake_by_ref_keeps_waker),
+	KT_CASE(wake_while_running_repolls),
+	KT_CASE(wake_after_complete_frees),
+	KT_CASE(waker_drop_without_wake),
+	KT_CASE(wakes_coalesce),
+	KT_CASE(abort_idle_task),
+	KT_CASE(abort_before_first_poll),
+	KT_CASE(abort_while_running),
+	KT_CASE(abort_after_complete),
+	KT_CASE(abort_handle_aborts),
+	KT_CASE(detach_runs_and_drops_output),
+	KT_CASE(detach_before_first_poll),
+	KT_CASE(detach_after_complete_drops_output),
+	KT_CASE(task_ids),
+	KT_CASE(join_from_worker_edeadlk),
+	KT_CASE(join_poll_pending_then_ready),
+	KT_CASE(join_poll_self_edeadlk),
+	KT_CASE(join_replaces_task_waker),
+	KT_CASE(create_bad_options),
+	KT_CASE(create_unbound),
+	KT_CASE(bad_arguments),
+	KT_CASE(spawn_on_own_runtime_does_not_pin),
+	KT_CASE(spawn_on_foreign_runtime_pins),
+	KT_CASE(destroy_cancels_and_closes),
+	KT_CASE(coop_forced_yield),
+	KT_CASE(coop_made_progress),
+	KT_CASE(race_abort_vs_complete),
+	KT_CASE(race_wake_vs_poll),
+	KT_CASE(race_detach_vs_complete),
+	KT_CASE(race_destroy_vs_spawn),
+	KT_CASE(wake_from_timer_irq),
+	KT_CASE(join_poll_chain),
+	KT_CASE(many_tasks),
+};
+
+KT_TEST_MODULE(core, core_cases);
