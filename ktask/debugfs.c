@@ -150,6 +150,7 @@ void ktask_debugfs_init(void)
 			    &ktask_runtimes_fops);
 	debugfs_create_file("stats", 0444, ktask_debugfs_dir, NULL,
 			    &ktask_stats_fops);
+	ktask_fault_debugfs_init(ktask_debugfs_dir);
 }
 
 void ktask_debugfs_exit(void)

@@ -152,6 +152,8 @@ static struct ktask_handle *ktask_spawn_cell(struct ktask_rt *rt,
 		return ERR_PTR(-EINVAL);
 	if (READ_ONCE(rt->closed))	/* early out; bind checks again */
 		return ERR_PTR(-ESHUTDOWN);
+	if (ktask_should_fail_spawn())
+		return ERR_PTR(-ENOMEM);
 	pin = owner != rt->owner;
 	if (pin && !try_module_get(owner))
 		return ERR_PTR(-ESHUTDOWN);
@@ -206,17 +208,17 @@ static struct ktask_handle *ktask_spawn_cell(struct ktask_rt *rt,
  * @gfp: allocation flags for the cell
  * @owner: module holding @fn; pinned until @fn returned unless it
  *	created @rt
- * @site: the spawner's address
+ *
+ * Records the caller's return address as the spawn site.
  *
  * Context: Any context, with @gfp matching it.
  * Return: a join handle, or ERR_PTR(-EINVAL), ERR_PTR(-ENOMEM) or
  * ERR_PTR(-ESHUTDOWN) (runtime closed, or @owner going away).
  */
 struct ktask_handle *__ktask_spawn(struct ktask_rt *rt, long (*fn)(void *arg),
-				   void *arg, gfp_t gfp, struct module *owner,
-				   unsigned long site)
+				   void *arg, gfp_t gfp, struct module *owner)
 {
-	return ktask_spawn_cell(rt, NULL, fn, arg, gfp, owner, site);
+	return ktask_spawn_cell(rt, NULL, fn, arg, gfp, owner, _RET_IP_);
 }
 EXPORT_SYMBOL_GPL(__ktask_spawn);
 
@@ -228,19 +230,17 @@ EXPORT_SYMBOL_GPL(__ktask_spawn);
  * @gfp: allocation flags for the cell
  * @owner: module holding @ops; pinned until the task's code has returned
  *	unless it created @rt
- * @site: the spawner's address
  *
  * Context: Any context, with @gfp matching it.
  * Return: as __ktask_spawn().  On failure @ops->drop is not called.
  */
 struct ktask_handle *__ktask_spawn_poll(struct ktask_rt *rt,
 					const struct ktask_ops *ops, void *arg,
-					gfp_t gfp, struct module *owner,
-					unsigned long site)
+					gfp_t gfp, struct module *owner)
 {
 	if (!ops || !ops->poll)
 		return ERR_PTR(-EINVAL);
-	return ktask_spawn_cell(rt, ops, NULL, arg, gfp, owner, site);
+	return ktask_spawn_cell(rt, ops, NULL, arg, gfp, owner, _RET_IP_);
 }
 EXPORT_SYMBOL_GPL(__ktask_spawn_poll);
 

@@ -194,4 +194,21 @@ void ktask_rt_exit(void);
 void ktask_debugfs_init(void);
 void ktask_debugfs_exit(void);
 
+struct dentry;
+
+/* fault.c: the fail_spawn fault point (CONFIG_FAULT_INJECTION) */
+#ifdef CONFIG_FAULT_INJECTION
+bool ktask_should_fail_spawn(void);
+void ktask_fault_debugfs_init(struct dentry *dir);
+#else
+static inline bool ktask_should_fail_spawn(void)
+{
+	return false;
+}
+
+static inline void ktask_fault_debugfs_init(struct dentry *dir)
+{
+}
+#endif
+
 #endif /* _KTASK_RUNTIME_H */

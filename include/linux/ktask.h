@@ -87,12 +87,10 @@ void ktask_rt_destroy(struct ktask_rt *rt);
 	__ktask_rt_create(name, opts, THIS_MODULE)
 
 struct ktask_handle *__ktask_spawn(struct ktask_rt *rt, long (*fn)(void *arg),
-				   void *arg, gfp_t gfp, struct module *owner,
-				   unsigned long site);
+				   void *arg, gfp_t gfp, struct module *owner);
 struct ktask_handle *__ktask_spawn_poll(struct ktask_rt *rt,
 					const struct ktask_ops *ops, void *arg,
-					gfp_t gfp, struct module *owner,
-					unsigned long site);
+					gfp_t gfp, struct module *owner);
 
 /**
  * ktask_spawn() - spawn a run-to-completion task
@@ -111,7 +109,7 @@ struct ktask_handle *__ktask_spawn_poll(struct ktask_rt *rt,
  * owner module is going away.
  */
 #define ktask_spawn(rt, fn, arg, gfp)					\
-	__ktask_spawn(rt, fn, arg, gfp, THIS_MODULE, _THIS_IP_)
+	__ktask_spawn(rt, fn, arg, gfp, THIS_MODULE)
 
 /**
  * ktask_spawn_poll() - spawn a pollable task
@@ -125,7 +123,7 @@ struct ktask_handle *__ktask_spawn_poll(struct ktask_rt *rt,
  * still belongs to the caller.
  */
 #define ktask_spawn_poll(rt, ops, arg, gfp)				\
-	__ktask_spawn_poll(rt, ops, arg, gfp, THIS_MODULE, _THIS_IP_)
+	__ktask_spawn_poll(rt, ops, arg, gfp, THIS_MODULE)
 
 int ktask_join(struct ktask_handle *h, long *out);
 int ktask_join_timeout(struct ktask_handle *h, long *out,

@@ -1,0 +1,25 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * Fault injection for spawn: /sys/kernel/debug/ktask/fail_spawn/ holds the
+ * usual fault-injection knobs (probability, interval, times, verbose, ...;
+ * see Documentation/fault-injection/fault-injection.rst).  A spawn that the
+ * fault point fails returns ERR_PTR(-ENOMEM) before it allocated anything,
+ * exactly as if the cell allocation had failed.  Failslab on the
+ * "ktask_cell" cache exercises the allocation itself.
+ */
+#include <linux/debugfs.h>
+#include <linux/fault-inject.h>
+
+#include "runtime.h"
+
+static DECLARE_FAULT_ATTR(ktask_fail_spawn);
+
+bool ktask_should_fail_spawn(void)
+{
+	return should_fail(&ktask_fail_spawn, 1);
+}
+
+void ktask_fault_debugfs_init(struct dentry *dir)
+{
+	fault_create_debugfs_attr("fail_spawn", dir, &ktask_fail_spawn);
+}
