@@ -1134,7 +1134,7 @@ static int race_detach_vs_complete(void)
 {
 	struct probe *p = kcalloc(2000, sizeof(*p), GFP_KERNEL);
 	struct ktask_rt *rt = test_rt();
-	int i, outputs = 0, drops = 0;
+	int i, outputs = 0, bad = 0;
 
 	if (!p || IS_ERR(rt)) {
 		kfree(p);
@@ -1157,14 +1157,21 @@ static int race_detach_vs_complete(void)
 	}
 	on_each_cpu(nop_ipi, NULL, 1);
 	ktask_rt_destroy(rt);
+	/*
+	 * Each task completed (its output dropped exactly once, by the
+	 * harness or by the handle) or, still queued when the runtime went,
+	 * was cancelled (no output); its body was dropped exactly once.
+	 */
 	for (i = 0; i < 2000; i++) {
+		if (atomic_read(&p[i].drops) != 1 ||
+		    atomic_read(&p[i].drop_outputs) != !!atomic_read(&p[i].polls))
+			bad++;
 		outputs += atomic_read(&p[i].drop_outputs);
-		drops += atomic_read(&p[i].drops);
 	}
 	kfree(p);
-	/* Each output dropped exactly once, by the harness or the handle. */
-	KT_ASSERT_EQ(outputs, 2000);
-	KT_ASSERT_EQ(drops, 2000);
+	pr_info("ktask_test: detach vs complete: %d outputs dropped\n", outputs);
+	KT_ASSERT_EQ(bad, 0);
+	KT_ASSERT_GT(outputs, 0);
 	return 0;
 }
 
