@@ -76,6 +76,34 @@ enum ktask_poll ktask_consume_budget(struct ktask_cx *cx)
 EXPORT_SYMBOL_GPL(ktask_consume_budget);
 
 /**
+ * ktask_coop_set_unconstrained() - opt a section of a poll out of the budget
+ * @cx: the poll context
+ * @unconstrained: true to stop enforcing the budget, false to resume
+ *
+ * Tokio's unconstrained(): for a section that must not be forced to yield
+ * (it holds something other tasks wait for, or it is itself the fairness
+ * mechanism).  Use sparingly: such a section can starve its neighbours.
+ *
+ *	bool was = ktask_coop_set_unconstrained(cx, true);
+ *	...
+ *	ktask_coop_set_unconstrained(cx, was);
+ *
+ * Context: Inside a poll function.
+ * Return: the previous setting, to restore.
+ */
+bool ktask_coop_set_unconstrained(struct ktask_cx *cx, bool unconstrained)
+{
+	bool was;
+
+	if (WARN_ONCE(!cx, "ktask: NULL poll context\n"))
+		return false;
+	was = cx->unconstrained;
+	cx->unconstrained = unconstrained;
+	return was;
+}
+EXPORT_SYMBOL_GPL(ktask_coop_set_unconstrained);
+
+/**
  * ktask_has_budget_remaining() - whether the poll has budget left
  * @cx: the poll context
  *

@@ -67,15 +67,23 @@ struct ktask_rt *__ktask_rt_create(const char *name,
 	ret = ktask_owned_init(rt);
 	if (ret)
 		goto err_free;
+	rt->blocking_wq = alloc_workqueue("ktask_blocking/%s", WQ_UNBOUND, 0,
+					  rt->name);
+	if (!rt->blocking_wq) {
+		ret = -ENOMEM;
+		goto err_owned;
+	}
 	ret = ktask_sched_init_rt(rt);
 	if (ret)
-		goto err_owned;
+		goto err_blocking;
 
 	mutex_lock(&ktask_rt_lock);
 	list_add_tail(&rt->node, &ktask_rt_list);
 	mutex_unlock(&ktask_rt_lock);
 	return rt;
 
+err_blocking:
+	destroy_workqueue(rt->blocking_wq);
 err_owned:
 	ktask_owned_destroy(rt);
 err_free:
@@ -118,6 +126,8 @@ void ktask_rt_destroy(struct ktask_rt *rt)
 	/* Let every wake that may still push onto our queues finish. */
 	synchronize_rcu();
 	ktask_sched_destroy_rt(rt);
+	/* Waits for blocking functions whose tasks were cancelled. */
+	destroy_workqueue(rt->blocking_wq);
 	ktask_owned_destroy(rt);
 	kfree(rt);
 }
@@ -139,11 +149,12 @@ long ktask_rt_num_alive(struct ktask_rt *rt)
 }
 EXPORT_SYMBOL_GPL(ktask_rt_num_alive);
 
-static struct ktask_handle *ktask_spawn_cell(struct ktask_rt *rt,
-					     const struct ktask_ops *ops,
-					     long (*fn)(void *arg), void *arg,
-					     gfp_t gfp, struct module *owner,
-					     unsigned long site)
+/* Spawn a task of @ops or @fn; the common body of every spawn. */
+struct ktask_handle *ktask_spawn_cell(struct ktask_rt *rt,
+				      const struct ktask_ops *ops,
+				      long (*fn)(void *arg), void *arg,
+				      gfp_t gfp, struct module *owner,
+				      unsigned long site)
 {
 	struct ktask_cell *cell;
 	bool pin;

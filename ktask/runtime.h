@@ -109,6 +109,7 @@ struct ktask_sched_ops {
  * @max_polls: I: polls per drain before the drain requeues itself
  * @sched: I: the scheduler
  * @wq: I: the workqueue the drains run on
+ * @blocking_wq: I: the unbound workqueue of ktask_spawn_blocking()
  * @rqs: I: per-CPU run queues
  * @shards: I: owned-task list shards
  * @shard_mask: I: number of shards - 1
@@ -126,6 +127,7 @@ struct ktask_rt {
 	unsigned int max_polls;
 	const struct ktask_sched_ops *sched;
 	struct workqueue_struct *wq;
+	struct workqueue_struct *blocking_wq;
 	struct ktask_rq __percpu *rqs;
 	struct ktask_owned_shard *shards;
 	unsigned int shard_mask;
@@ -187,6 +189,11 @@ static inline bool ktask_cell_pins_owner(const struct ktask_cell *cell)
 }
 
 /* runtime.c */
+struct ktask_handle *ktask_spawn_cell(struct ktask_rt *rt,
+				      const struct ktask_ops *ops,
+				      long (*fn)(void *arg), void *arg,
+				      gfp_t gfp, struct module *owner,
+				      unsigned long site);
 int ktask_rt_init(void);
 void ktask_rt_exit(void);
 

@@ -12,9 +12,13 @@
 #ifndef _LINUX_KTASK_H
 #define _LINUX_KTASK_H
 
-#include <linux/types.h>
+#include <linux/completion.h>
 #include <linux/gfp.h>
+#include <linux/hrtimer.h>
 #include <linux/module.h>
+#include <linux/types.h>
+#include <linux/wait.h>
+#include <linux/workqueue.h>
 
 struct ktask_rt;
 struct ktask_cx;
@@ -151,5 +155,142 @@ bool ktask_coop_proceed(struct ktask_cx *cx);
 void ktask_coop_made_progress(struct ktask_cx *cx);
 enum ktask_poll ktask_consume_budget(struct ktask_cx *cx);
 bool ktask_has_budget_remaining(struct ktask_cx *cx);
+bool ktask_coop_set_unconstrained(struct ktask_cx *cx, bool unconstrained);
+
+struct ktask_handle *__ktask_spawn_blocking(struct ktask_rt *rt,
+					    long (*fn)(void *arg), void *arg,
+					    gfp_t gfp, struct module *owner);
+
+/**
+ * ktask_spawn_blocking() - run a function that may block, off the workers
+ * @rt: the runtime
+ * @fn: the function; it may sleep for as long as it likes
+ * @arg: passed to @fn
+ * @gfp: allocation flags
+ *
+ * Tokio's spawn_blocking: @fn runs on the runtime's unbound blocking pool,
+ * never on a task worker, and the task is joined and aborted like any
+ * other.  An abort before @fn starts means it never runs; once it runs it
+ * is not interrupted, the join returns -ECANCELED and its output is
+ * discarded.  Runtime destroy waits for a running @fn to return.
+ *
+ * Context: Any context, with @gfp matching it.
+ * Return: as ktask_spawn().
+ */
+#define ktask_spawn_blocking(rt, fn, arg, gfp)				\
+	__ktask_spawn_blocking(rt, fn, arg, gfp, THIS_MODULE)
+
+/*
+ * Leaf operations.  Each is called from a poll function with its own state
+ * object, which the task keeps across polls; each returns KTASK_READY when
+ * done, or KTASK_PENDING after arranging to wake the task (the poll
+ * function then returns KTASK_PENDING too).  Each takes one unit of coop
+ * budget, given back when it made no progress.  A task that can be aborted
+ * while it waits cancels the wait in its ops->drop.
+ */
+
+/**
+ * struct ktask_yield - state of ktask_yield_now()
+ * @yielded: the task has yielded once and is being polled again
+ */
+struct ktask_yield {
+	bool yielded;
+};
+
+enum ktask_poll ktask_yield_now(struct ktask_cx *cx, struct ktask_yield *y);
+
+/**
+ * struct ktask_sleep - state of ktask_sleep_until(); init with
+ * ktask_sleep_init(), release with ktask_sleep_cancel()
+ * @timer: fires at the deadline, in hardirq context
+ * @waker: the task to wake; taken by whoever wakes or cancels
+ */
+struct ktask_sleep {
+	struct hrtimer timer;
+	struct ktask_waker *waker;
+};
+
+void ktask_sleep_init(struct ktask_sleep *s);
+enum ktask_poll ktask_sleep_until(struct ktask_cx *cx, struct ktask_sleep *s,
+				  ktime_t deadline);
+void ktask_sleep_cancel(struct ktask_sleep *s);
+
+/**
+ * struct ktask_wait - a task waiting on a wait_queue_head_t; init with
+ * ktask_wait_init(), release with ktask_wait_cancel()
+ * @entry: our entry on the wait queue; its wake function wakes the task
+ * @head: the queue @entry is on, or NULL
+ * @waker: the task to wake; taken by whoever wakes or cancels
+ */
+struct ktask_wait {
+	struct wait_queue_entry entry;
+	struct wait_queue_head *head;
+	struct ktask_waker *waker;
+};
+
+void ktask_wait_init(struct ktask_wait *w);
+void ktask_wait_prepare(struct ktask_cx *cx, struct ktask_wait *w,
+			struct wait_queue_head *wq_head);
+void ktask_wait_cancel(struct ktask_wait *w);
+
+/**
+ * ktask_wait_event() - wait in a task until @cond holds
+ * @cx: the poll context
+ * @w: the task's struct ktask_wait
+ * @wq_head: the wait queue that is woken when @cond may have changed
+ * @cond: a C expression, evaluated without locks, as for wait_event()
+ *
+ * The bridge between a driver's wait queue and a task: wake_up(@wq_head),
+ * from the driver's interrupt handler for instance, wakes the task, which
+ * is polled again and re-evaluates @cond.
+ *
+ * Context: Inside a poll function.
+ * Return: KTASK_READY once @cond holds (the task is off @wq_head), else
+ * KTASK_PENDING.
+ */
+#define ktask_wait_event(cx, w, wq_head, cond)				\
+({									\
+	struct ktask_cx *__kw_cx = (cx);				\
+	struct ktask_wait *__kw_w = (w);				\
+	enum ktask_poll __kw_ret = KTASK_PENDING;			\
+	bool __kw_queued = false;					\
+									\
+	/* @cond is tested again once queued: see ktask_wait_prepare() */ \
+	while (__kw_queued || ktask_coop_proceed(__kw_cx)) {		\
+		if (cond) {						\
+			ktask_wait_cancel(__kw_w);			\
+			ktask_coop_made_progress(__kw_cx);		\
+			__kw_ret = KTASK_READY;				\
+			break;						\
+		}							\
+		if (__kw_queued)					\
+			break;						\
+		ktask_wait_prepare(__kw_cx, __kw_w, wq_head);		\
+		__kw_queued = true;					\
+	}								\
+	__kw_ret;							\
+})
+
+/**
+ * struct ktask_completion_wait - a task waiting for a struct completion;
+ * init with ktask_completion_wait_init(), release with
+ * ktask_completion_wait_cancel()
+ * @work: waits for the completion on the blocking pool
+ * @completion: what it waits for
+ * @waker: the task to wake
+ * @state: KTASK_CW_* state, with atomic transitions
+ */
+struct ktask_completion_wait {
+	struct work_struct work;
+	struct completion *completion;
+	struct ktask_waker *waker;
+	atomic_t state;
+};
+
+void ktask_completion_wait_init(struct ktask_completion_wait *cw);
+enum ktask_poll ktask_wait_for_completion(struct ktask_cx *cx,
+					  struct ktask_completion_wait *cw,
+					  struct completion *done);
+void ktask_completion_wait_cancel(struct ktask_completion_wait *cw);
 
 #endif /* _LINUX_KTASK_H */

@@ -1,0 +1,314 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * Leaf operations: what a poll function calls to wait for the kernel's own
+ * events without blocking a worker.  Each stores a clone of the task's
+ * waker where the event source finds it, takes one unit of coop budget
+ * (given back when it made no progress), and is woken from any context:
+ * an hrtimer, a wake_up() from an interrupt handler, a completion.
+ *
+ * Every state object has exactly one waker slot, exchanged with xchg():
+ * whoever takes the waker out of it (the event source to wake it, the
+ * task to replace or cancel it) owns that reference.
+ */
+#include <linux/atomic.h>
+#include <linux/hrtimer.h>
+#include <linux/jiffies.h>
+#include <linux/ktask.h>
+#include <linux/sched.h>
+#include <linux/wait.h>
+#include <linux/workqueue.h>
+
+#include "runtime.h"
+
+/* Put a clone of the task's waker in @slot; drop what was there. */
+static void ktask_park_waker(struct ktask_cx *cx, struct ktask_waker **slot)
+{
+	ktask_waker_drop(xchg(slot, ktask_waker_clone(ktask_cx_waker(cx))));
+}
+
+/* Wake and release the waker in @slot, if any. */
+static void ktask_wake_slot(struct ktask_waker **slot)
+{
+	struct ktask_waker *w = xchg(slot, NULL);
+
+	if (w)
+		ktask_wake(w);
+}
+
+/**
+ * ktask_yield_now() - let the other queued tasks run
+ * @cx: the poll context
+ * @y: the task's yield state, zero-initialised
+ *
+ * Returns KTASK_PENDING once, after waking the task so that it is polled
+ * again behind the tasks already queued, then KTASK_READY.
+ *
+ * Context: Inside a poll function.
+ * Return: KTASK_PENDING the first time, KTASK_READY the second.
+ */
+enum ktask_poll ktask_yield_now(struct ktask_cx *cx, struct ktask_yield *y)
+{
+	if (!ktask_coop_proceed(cx))
+		return KTASK_PENDING;
+	if (y->yielded) {
+		y->yielded = false;
+		ktask_coop_made_progress(cx);
+		return KTASK_READY;
+	}
+	y->yielded = true;
+	ktask_wake_by_ref(ktask_cx_waker(cx));
+	return KTASK_PENDING;
+}
+EXPORT_SYMBOL_GPL(ktask_yield_now);
+
+static enum hrtimer_restart ktask_sleep_fire(struct hrtimer *timer)
+{
+	struct ktask_sleep *s = container_of(timer, struct ktask_sleep, timer);
+
+	ktask_wake_slot(&s->waker);
+	return HRTIMER_NORESTART;
+}
+
+/**
+ * ktask_sleep_init() - prepare a sleep
+ * @s: the task's sleep state
+ *
+ * Context: Any context.
+ */
+void ktask_sleep_init(struct ktask_sleep *s)
+{
+	hrtimer_init(&s->timer, CLOCK_MONOTONIC, HRTIMER_MODE_ABS_PINNED);
+	s->timer.function = ktask_sleep_fire;
+	s->waker = NULL;
+}
+EXPORT_SYMBOL_GPL(ktask_sleep_init);
+
+/**
+ * ktask_sleep_until() - wait in a task until a CLOCK_MONOTONIC deadline
+ * @cx: the poll context
+ * @s: the task's sleep state, from ktask_sleep_init()
+ * @deadline: when to wake, as ktime_get() counts
+ *
+ * The task is woken from an hrtimer on the CPU that polled it, so sleepers
+ * on a CPU are polled again in deadline order.
+ *
+ * Context: Inside a poll function.
+ * Return: KTASK_READY once the deadline has passed, else KTASK_PENDING.
+ */
+enum ktask_poll ktask_sleep_until(struct ktask_cx *cx, struct ktask_sleep *s,
+				  ktime_t deadline)
+{
+	if (!ktask_coop_proceed(cx))
+		return KTASK_PENDING;
+	if (ktime_compare(ktime_get(), deadline) >= 0) {
+		ktask_sleep_cancel(s);
+		ktask_coop_made_progress(cx);
+		return KTASK_READY;
+	}
+	/* The waker first: a timer that fires now finds it. */
+	ktask_park_waker(cx, &s->waker);
+	hrtimer_start(&s->timer, deadline, HRTIMER_MODE_ABS_PINNED);
+	return KTASK_PENDING;
+}
+EXPORT_SYMBOL_GPL(ktask_sleep_until);
+
+/**
+ * ktask_sleep_cancel() - stop a sleep and release its waker
+ * @s: the sleep state
+ *
+ * Call it from ops->drop of a task that may be aborted while it sleeps.
+ *
+ * Context: Process context or a poll function; may wait for a running
+ * timer callback.
+ */
+void ktask_sleep_cancel(struct ktask_sleep *s)
+{
+	hrtimer_cancel(&s->timer);
+	ktask_waker_drop(xchg(&s->waker, NULL));
+}
+EXPORT_SYMBOL_GPL(ktask_sleep_cancel);
+
+/* Wait-queue wake function: take ourselves off the queue, wake the task. */
+static int ktask_wait_wake(struct wait_queue_entry *entry, unsigned int mode,
+			   int sync, void *key)
+{
+	struct ktask_wait *w = container_of(entry, struct ktask_wait, entry);
+
+	/* Called under the queue's lock, as autoremove_wake_function(). */
+	list_del_init_careful(&entry->entry);
+	ktask_wake_slot(&w->waker);
+	return 1;
+}
+
+/**
+ * ktask_wait_init() - prepare a wait-queue wait
+ * @w: the task's wait state
+ *
+ * Context: Any context.
+ */
+void ktask_wait_init(struct ktask_wait *w)
+{
+	init_waitqueue_func_entry(&w->entry, ktask_wait_wake);
+	/* Not done by the above: an empty list means "not queued". */
+	INIT_LIST_HEAD(&w->entry.entry);
+	w->head = NULL;
+	w->waker = NULL;
+}
+EXPORT_SYMBOL_GPL(ktask_wait_init);
+
+/**
+ * ktask_wait_prepare() - queue a task on a wait queue; see ktask_wait_event()
+ * @cx: the poll context
+ * @w: the task's wait state
+ * @wq_head: the wait queue
+ *
+ * After this, a wake_up(@wq_head) wakes the task.  The caller tests its
+ * condition again afterwards: a waker that set it before the entry was
+ * queued took @wq_head's lock before we did, which orders its store before
+ * our test; one that comes later finds the entry.
+ *
+ * Context: Inside a poll function.
+ */
+void ktask_wait_prepare(struct ktask_cx *cx, struct ktask_wait *w,
+			struct wait_queue_head *wq_head)
+{
+	unsigned long flags;
+
+	ktask_park_waker(cx, &w->waker);
+	spin_lock_irqsave(&wq_head->lock, flags);
+	if (w->head && w->head != wq_head)
+		list_del_init(&w->entry.entry);	/* moved to another queue */
+	if (list_empty(&w->entry.entry))
+		__add_wait_queue_entry_tail(wq_head, &w->entry);
+	w->head = wq_head;
+	spin_unlock_irqrestore(&wq_head->lock, flags);
+}
+EXPORT_SYMBOL_GPL(ktask_wait_prepare);
+
+/**
+ * ktask_wait_cancel() - take a task off its wait queue, release its waker
+ * @w: the task's wait state
+ *
+ * ktask_wait_event() calls it when the condition holds; call it from
+ * ops->drop of a task that may be aborted while it waits, so that no entry
+ * is left on the queue.
+ *
+ * Context: Any context.
+ */
+void ktask_wait_cancel(struct ktask_wait *w)
+{
+	struct wait_queue_head *head = w->head;
+	unsigned long flags;
+
+	if (head) {
+		spin_lock_irqsave(&head->lock, flags);
+		list_del_init(&w->entry.entry);
+		spin_unlock_irqrestore(&head->lock, flags);
+		w->head = NULL;
+	}
+	ktask_waker_drop(xchg(&w->waker, NULL));
+}
+EXPORT_SYMBOL_GPL(ktask_wait_cancel);
+
+/*
+ * A struct completion has no hook for a callback, so a work item on the
+ * unbound system workqueue waits for it, in slices so that it can be
+ * cancelled, and wakes the task.  States of @cw->state:
+ */
+enum {
+	KTASK_CW_IDLE,		/* no wait in flight */
+	KTASK_CW_WAITING,	/* the work waits for the completion */
+	KTASK_CW_DONE,		/* it consumed one completion for the task */
+	KTASK_CW_CANCELLED,	/* the task gave up */
+};
+
+#define KTASK_CW_SLICE	(HZ / 20)
+
+static void ktask_completion_wait_fn(struct work_struct *work)
+{
+	struct ktask_completion_wait *cw =
+		container_of(work, struct ktask_completion_wait, work);
+
+	while (atomic_read(&cw->state) == KTASK_CW_WAITING) {
+		if (!wait_for_completion_timeout(cw->completion, KTASK_CW_SLICE))
+			continue;
+		if (atomic_cmpxchg(&cw->state, KTASK_CW_WAITING,
+				   KTASK_CW_DONE) == KTASK_CW_WAITING)
+			ktask_wake_slot(&cw->waker);
+		else
+			complete(cw->completion);	/* not ours: give it back */
+		return;
+	}
+}
+
+/**
+ * ktask_completion_wait_init() - prepare a completion wait
+ * @cw: the task's completion-wait state
+ *
+ * Context: Any context.
+ */
+void ktask_completion_wait_init(struct ktask_completion_wait *cw)
+{
+	INIT_WORK(&cw->work, ktask_completion_wait_fn);
+	cw->completion = NULL;
+	cw->waker = NULL;
+	atomic_set(&cw->state, KTASK_CW_IDLE);
+}
+EXPORT_SYMBOL_GPL(ktask_completion_wait_init);
+
+/**
+ * ktask_wait_for_completion() - wait in a task for a struct completion
+ * @cx: the poll context
+ * @cw: the task's completion-wait state
+ * @done: the completion; consumed once, as wait_for_completion() does
+ *
+ * Context: Inside a poll function.
+ * Return: KTASK_READY once @done was completed (and consumed), else
+ * KTASK_PENDING.
+ */
+enum ktask_poll ktask_wait_for_completion(struct ktask_cx *cx,
+					  struct ktask_completion_wait *cw,
+					  struct completion *done)
+{
+	if (!ktask_coop_proceed(cx))
+		return KTASK_PENDING;
+	switch (atomic_read(&cw->state)) {
+	case KTASK_CW_DONE:
+		atomic_set(&cw->state, KTASK_CW_IDLE);
+		break;
+	case KTASK_CW_WAITING:
+		ktask_park_waker(cx, &cw->waker);
+		return KTASK_PENDING;
+	default:
+		if (try_wait_for_completion(done))
+			break;
+		cw->completion = done;
+		ktask_park_waker(cx, &cw->waker);
+		atomic_set(&cw->state, KTASK_CW_WAITING);
+		queue_work(system_unbound_wq, &cw->work);
+		return KTASK_PENDING;
+	}
+	ktask_coop_made_progress(cx);
+	return KTASK_READY;
+}
+EXPORT_SYMBOL_GPL(ktask_wait_for_completion);
+
+/**
+ * ktask_completion_wait_cancel() - abandon a completion wait
+ * @cw: the task's completion-wait state
+ *
+ * A completion that arrives as the wait is abandoned is given back to
+ * @done, not lost.  Call it from ops->drop of a task that may be aborted
+ * while it waits.
+ *
+ * Context: Process context; may sleep for a few jiffies.
+ */
+void ktask_completion_wait_cancel(struct ktask_completion_wait *cw)
+{
+	if (atomic_xchg(&cw->state, KTASK_CW_CANCELLED) == KTASK_CW_DONE)
+		complete(cw->completion);	/* consumed but never seen */
+	cancel_work_sync(&cw->work);
+	ktask_waker_drop(xchg(&cw->waker, NULL));
+	atomic_set(&cw->state, KTASK_CW_IDLE);
+}
+EXPORT_SYMBOL_GPL(ktask_completion_wait_cancel);

@@ -1,0 +1,686 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * ktask_test_coop: the cooperative budget, worker fairness, the leaf
+ * operations (yield, sleep, wait queue, completion) and the blocking pool.
+ *
+ * Nothing here asserts on wall-clock time: orderings and counts only.
+ */
+#include <linux/atomic.h>
+#include <linux/completion.h>
+#include <linux/delay.h>
+#include <linux/hrtimer.h>
+#include <linux/ktask.h>
+#include <linux/sched.h>
+#include <linux/slab.h>
+#include <linux/wait.h>
+#include <linux/workqueue.h>
+
+#include "ktask_test.h"
+
+#define KT_WAIT		(30 * HZ)
+
+static struct ktask_rt *coop_rt(unsigned int budget, unsigned int max_polls)
+{
+	struct ktask_rt_opts opts = {
+		.budget = budget,
+		.max_polls_per_drain = max_polls,
+	};
+
+	return ktask_rt_create("coop", &opts);
+}
+
+/* ------------------------------------------------------------------ */
+/* Budget                                                              */
+
+/* A task that spins on the budget until told to stop. */
+struct hog {
+	atomic_t stop;
+	int pendings;		/* polls that ended in a forced yield */
+};
+
+static enum ktask_poll hog_poll(struct ktask_cx *cx, void *arg, long *out)
+{
+	struct hog *h = arg;
+
+	while (!atomic_read(&h->stop)) {
+		if (ktask_consume_budget(cx) == KTASK_PENDING) {
+			h->pendings++;
+			return KTASK_PENDING;
+		}
+	}
+	return KTASK_READY;
+}
+
+static void hog_drop(void *arg)
+{
+}
+
+static const struct ktask_ops hog_ops = {
+	.poll = hog_poll,
+	.drop = hog_drop,
+};
+
+static long set_stop(void *arg)
+{
+	atomic_set(arg, 1);
+	return 0;
+}
+
+/*
+ * A task spinning on ktask_consume_budget() cannot starve another task on
+ * its CPU: the other is polled after one forced yield of the hog.
+ */
+static int budget_hog_cannot_starve(void)
+{
+	struct ktask_rt *rt = coop_rt(0, 0);
+	struct ktask_handle *hh, *sh;
+	struct hog hog = {};
+	int r1, r2;
+
+	KT_ASSERT_NOT_ERR_OR_NULL(rt);
+	preempt_disable();	/* both on this CPU's queue, hog first */
+	hh = ktask_spawn_poll(rt, &hog_ops, &hog, GFP_ATOMIC);
+	sh = ktask_spawn(rt, set_stop, &hog.stop, GFP_ATOMIC);
+	preempt_enable();
+	r1 = IS_ERR(sh) ? PTR_ERR(sh) : ktask_join_timeout(sh, NULL, KT_WAIT);
+	atomic_set(&hog.stop, 1);
+	r2 = IS_ERR(hh) ? PTR_ERR(hh) : ktask_join(hh, NULL);
+	ktask_rt_destroy(rt);
+	KT_ASSERT_EQ(r1, 0);
+	KT_ASSERT_EQ(r2, 0);
+	KT_ASSERT_GE(hog.pendings, 1);
+	KT_ASSERT_LE(hog.pendings, 3);
+	return 0;
+}
+
+/* Counts the units a poll gets before the budget runs out. */
+static enum ktask_poll count_units_poll(struct ktask_cx *cx, void *arg,
+					long *out)
+{
+	long n = 0;
+
+	while (ktask_consume_budget(cx) == KTASK_READY)
+		n++;
+	*out = n;
+	return KTASK_READY;
+}
+
+static const struct ktask_ops count_units_ops = {
+	.poll = count_units_poll,
+};
+
+static int units_per_poll(struct ktask_rt *rt, long *units)
+{
+	struct ktask_handle *h;
+
+	if (IS_ERR(rt))
+		return PTR_ERR(rt);
+	h = ktask_spawn_poll(rt, &count_units_ops, NULL, GFP_KERNEL);
+	if (IS_ERR(h))
+		return PTR_ERR(h);
+	return ktask_join(h, units);
+}
+
+/* The default is the module parameter (128); a runtime may set its own. */
+static int budget_default_and_option(void)
+{
+	struct ktask_rt *rt;
+	long def = 0, own = 0;
+	int r1, r2;
+
+	rt = coop_rt(0, 0);
+	r1 = units_per_poll(rt, &def);
+	if (!IS_ERR(rt))
+		ktask_rt_destroy(rt);
+	rt = coop_rt(7, 0);
+	r2 = units_per_poll(rt, &own);
+	if (!IS_ERR(rt))
+		ktask_rt_destroy(rt);
+	KT_ASSERT_EQ(r1, 0);
+	KT_ASSERT_EQ(r2, 0);
+	KT_ASSERT_EQ(def, 128);
+	KT_ASSERT_EQ(own, 7);
+	return 0;
+}
+
+static enum ktask_poll unconstrained_poll(struct ktask_cx *cx, void *arg,
+					  long *out)
+{
+	long n = 0;
+	bool was;
+
+	was = ktask_coop_set_unconstrained(cx, true);
+	while (n < 1000 && ktask_consume_budget(cx) == KTASK_READY)
+		n++;
+	ktask_coop_set_unconstrained(cx, was);
+	/* Constrained again, with the budget the section did not spend. */
+	*out = n * 10 + ktask_has_budget_remaining(cx);
+	return KTASK_READY;
+}
+
+static const struct ktask_ops unconstrained_ops = {
+	.poll = unconstrained_poll,
+};
+
+static int unconstrained_opts_out(void)
+{
+	struct ktask_rt *rt = coop_rt(4, 0);
+	struct ktask_handle *h;
+	long out = 0;
+	int ret;
+
+	KT_ASSERT_NOT_ERR_OR_NULL(rt);
+	h = ktask_spawn_poll(rt, &unconstrained_ops, NULL, GFP_KERNEL);
+	ret = IS_ERR(h) ? PTR_ERR(h) : ktask_join(h, &out);
+	ktask_rt_destroy(rt);
+	KT_ASSERT_EQ(ret, 0);
+	KT_ASSERT_EQ(out, 1000 * 10 + 1);
+	return 0;
+}
+
+/* ------------------------------------------------------------------ */
+/* Worker fairness                                                     */
+
+struct fair {
+	atomic_t done;
+	int done_when_work_ran;
+	struct work_struct work;
+};
+
+static long fair_task(void *arg)
+{
+	atomic_inc(&((struct fair *)arg)->done);
+	return 0;
+}
+
+static void fair_work(struct work_struct *work)
+{
+	struct fair *f = container_of(work, struct fair, work);
+
+	f->done_when_work_ran = atomic_read(&f->done);
+}
+
+/*
+ * A drain polls a bounded number of tasks and requeues itself behind the
+ * other work of its CPU: a work item queued on that CPU after the tasks
+ * runs before all of them are done.
+ */
+static int drain_requeues_behind_other_work(void)
+{
+	struct ktask_rt *rt = coop_rt(0, 2);
+	struct ktask_handle *h[10];
+	struct fair f = {};
+	int i, bad = 0;
+
+	KT_ASSERT_NOT_ERR_OR_NULL(rt);
+	INIT_WORK(&f.work, fair_work);
+	f.done_when_work_ran = -1;
+	preempt_disable();
+	for (i = 0; i < ARRAY_SIZE(h); i++)
+		h[i] = ktask_spawn(rt, fair_task, &f, GFP_ATOMIC);
+	queue_work_on(smp_processor_id(), system_wq, &f.work);
+	preempt_enable();
+	for (i = 0; i < ARRAY_SIZE(h); i++)
+		if (IS_ERR(h[i]) || ktask_join(h[i], NULL))
+			bad++;
+	flush_work(&f.work);
+	ktask_rt_destroy(rt);
+	KT_ASSERT_EQ(bad, 0);
+	KT_ASSERT_GE(f.done_when_work_ran, 0);
+	KT_ASSERT_LT(f.done_when_work_ran, ARRAY_SIZE(h));
+	return 0;
+}
+
+/* ------------------------------------------------------------------ */
+/* Leaf operations                                                     */
+
+struct yielder {
+	struct ktask_yield y;
+	int yields_left;
+	int polls;
+};
+
+static enum ktask_poll yielder_poll(struct ktask_cx *cx, void *arg, long *out)
+{
+	struct yielder *y = arg;
+
+	y->polls++;
+	while (y->yields_left) {
+		if (ktask_yield_now(cx, &y->y) == KTASK_PENDING)
+			return KTASK_PENDING;
+		y->yields_left--;
+	}
+	return KTASK_READY;
+}
+
+static const struct ktask_ops yielder_ops = {
+	.poll = yielder_poll,
+};
+
+static int yield_now_repolls(void)
+{
+	struct ktask_rt *rt = coop_rt(0, 0);
+	struct yielder y = { .yields_left = 3 };
+	struct ktask_handle *h;
+	int ret;
+
+	KT_ASSERT_NOT_ERR_OR_NULL(rt);
+	h = ktask_spawn_poll(rt, &yielder_ops, &y, GFP_KERNEL);
+	ret = IS_ERR(h) ? PTR_ERR(h) : ktask_join(h, NULL);
+	ktask_rt_destroy(rt);
+	KT_ASSERT_EQ(ret, 0);
+	KT_ASSERT_EQ(y.polls, 4);
+	return 0;
+}
+
+#define SLEEPERS	8
+
+struct sleeper {
+	struct ktask_sleep s;
+	ktime_t deadline;
+	int index;
+	atomic_t *seq;
+	int *order;
+	atomic_t *drops;
+};
+
+static enum ktask_poll sleeper_poll(struct ktask_cx *cx, void *arg, long *out)
+{
+	struct sleeper *sl = arg;
+
+	if (ktask_sleep_until(cx, &sl->s, sl->deadline) == KTASK_PENDING)
+		return KTASK_PENDING;
+	sl->order[atomic_inc_return(sl->seq) - 1] = sl->index;
+	return KTASK_READY;
+}
+
+static void sleeper_drop(void *arg)
+{
+	struct sleeper *sl = arg;
+
+	ktask_sleep_cancel(&sl->s);
+	atomic_inc(sl->drops);
+}
+
+static const struct ktask_ops sleeper_ops = {
+	.poll = sleeper_poll,
+	.drop = sleeper_drop,
+};
+
+/* Sleepers spawned in reverse deadline order wake in deadline order. */
+static int sleepers_wake_in_deadline_order(void)
+{
+	struct sleeper *sl = kcalloc(SLEEPERS, sizeof(*sl), GFP_KERNEL);
+	struct ktask_rt *rt = coop_rt(0, 0);
+	struct ktask_handle *h[SLEEPERS];
+	int order[SLEEPERS], i, bad = 0;
+	atomic_t seq = ATOMIC_INIT(0);
+	atomic_t drops = ATOMIC_INIT(0);
+	ktime_t now = ktime_get();
+
+	if (!sl || IS_ERR(rt)) {
+		kfree(sl);
+		if (!IS_ERR(rt))
+			ktask_rt_destroy(rt);
+		return -ENOMEM;
+	}
+	preempt_disable();	/* one CPU: its timers fire in order */
+	for (i = 0; i < SLEEPERS; i++) {
+		sl[i].index = SLEEPERS - 1 - i;
+		sl[i].deadline = ktime_add_ms(now, 20 + 5 * sl[i].index);
+		sl[i].seq = &seq;
+		sl[i].order = order;
+		sl[i].drops = &drops;
+		ktask_sleep_init(&sl[i].s);
+		h[i] = ktask_spawn_poll(rt, &sleeper_ops, &sl[i], GFP_ATOMIC);
+	}
+	preempt_enable();
+	for (i = 0; i < SLEEPERS; i++)
+		if (IS_ERR(h[i]) || ktask_join(h[i], NULL))
+			bad++;
+	ktask_rt_destroy(rt);
+	kfree(sl);
+	KT_ASSERT_EQ(bad, 0);
+	KT_ASSERT_EQ(atomic_read(&drops), SLEEPERS);
+	for (i = 0; i < SLEEPERS; i++)
+		KT_ASSERT_EQ(order[i], i);
+	return 0;
+}
+
+/* A task waiting on a wait queue, and an hrtimer that wakes it. */
+struct waiter {
+	struct ktask_wait w;
+	wait_queue_head_t wq;
+	struct hrtimer timer;
+	atomic_t flag;
+	atomic_t polls;
+	atomic_t drops;
+	struct completion parked;
+};
+
+static enum ktask_poll waiter_poll(struct ktask_cx *cx, void *arg, long *out)
+{
+	struct waiter *wt = arg;
+	enum ktask_poll ret;
+
+	atomic_inc(&wt->polls);
+	ret = ktask_wait_event(cx, &wt->w, &wt->wq, atomic_read(&wt->flag));
+	if (ret == KTASK_PENDING)
+		complete(&wt->parked);
+	*out = atomic_read(&wt->flag);
+	return ret;
+}
+
+static void waiter_drop(void *arg)
+{
+	struct waiter *wt = arg;
+
+	ktask_wait_cancel(&wt->w);
+	atomic_inc(&wt->drops);
+}
+
+static const struct ktask_ops waiter_ops = {
+	.poll = waiter_poll,
+	.drop = waiter_drop,
+};
+
+static enum hrtimer_restart waiter_fire(struct hrtimer *timer)
+{
+	struct waiter *wt = container_of(timer, struct waiter, timer);
+
+	/* What a driver's interrupt handler does. */
+	atomic_set(&wt->flag, 1);
+	wake_up(&wt->wq);
+	return HRTIMER_NORESTART;
+}
+
+static void waiter_init(struct waiter *wt)
+{
+	memset(wt, 0, sizeof(*wt));
+	ktask_wait_init(&wt->w);
+	init_waitqueue_head(&wt->wq);
+	init_completion(&wt->parked);
+	hrtimer_init(&wt->timer, CLOCK_MONOTONIC, HRTIMER_MODE_REL);
+	wt->timer.function = waiter_fire;
+}
+
+static int wait_queue_woken_from_hrtimer(void)
+{
+	struct ktask_rt *rt = coop_rt(0, 0);
+	struct ktask_handle *h;
+	struct waiter wt;
+	long out = 0;
+	int ret = -EINVAL;
+
+	KT_ASSERT_NOT_ERR_OR_NULL(rt);
+	waiter_init(&wt);
+	h = ktask_spawn_poll(rt, &waiter_ops, &wt, GFP_KERNEL);
+	if (!IS_ERR(h)) {
+		if (wait_for_completion_timeout(&wt.parked, KT_WAIT))
+			hrtimer_start(&wt.timer, ms_to_ktime(1), HRTIMER_MODE_REL);
+		else
+			ktask_abort(h);
+		ret = ktask_join(h, &out);
+	}
+	hrtimer_cancel(&wt.timer);
+	ktask_rt_destroy(rt);
+	KT_ASSERT_EQ(ret, 0);
+	KT_ASSERT_EQ(out, 1);
+	KT_ASSERT_GE(atomic_read(&wt.polls), 2);
+	KT_ASSERT_EQ(atomic_read(&wt.drops), 1);
+	/* Test-only look at the queue: the task is gone, nothing races. */
+	KT_ASSERT(!waitqueue_active(&wt.wq));
+	return 0;
+}
+
+static int wait_queue_abort_leaves_no_entry(void)
+{
+	struct ktask_rt *rt = coop_rt(0, 0);
+	struct ktask_handle *h;
+	struct waiter wt;
+	bool queued = false;
+	int ret = -EINVAL;
+
+	KT_ASSERT_NOT_ERR_OR_NULL(rt);
+	waiter_init(&wt);
+	h = ktask_spawn_poll(rt, &waiter_ops, &wt, GFP_KERNEL);
+	if (!IS_ERR(h)) {
+		if (wait_for_completion_timeout(&wt.parked, KT_WAIT)) {
+			/* Parked on the queue; nothing wakes it: no race. */
+			queued = waitqueue_active(&wt.wq);
+		}
+		ktask_abort(h);
+		ret = ktask_join(h, NULL);
+	}
+	ktask_rt_destroy(rt);
+	KT_ASSERT(queued);
+	KT_ASSERT_EQ(ret, -ECANCELED);
+	KT_ASSERT_EQ(atomic_read(&wt.drops), 1);
+	/* The aborted task's drop took its entry off the queue. */
+	KT_ASSERT(!waitqueue_active(&wt.wq));
+	/* A wake_up() after the abort finds nothing to wake. */
+	wake_up(&wt.wq);
+	return 0;
+}
+
+struct cwaiter {
+	struct ktask_completion_wait cw;
+	struct completion *done;
+	atomic_t drops;
+	atomic_t polls;
+};
+
+static enum ktask_poll cwaiter_poll(struct ktask_cx *cx, void *arg, long *out)
+{
+	struct cwaiter *c = arg;
+
+	atomic_inc(&c->polls);
+	return ktask_wait_for_completion(cx, &c->cw, c->done);
+}
+
+static void cwaiter_drop(void *arg)
+{
+	struct cwaiter *c = arg;
+
+	ktask_completion_wait_cancel(&c->cw);
+	atomic_inc(&c->drops);
+}
+
+static const struct ktask_ops cwaiter_ops = {
+	.poll = cwaiter_poll,
+	.drop = cwaiter_drop,
+};
+
+static int wait_for_completion_in_task(void)
+{
+	DECLARE_COMPLETION_ONSTACK(done);
+	struct ktask_rt *rt = coop_rt(0, 0);
+	struct cwaiter c = { .done = &done };
+	struct ktask_handle *h;
+	int i, ret = -EINVAL;
+
+	KT_ASSERT_NOT_ERR_OR_NULL(rt);
+	ktask_completion_wait_init(&c.cw);
+	h = ktask_spawn_poll(rt, &cwaiter_ops, &c, GFP_KERNEL);
+	if (!IS_ERR(h)) {
+		for (i = 0; i < 3000 && !atomic_read(&c.polls); i++)
+			usleep_range(1000, 2000);
+		complete(&done);
+		ret = ktask_join(h, NULL);
+	}
+	ktask_rt_destroy(rt);
+	KT_ASSERT_EQ(ret, 0);
+	KT_ASSERT_EQ(atomic_read(&c.drops), 1);
+	/* The task consumed the one completion. */
+	KT_ASSERT(!try_wait_for_completion(&done));
+	return 0;
+}
+
+static int completion_wait_abort_keeps_completion(void)
+{
+	DECLARE_COMPLETION_ONSTACK(done);
+	struct ktask_rt *rt = coop_rt(0, 0);
+	struct cwaiter c = { .done = &done };
+	struct ktask_handle *h;
+	int i, ret = -EINVAL;
+
+	KT_ASSERT_NOT_ERR_OR_NULL(rt);
+	ktask_completion_wait_init(&c.cw);
+	h = ktask_spawn_poll(rt, &cwaiter_ops, &c, GFP_KERNEL);
+	if (!IS_ERR(h)) {
+		for (i = 0; i < 3000 && !atomic_read(&c.polls); i++)
+			usleep_range(1000, 2000);
+		ktask_abort(h);
+		ret = ktask_join(h, NULL);
+	}
+	ktask_rt_destroy(rt);
+	complete(&done);
+	KT_ASSERT_EQ(ret, -ECANCELED);
+	KT_ASSERT_EQ(atomic_read(&c.drops), 1);
+	/* The abandoned wait did not swallow the completion. */
+	KT_ASSERT(try_wait_for_completion(&done));
+	return 0;
+}
+
+/* ------------------------------------------------------------------ */
+/* The blocking pool                                                   */
+
+struct blocker {
+	struct completion started;
+	struct completion release;
+	atomic_t ran;
+	u64 task_id_inside;
+};
+
+static long blocking_fn(void *arg)
+{
+	struct blocker *b = arg;
+
+	atomic_inc(&b->ran);
+	b->task_id_inside = ktask_current_id();
+	complete(&b->started);
+	/* It may sleep as long as it likes: no task worker is blocked. */
+	wait_for_completion(&b->release);
+	return 42;
+}
+
+static void blocker_init(struct blocker *b)
+{
+	init_completion(&b->started);
+	init_completion(&b->release);
+	atomic_set(&b->ran, 0);
+	b->task_id_inside = ~0ULL;
+}
+
+static long quick(void *arg)
+{
+	return 1;
+}
+
+static int blocking_runs_off_the_workers(void)
+{
+	struct ktask_rt *rt = coop_rt(0, 0);
+	struct ktask_handle *h, *q;
+	struct blocker b;
+	long out = 0, qout = 0;
+	int ret = -EINVAL, qret = -EINVAL;
+
+	KT_ASSERT_NOT_ERR_OR_NULL(rt);
+	blocker_init(&b);
+	h = ktask_spawn_blocking(rt, blocking_fn, &b, GFP_KERNEL);
+	if (!IS_ERR(h)) {
+		wait_for_completion_timeout(&b.started, KT_WAIT);
+		/* Ordinary tasks still run while the blocking one sleeps. */
+		q = ktask_spawn(rt, quick, NULL, GFP_KERNEL);
+		qret = IS_ERR(q) ? PTR_ERR(q) : ktask_join_timeout(q, &qout, KT_WAIT);
+		complete(&b.release);
+		ret = ktask_join(h, &out);
+	}
+	ktask_rt_destroy(rt);
+	KT_ASSERT_EQ(ret, 0);
+	KT_ASSERT_EQ(out, 42);
+	KT_ASSERT_EQ(qret, 0);
+	KT_ASSERT_EQ(qout, 1);
+	KT_ASSERT_EQ(b.task_id_inside, 0);
+	return 0;
+}
+
+static long hold_worker(void *arg)
+{
+	struct blocker *b = arg;
+
+	complete(&b->started);
+	wait_for_completion(&b->release);
+	return 0;
+}
+
+static int blocking_abort_before_start(void)
+{
+	struct ktask_rt *rt = coop_rt(0, 0);
+	struct ktask_handle *h, *hold;
+	struct blocker b, w;
+	int ret = -EINVAL;
+
+	KT_ASSERT_NOT_ERR_OR_NULL(rt);
+	blocker_init(&b);
+	blocker_init(&w);
+	/* Hold this CPU's queue so the blocking task is not polled yet. */
+	preempt_disable();
+	hold = ktask_spawn(rt, hold_worker, &w, GFP_ATOMIC);
+	h = ktask_spawn_blocking(rt, blocking_fn, &b, GFP_ATOMIC);
+	preempt_enable();
+	if (!IS_ERR(hold) && !IS_ERR(h)) {
+		wait_for_completion_timeout(&w.started, KT_WAIT);
+		ktask_abort(h);
+		complete(&w.release);
+		ret = ktask_join(h, NULL);
+		ktask_join(hold, NULL);
+	}
+	complete(&b.release);
+	ktask_rt_destroy(rt);
+	KT_ASSERT_EQ(ret, -ECANCELED);
+	KT_ASSERT_EQ(atomic_read(&b.ran), 0);
+	return 0;
+}
+
+static int blocking_abort_after_start(void)
+{
+	struct ktask_rt *rt = coop_rt(0, 0);
+	struct ktask_handle *h;
+	struct blocker b;
+	int ret = -EINVAL;
+
+	KT_ASSERT_NOT_ERR_OR_NULL(rt);
+	blocker_init(&b);
+	h = ktask_spawn_blocking(rt, blocking_fn, &b, GFP_KERNEL);
+	if (!IS_ERR(h)) {
+		wait_for_completion_timeout(&b.started, KT_WAIT);
+		/* Not interrupted: the task is cancelled, the function runs on. */
+		ktask_abort(h);
+		ret = ktask_join(h, NULL);
+	}
+	complete(&b.release);
+	/* Destroy waits for the function to return. */
+	ktask_rt_destroy(rt);
+	KT_ASSERT_EQ(ret, -ECANCELED);
+	KT_ASSERT_EQ(atomic_read(&b.ran), 1);
+	return 0;
+}
+
+static const struct kt_case coop_cases[] = {
+	KT_CASE(budget_hog_cannot_starve),
+	KT_CASE(budget_default_and_option),
+	KT_CASE(unconstrained_opts_out),
+	KT_CASE(drain_requeues_behind_other_work),
+	KT_CASE(yield_now_repolls),
+	KT_CASE(sleepers_wake_in_deadline_order),
+	KT_CASE(wait_queue_woken_from_hrtimer),
+	KT_CASE(wait_queue_abort_leaves_no_entry),
+	KT_CASE(wait_for_completion_in_task),
+	KT_CASE(completion_wait_abort_keeps_completion),
+	KT_CASE(blocking_runs_off_the_workers),
+	KT_CASE(blocking_abort_before_start),
+	KT_CASE(blocking_abort_after_start),
+};
+
+KT_TEST_MODULE(coop, coop_cases);
