@@ -17,56 +17,192 @@
 
 static struct dentry *ktask_debugfs_dir;
 
-static void ktask_show_state(struct seq_file *m, unsigned long state)
-{
-	static const char letters[] = "RCNJWX";
-	char buf[sizeof(letters)];
-	int i;
+/*
+ * The tasks file is paged through seq_file without holding a shard's lock
+ * between calls: the iterator copies up to KTASK_TASKS_BATCH lines' worth
+ * of one shard under its lock, then shows them unlocked.  To continue, it
+ * finds the last task it copied again and goes on after it; if that task
+ * has gone meanwhile, it goes on with the tasks of higher id (shard lists
+ * are in spawn order, so this skips nothing but tasks bound out of order
+ * in that instant).  ktask_rt_lock is held from start to stop, so the
+ * runtimes cannot go away while a chunk is read.
+ */
+#define KTASK_TASKS_BATCH	64
 
-	for (i = 0; i < sizeof(letters) - 1; i++)
-		buf[i] = (state & BIT(i)) ? letters[i] : '-';
-	buf[i] = '\0';
-	seq_printf(m, " %s %5lu", buf, ktask_refs(state));
+struct ktask_task_snap {
+	u64 id;
+	unsigned long state;
+	const char *owner;
+	u32 polls;
+	u16 forced_yields;
+	u64 spawn_ns;
+	u64 last_poll_ns;
+	unsigned long site;
+};
+
+struct ktask_tasks_iter {
+	struct ktask_rt *rt;		/* runtime being listed */
+	unsigned int shard;		/* shard being listed */
+	u64 cursor_id;			/* last task copied, 0: none yet */
+	struct ktask_cell *cursor;	/* its cell (compared, never read) */
+	unsigned int nr, next;		/* snapshots held and next to show */
+	loff_t pos;			/* seq_file position of snap[next] */
+	struct ktask_task_snap snap[KTASK_TASKS_BATCH];
+};
+
+static void ktask_snap_task(struct ktask_task_snap *t, struct ktask_cell *cell)
+{
+	t->id = cell->id;
+	t->state = ktask_state_load(&cell->state);
+	/* The owner is pinned, or owns the runtime, while the task is listed. */
+	t->owner = cell->owner ? module_name(cell->owner) : "kernel";
+	t->polls = READ_ONCE(cell->polls);
+	t->forced_yields = READ_ONCE(cell->forced_yields);
+	t->spawn_ns = cell->spawn_ns;
+	t->last_poll_ns = READ_ONCE(cell->last_poll_ns);
+	t->site = cell->spawn_site;
 }
 
-static void ktask_show_task(struct seq_file *m, struct ktask_rt *rt,
-			    struct ktask_cell *cell, u64 now)
+/* Copy the next batch of the current shard; false when it has no more. */
+static bool ktask_tasks_fill(struct ktask_tasks_iter *it)
 {
-	u64 last = READ_ONCE(cell->last_poll_ns);
+	struct ktask_owned_shard *shard = &it->rt->shards[it->shard];
+	struct ktask_cell *cell, *from = NULL;
 
-	seq_printf(m, "%10llu %-16s", cell->id, rt->name);
-	ktask_show_state(m, ktask_state_load(&cell->state));
-	/* The owner is pinned while the task is on the owned list. */
-	seq_printf(m, " %-16s %8u %6u %10llu %10lld  %pS\n",
-		   cell->owner ? module_name(cell->owner) : "kernel",
-		   READ_ONCE(cell->polls), READ_ONCE(cell->forced_yields),
-		   div_u64(now - cell->spawn_ns, NSEC_PER_USEC),
-		   last ? (s64)div_u64(now - last, NSEC_PER_USEC) : -1LL,
-		   (void *)cell->spawn_site);
+	it->nr = 0;
+	it->next = 0;
+	spin_lock_irq(&shard->lock);
+	if (it->cursor_id) {
+		list_for_each_entry(cell, &shard->list, owned_node) {
+			if (cell == it->cursor && cell->id == it->cursor_id) {
+				from = cell;
+				break;
+			}
+		}
+	}
+	cell = from ? list_next_entry(from, owned_node) :
+		      list_first_entry(&shard->list, struct ktask_cell, owned_node);
+	list_for_each_entry_from(cell, &shard->list, owned_node) {
+		if (!from && cell->id <= it->cursor_id)
+			continue;
+		ktask_snap_task(&it->snap[it->nr++], cell);
+		it->cursor = cell;
+		it->cursor_id = cell->id;
+		if (it->nr == KTASK_TASKS_BATCH)
+			break;
+	}
+	spin_unlock_irq(&shard->lock);
+	return it->nr;
+}
+
+/* Make snap[next] the next task of any runtime; false at the end. */
+static bool ktask_tasks_advance(struct ktask_tasks_iter *it)
+{
+	lockdep_assert_held(&ktask_rt_lock);
+	while (it->next >= it->nr) {
+		if (it->rt && ktask_tasks_fill(it))
+			return true;
+		it->cursor_id = 0;
+		it->cursor = NULL;
+		if (it->rt && ++it->shard <= it->rt->shard_mask)
+			continue;
+		it->shard = 0;
+		it->rt = list_prepare_entry(it->rt, &ktask_rt_list, node);
+		list_for_each_entry_continue(it->rt, &ktask_rt_list, node)
+			break;
+		if (list_entry_is_head(it->rt, &ktask_rt_list, node)) {
+			it->rt = NULL;
+			return false;
+		}
+	}
+	return true;
+}
+
+static void *ktask_tasks_start(struct seq_file *m, loff_t *pos)
+{
+	struct ktask_tasks_iter *it = m->private;
+	struct ktask_rt *rt;
+	bool known = false;
+
+	mutex_lock(&ktask_rt_lock);
+	if (*pos == 0)
+		return SEQ_START_TOKEN;
+	/* Resume where the last read stopped, if that runtime still exists. */
+	list_for_each_entry(rt, &ktask_rt_list, node)
+		known |= rt == it->rt;
+	if (!known || it->pos != *pos) {
+		loff_t skip = *pos - 1;
+
+		memset(it, 0, offsetof(struct ktask_tasks_iter, snap));
+		while (skip-- > 0 && ktask_tasks_advance(it))
+			it->next++;
+		it->pos = *pos;
+	}
+	return ktask_tasks_advance(it) ? &it->snap[it->next] : NULL;
+}
+
+static void *ktask_tasks_next(struct seq_file *m, void *v, loff_t *pos)
+{
+	struct ktask_tasks_iter *it = m->private;
+
+	++*pos;
+	if (v != SEQ_START_TOKEN)
+		it->next++;
+	it->pos = *pos;
+	return ktask_tasks_advance(it) ? &it->snap[it->next] : NULL;
+}
+
+static void ktask_tasks_stop(struct seq_file *m, void *v)
+{
+	mutex_unlock(&ktask_rt_lock);
 }
 
 static int ktask_tasks_show(struct seq_file *m, void *v)
 {
-	struct ktask_rt *rt;
-	unsigned int i;
+	struct ktask_tasks_iter *it = m->private;
+	struct ktask_task_snap *t = v;
+	static const char letters[] = "RCNJWX";
+	char state[sizeof(letters)];
+	u64 now = local_clock();
+	int i;
 
-	seq_puts(m, "        id runtime          state   refs owner               polls yields   age_us    idle_us  spawn_site\n");
-	mutex_lock(&ktask_rt_lock);
-	list_for_each_entry(rt, &ktask_rt_list, node) {
-		for (i = 0; i <= rt->shard_mask; i++) {
-			struct ktask_owned_shard *shard = &rt->shards[i];
-			struct ktask_cell *cell;
-
-			spin_lock_irq(&shard->lock);
-			list_for_each_entry(cell, &shard->list, owned_node)
-				ktask_show_task(m, rt, cell, local_clock());
-			spin_unlock_irq(&shard->lock);
-		}
+	if (v == SEQ_START_TOKEN) {
+		seq_puts(m, "        id runtime          state   refs owner               polls yields   age_us    idle_us  spawn_site\n");
+		return 0;
 	}
-	mutex_unlock(&ktask_rt_lock);
+	for (i = 0; i < sizeof(letters) - 1; i++)
+		state[i] = (t->state & BIT(i)) ? letters[i] : '-';
+	state[i] = '\0';
+	seq_printf(m, "%10llu %-16s %s %6lu %-16s %8u %6u %10llu %10lld  %pS\n",
+		   t->id, it->rt->name, state, ktask_refs(t->state), t->owner,
+		   t->polls, t->forced_yields,
+		   div_u64(now - t->spawn_ns, NSEC_PER_USEC),
+		   t->last_poll_ns ?
+		   (s64)div_u64(now - t->last_poll_ns, NSEC_PER_USEC) : -1LL,
+		   (void *)t->site);
 	return 0;
 }
-DEFINE_SHOW_ATTRIBUTE(ktask_tasks);
+
+static const struct seq_operations ktask_tasks_sops = {
+	.start = ktask_tasks_start,
+	.next = ktask_tasks_next,
+	.stop = ktask_tasks_stop,
+	.show = ktask_tasks_show,
+};
+
+static int ktask_tasks_open(struct inode *inode, struct file *file)
+{
+	return seq_open_private(file, &ktask_tasks_sops,
+				sizeof(struct ktask_tasks_iter));
+}
+
+static const struct file_operations ktask_tasks_fops = {
+	.owner = THIS_MODULE,
+	.open = ktask_tasks_open,
+	.read = seq_read,
+	.llseek = seq_lseek,
+	.release = seq_release_private,
+};
 
 static int ktask_runtimes_show(struct seq_file *m, void *v)
 {
@@ -85,11 +221,11 @@ static int ktask_runtimes_show(struct seq_file *m, void *v)
 DEFINE_SHOW_ATTRIBUTE(ktask_runtimes);
 
 static void ktask_show_stats(struct seq_file *m, const char *rt, const char *cpu,
-			     const struct ktask_cpu_stats *s)
+			     const struct ktask_cpu_stats *s, int depth)
 {
-	seq_printf(m, "%-16s %-4s %10llu %10llu %10llu %10llu %10llu %8llu %8llu %8llu %10llu\n",
+	seq_printf(m, "%-16s %-4s %10llu %10llu %10llu %10llu %10llu %8llu %8llu %8llu %6d %10llu\n",
 		   rt, cpu, s->spawned, s->completed, s->cancelled, s->polls,
-		   s->wakes, s->forced_yields, s->drains, s->requeues,
+		   s->wakes, s->forced_yields, s->drains, s->requeues, depth,
 		   div_u64(s->longest_poll_ns, NSEC_PER_USEC));
 }
 
@@ -116,27 +252,38 @@ static void ktask_add_stats(struct ktask_cpu_stats *sum,
 
 static int ktask_stats_show(struct seq_file *m, void *v)
 {
+	struct ktask_cpu_stats total = {};
+	int cpu, total_depth = 0;
+	long alive = 0;
 	struct ktask_rt *rt;
 	char cpu_name[8];
-	int cpu;
 
 	seq_printf(m, "cells_allocated %ld\n", ktask_num_cells());
-	seq_puts(m, "runtime          cpu     spawned  completed  cancelled      polls      wakes   yields   drains requeues longest_us\n");
+	seq_puts(m, "runtime          cpu     spawned  completed  cancelled      polls      wakes   yields   drains requeues  depth longest_us\n");
 	mutex_lock(&ktask_rt_lock);
 	list_for_each_entry(rt, &ktask_rt_list, node) {
 		struct ktask_cpu_stats sum = {};
+		int depth = 0;
 
 		for_each_possible_cpu(cpu) {
+			struct ktask_rq *rq = per_cpu_ptr(rt->rqs, cpu);
 			struct ktask_cpu_stats one = {};
+			int d = atomic_read(&rq->depth);
 
-			ktask_add_stats(&one, &per_cpu_ptr(rt->rqs, cpu)->stats);
+			ktask_add_stats(&one, &rq->stats);
 			ktask_add_stats(&sum, &one);
+			depth += d;
 			snprintf(cpu_name, sizeof(cpu_name), "%d", cpu);
-			ktask_show_stats(m, rt->name, cpu_name, &one);
+			ktask_show_stats(m, rt->name, cpu_name, &one, d);
 		}
-		ktask_show_stats(m, rt->name, "all", &sum);
+		ktask_show_stats(m, rt->name, "all", &sum, depth);
+		ktask_add_stats(&total, &sum);
+		total_depth += depth;
+		alive += atomic_long_read(&rt->alive);
 	}
 	mutex_unlock(&ktask_rt_lock);
+	ktask_show_stats(m, "all", "all", &total, total_depth);
+	seq_printf(m, "tasks_alive %ld\n", alive);
 	return 0;
 }
 DEFINE_SHOW_ATTRIBUTE(ktask_stats);

@@ -15,9 +15,11 @@
 #include <linux/wait_bit.h>
 
 #include "runtime.h"
+#include "ktask_trace.h"
 
 static void ktask_dealloc(struct ktask_cell *cell)
 {
+	trace_ktask_dealloc(cell->id);
 	ktask_cell_free(cell);
 }
 
@@ -81,10 +83,13 @@ static void ktask_complete(struct ktask_cell *cell)
 		}
 	}
 
-	if (cancelled)
+	if (cancelled) {
+		trace_ktask_cancel(cell);
 		this_cpu_inc(rt->rqs->stats.cancelled);
-	else
+	} else {
+		trace_ktask_complete(cell);
 		this_cpu_inc(rt->rqs->stats.completed);
+	}
 
 	released = ktask_owned_release(rt, cell);
 
@@ -128,17 +133,20 @@ static enum ktask_poll ktask_poll_body(struct ktask_rq *rq,
 	enum ktask_poll res;
 	u64 start, took;
 
+	trace_ktask_poll_start(cell);
 	start = local_clock();
 	WRITE_ONCE(cell->last_poll_ns, start);
 	WRITE_ONCE(cell->polls, cell->polls + 1);
-	rq->current_cell = cell;
+	ktask_rq_poll_begin(rq, cell, start);
 	res = cell->vtable->run_body(cell, &cx, out);
-	rq->current_cell = NULL;
+	ktask_rq_poll_end(rq);
 	took = local_clock() - start;
+	trace_ktask_poll_end(cell, res);
 
 	stats = this_cpu_ptr(&rt->rqs->stats);
 	this_cpu_inc(rt->rqs->stats.polls);
 	if (cx.forced_yield) {
+		trace_ktask_forced_yield(cell);
 		this_cpu_inc(rt->rqs->stats.forced_yields);
 		WRITE_ONCE(cell->forced_yields, cell->forced_yields + 1);
 	}

@@ -29,6 +29,7 @@ static int __init ktask_init(void)
 	if (ret)
 		goto err_sched;
 	ktask_debugfs_init();
+	ktask_watchdog_init();
 	return 0;
 
 err_sched:
@@ -45,6 +46,7 @@ static void __exit ktask_exit(void)
 	 * them through their tasks; a runtime left here was leaked.
 	 */
 	WARN_ONCE(!list_empty(&ktask_rt_list), "ktask: runtimes leaked\n");
+	ktask_watchdog_exit();
 	ktask_debugfs_exit();
 	ktask_rt_exit();
 	ktask_sched_exit();

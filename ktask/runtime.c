@@ -12,6 +12,7 @@
 #include <linux/wait_bit.h>
 
 #include "runtime.h"
+#include "ktask_trace.h"
 
 /* Largest budget and drain batch a runtime may ask for. */
 #define KTASK_MAX_BUDGET	65535U
@@ -205,6 +206,7 @@ struct ktask_handle *ktask_spawn_cell(struct ktask_rt *rt,
 			module_put(owner);
 		return ERR_PTR(-ESHUTDOWN);
 	}
+	trace_ktask_spawn(cell);
 	this_cpu_inc(rt->rqs->stats.spawned);
 	rt->sched->schedule(rt, cell);
 	rcu_read_unlock();

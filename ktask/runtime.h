@@ -10,6 +10,9 @@
  *    ktask_current_id() from that same work.
  * P: per-CPU statistics updated with this_cpu_*() from any context; read
  *    racily (data_race()) by debugfs.
+ * R: written by the drain with WRITE_ONCE() around each poll, read by the
+ *    long-poll detector with READ_ONCE() (see watchdog.c).
+ * W: the long-poll detector's own (one detector at a time).
  * L: ktask_rt_lock (mutex) protected.
  * O: the owning shard's @lock protected (irqsave: spawn runs in hardirq).
  *
@@ -63,6 +66,11 @@ struct ktask_cpu_stats {
  * @backlog: D: tasks taken from @queue and not yet polled, oldest first
  * @backlog_tail: D: last node of @backlog
  * @current_cell: D: the task being polled, or NULL
+ * @poll_start_ns: R: local_clock() when the current poll began, 0 if none
+ * @poll_id: R: id of the task being polled
+ * @poll_site: R: its spawn site
+ * @reported_ns: W: @poll_start_ns of the last poll reported as long
+ * @depth: A: tasks on @queue and @backlog
  * @drain_work: I: polls the queue's tasks on @cpu
  * @rt: I: the runtime
  * @cpu: I: the CPU this queue belongs to
@@ -73,6 +81,11 @@ struct ktask_rq {
 	struct llist_node *backlog;
 	struct llist_node *backlog_tail;
 	struct ktask_cell *current_cell;
+	u64 poll_start_ns;
+	u64 poll_id;
+	unsigned long poll_site;
+	u64 reported_ns;
+	atomic_t depth;
 	struct work_struct drain_work;
 	struct ktask_rt *rt;
 	int cpu;
@@ -178,6 +191,24 @@ struct ktask_rq *ktask_current_rq(void);
 /* harness.c */
 void ktask_harness_poll(struct ktask_rq *rq, struct ktask_cell *cell);
 
+/* Publish the poll that begins for the long-poll detector. */
+static inline void ktask_rq_poll_begin(struct ktask_rq *rq,
+				       struct ktask_cell *cell, u64 start)
+{
+	rq->current_cell = cell;
+	WRITE_ONCE(rq->poll_id, cell->id);
+	WRITE_ONCE(rq->poll_site, cell->spawn_site);
+	/* Id and site before the start time; pairs with watchdog.c. */
+	smp_wmb();
+	WRITE_ONCE(rq->poll_start_ns, start);
+}
+
+static inline void ktask_rq_poll_end(struct ktask_rq *rq)
+{
+	WRITE_ONCE(rq->poll_start_ns, 0);
+	rq->current_cell = NULL;
+}
+
 /*
  * A task pins its owner module unless that module created the runtime,
  * whose destroy (which the module must do before it goes) then keeps the
@@ -196,6 +227,10 @@ struct ktask_handle *ktask_spawn_cell(struct ktask_rt *rt,
 				      unsigned long site);
 int ktask_rt_init(void);
 void ktask_rt_exit(void);
+
+/* watchdog.c */
+void ktask_watchdog_init(void);
+void ktask_watchdog_exit(void);
 
 /* debugfs.c */
 void ktask_debugfs_init(void);

@@ -41,10 +41,11 @@ static void ktask_rq_kick(struct ktask_rq *rq)
 		queue_work_on(rq->cpu, rq->rt->wq, &rq->drain_work);
 }
 
-/* Push a chain of tasks; called with preemption disabled. */
+/* Push a chain of @nr tasks; called with preemption disabled. */
 static void ktask_rq_push(struct ktask_rq *rq, struct llist_node *first,
-			  struct llist_node *last)
+			  struct llist_node *last, int nr)
 {
+	atomic_add(nr, &rq->depth);
 	if (llist_add_batch(first, last, &rq->queue))
 		ktask_rq_kick(rq);
 }
@@ -53,7 +54,7 @@ static void ktask_percpu_schedule(struct ktask_rt *rt, struct ktask_cell *cell)
 {
 	struct ktask_rq *rq = get_cpu_ptr(rt->rqs);
 
-	ktask_rq_push(rq, &cell->queue_node, &cell->queue_node);
+	ktask_rq_push(rq, &cell->queue_node, &cell->queue_node, 1);
 	put_cpu_ptr(rt->rqs);
 }
 
@@ -93,6 +94,7 @@ static void ktask_rq_drain(struct work_struct *work)
 		struct ktask_cell *cell;
 
 		rq->backlog = node->next;
+		atomic_dec(&rq->depth);
 		cell = llist_entry(node, struct ktask_cell, queue_node);
 		/* The poll may requeue @cell: its link is no longer ours. */
 		cell->vtable->poll(rq, cell);
@@ -107,9 +109,14 @@ static void ktask_rq_drain(struct work_struct *work)
 		ktask_rq_kick(rq);
 	} else {
 		/* Running unbound after our CPU went away: hand over. */
-		struct ktask_rq *here = get_cpu_ptr(rt->rqs);
+		struct ktask_rq *here;
+		int nr = 0;
 
-		ktask_rq_push(here, rq->backlog, rq->backlog_tail);
+		for (node = rq->backlog; node; node = node->next)
+			nr++;
+		atomic_sub(nr, &rq->depth);
+		here = get_cpu_ptr(rt->rqs);
+		ktask_rq_push(here, rq->backlog, rq->backlog_tail, nr);
 		rq->backlog = NULL;
 		put_cpu_ptr(rt->rqs);
 	}
@@ -156,6 +163,7 @@ static int ktask_cpu_offline(unsigned int cpu, struct hlist_node *node)
 	struct ktask_rq *rq = per_cpu_ptr(rt->rqs, cpu);
 	struct llist_node *first, *last;
 	unsigned int target;
+	int nr = 1;
 
 	if (rt->flags & KTASK_RT_UNBOUND)
 		return 0;
@@ -166,9 +174,10 @@ static int ktask_cpu_offline(unsigned int cpu, struct hlist_node *node)
 	if (!first)
 		return 0;
 	for (last = first; last->next; last = last->next)
-		;
+		nr++;
+	atomic_sub(nr, &rq->depth);
 	/* The hotplug lock keeps @target online while we queue on it. */
-	ktask_rq_push(per_cpu_ptr(rt->rqs, target), first, last);
+	ktask_rq_push(per_cpu_ptr(rt->rqs, target), first, last, nr);
 	return 0;
 }
 
@@ -184,6 +193,11 @@ int ktask_sched_init_rt(struct ktask_rt *rt)
 		struct ktask_rq *rq = per_cpu_ptr(rt->rqs, cpu);
 
 		init_llist_head(&rq->queue);
+		atomic_set(&rq->depth, 0);
+		rq->poll_start_ns = 0;
+		rq->reported_ns = 0;
+		rq->current_cell = NULL;
+		rq->backlog = NULL;
 		INIT_WORK(&rq->drain_work, ktask_rq_drain);
 		rq->rt = rt;
 		rq->cpu = cpu;

@@ -8,6 +8,7 @@
 #include <linux/wait_bit.h>
 
 #include "runtime.h"
+#include "ktask_trace.h"
 
 static bool ktask_waker_bad(struct ktask_waker *w, const char *what)
 {
@@ -70,6 +71,7 @@ void ktask_wake(struct ktask_waker *w)
 	rcu_read_lock();
 	switch (ktask_state_notify_by_val(&cell->state)) {
 	case KTASK_NOTIFY_SUBMIT:
+		trace_ktask_wake(cell);
 		this_cpu_inc(cell->rt->rqs->stats.wakes);
 		cell->vtable->schedule(cell);
 		break;
@@ -98,6 +100,7 @@ void ktask_wake_by_ref(struct ktask_waker *w)
 	cell = ktask_waker_cell(w);
 	rcu_read_lock();
 	if (ktask_state_notify_by_ref(&cell->state) == KTASK_NOTIFY_SUBMIT) {
+		trace_ktask_wake(cell);
 		this_cpu_inc(cell->rt->rqs->stats.wakes);
 		cell->vtable->schedule(cell);
 	}
