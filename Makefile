@@ -3,14 +3,16 @@
 # Out-of-tree build of ktask, its test modules and samples
 # (Documentation/kbuild/modules.rst); see README.md for the targets.
 
-ifeq ($(origin KDIR),undefined)
-KDIR := $(shell bash scripts/kdir.sh)
+# Empty until scripts/deps.sh has installed the headers: "check" and "run"
+# install what is missing, then build in a sub-make that looks again.
+ifeq ($(KDIR),)
+KDIR := $(shell bash scripts/kdir.sh 2>/dev/null)
 endif
 export KDIR
 
 SELFTESTS := selftests/ktask
 
-.PHONY: all modules selftests check run lint deps clean help
+.PHONY: all modules selftests check check-built run run-built lint deps clean help
 
 all: modules selftests
 
@@ -23,11 +25,17 @@ modules:
 selftests:
 	$(MAKE) -C $(SELFTESTS) KSFT_DIR=$$(bash scripts/ksft-src.sh)/tools/testing/selftests
 
-check: all
+check: deps
+	+$(MAKE) --no-print-directory check-built
+
+run: deps
+	+$(MAKE) --no-print-directory run-built
+
+check-built: all
 	bash scripts/model-mutants.sh $$(bash scripts/ksft-src.sh)/tools/testing/selftests
 	+bash scripts/vm-run.sh --job check
 
-run: all
+run-built: all
 	+bash scripts/vm-run.sh --job run
 
 lint:
