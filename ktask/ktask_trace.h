@@ -20,104 +20,71 @@
 #include "runtime.h"
 
 DECLARE_EVENT_CLASS(ktask_task,
-
-	TP_PROTO(const struct ktask_cell *cell),
-
-	TP_ARGS(cell),
-
-	TP_STRUCT__entry(
-		__field(u64, id)
-		__array(char, rt, 32)
-	),
-
-	TP_fast_assign(
-		__entry->id = cell->id;
-		memcpy(__entry->rt, cell->rt->name, sizeof(__entry->rt));
-	),
-
-	TP_printk("id=%llu rt=%s", __entry->id, __entry->rt)
+		    TP_PROTO(const struct ktask_cell *cell),
+		    TP_ARGS(cell),
+		    TP_STRUCT__entry(__field(u64, id)
+				     __array(char, rt, 32)),
+		    TP_fast_assign(__entry->id = cell->id;
+				   memcpy(__entry->rt, cell->rt->name,
+					  sizeof(__entry->rt));),
+		    TP_printk("id=%llu rt=%s", __entry->id, __entry->rt)
 );
 
 TRACE_EVENT(ktask_spawn,
-
-	TP_PROTO(const struct ktask_cell *cell),
-
-	TP_ARGS(cell),
-
-	TP_STRUCT__entry(
-		__field(u64, id)
-		__array(char, rt, 32)
-		__field(unsigned long, site)
-	),
-
-	TP_fast_assign(
-		__entry->id = cell->id;
-		memcpy(__entry->rt, cell->rt->name, sizeof(__entry->rt));
-		__entry->site = cell->spawn_site;
-	),
-
-	TP_printk("id=%llu rt=%s site=%pS", __entry->id, __entry->rt,
-		  (void *)__entry->site)
+	    TP_PROTO(const struct ktask_cell *cell),
+	    TP_ARGS(cell),
+	    TP_STRUCT__entry(__field(u64, id)
+			     __array(char, rt, 32)
+			     __field(unsigned long, site)),
+	    TP_fast_assign(__entry->id = cell->id;
+			   memcpy(__entry->rt, cell->rt->name,
+				  sizeof(__entry->rt));
+			   __entry->site = cell->spawn_site;),
+	    TP_printk("id=%llu rt=%s site=%pS", __entry->id, __entry->rt,
+		      (void *)__entry->site)
 );
 
 DEFINE_EVENT(ktask_task, ktask_poll_start,
-	TP_PROTO(const struct ktask_cell *cell),
-	TP_ARGS(cell));
+	     TP_PROTO(const struct ktask_cell *cell),
+	     TP_ARGS(cell));
 
 TRACE_EVENT(ktask_poll_end,
-
-	TP_PROTO(const struct ktask_cell *cell, int result),
-
-	TP_ARGS(cell, result),
-
-	TP_STRUCT__entry(
-		__field(u64, id)
-		__array(char, rt, 32)
-		__field(int, result)
-	),
-
-	TP_fast_assign(
-		__entry->id = cell->id;
-		memcpy(__entry->rt, cell->rt->name, sizeof(__entry->rt));
-		__entry->result = result;
-	),
-
-	TP_printk("id=%llu rt=%s result=%s", __entry->id, __entry->rt,
-		  __entry->result == KTASK_READY ? "ready" :
-		  __entry->result == KTASK_PENDING ? "pending" : "invalid")
+	    TP_PROTO(const struct ktask_cell *cell, int result),
+	    TP_ARGS(cell, result),
+	    TP_STRUCT__entry(__field(u64, id)
+			     __array(char, rt, 32)
+			     __field(int, result)),
+	    TP_fast_assign(__entry->id = cell->id;
+			   memcpy(__entry->rt, cell->rt->name,
+				  sizeof(__entry->rt));
+			   __entry->result = result;),
+	    TP_printk("id=%llu rt=%s result=%s", __entry->id, __entry->rt,
+		      __entry->result == KTASK_READY ? "ready" :
+		      __entry->result == KTASK_PENDING ? "pending" : "invalid")
 );
 
 DEFINE_EVENT(ktask_task, ktask_wake,
-	TP_PROTO(const struct ktask_cell *cell),
-	TP_ARGS(cell));
+	     TP_PROTO(const struct ktask_cell *cell),
+	     TP_ARGS(cell));
 
 DEFINE_EVENT(ktask_task, ktask_forced_yield,
-	TP_PROTO(const struct ktask_cell *cell),
-	TP_ARGS(cell));
+	     TP_PROTO(const struct ktask_cell *cell),
+	     TP_ARGS(cell));
 
 DEFINE_EVENT(ktask_task, ktask_complete,
-	TP_PROTO(const struct ktask_cell *cell),
-	TP_ARGS(cell));
+	     TP_PROTO(const struct ktask_cell *cell),
+	     TP_ARGS(cell));
 
 DEFINE_EVENT(ktask_task, ktask_cancel,
-	TP_PROTO(const struct ktask_cell *cell),
-	TP_ARGS(cell));
+	     TP_PROTO(const struct ktask_cell *cell),
+	     TP_ARGS(cell));
 
 TRACE_EVENT(ktask_dealloc,
-
-	TP_PROTO(u64 id),
-
-	TP_ARGS(id),
-
-	TP_STRUCT__entry(
-		__field(u64, id)
-	),
-
-	TP_fast_assign(
-		__entry->id = id;
-	),
-
-	TP_printk("id=%llu", __entry->id)
+	    TP_PROTO(u64 id),
+	    TP_ARGS(id),
+	    TP_STRUCT__entry(__field(u64, id)),
+	    TP_fast_assign(__entry->id = id;),
+	    TP_printk("id=%llu", __entry->id)
 );
 
 #endif /* _KTASK_TRACE_H */

@@ -196,9 +196,19 @@ static inline void ktask_rq_poll_begin(struct ktask_rq *rq,
 				       struct ktask_cell *cell, u64 start)
 {
 	rq->current_cell = cell;
+	/*
+	 * The previous poll's end (@poll_start_ns = 0) before this poll's id
+	 * and site: a detector that sees the new id and then rereads the old
+	 * start time would otherwise report this task as that poll's.  Pairs
+	 * with the second smp_rmb() in ktask_watchdog_check_rq().
+	 */
+	smp_wmb();
 	WRITE_ONCE(rq->poll_id, cell->id);
 	WRITE_ONCE(rq->poll_site, cell->spawn_site);
-	/* Id and site before the start time; pairs with watchdog.c. */
+	/*
+	 * Id and site before the start time, which publishes them.  Pairs
+	 * with the first smp_rmb() in ktask_watchdog_check_rq().
+	 */
 	smp_wmb();
 	WRITE_ONCE(rq->poll_start_ns, start);
 }

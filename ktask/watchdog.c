@@ -36,12 +36,20 @@ static void ktask_watchdog_check_rq(struct ktask_rt *rt, struct ktask_rq *rq,
 	if (!start || now < start || now - start < limit_ns ||
 	    start == rq->reported_ns)
 		return;
-	/* Pairs with the smp_wmb() in ktask_rq_poll_begin(). */
+	/*
+	 * A seqcount-like read of what ktask_rq_poll_begin() published.
+	 * The start time before id and site: pairs with its second
+	 * smp_wmb(), so these are at least as new as @start's poll.
+	 */
 	smp_rmb();
 	id = READ_ONCE(rq->poll_id);
 	site = READ_ONCE(rq->poll_site);
+	/*
+	 * Id and site before the start time is read again: pairs with the
+	 * first smp_wmb() in ktask_rq_poll_begin().  If a later poll wrote
+	 * them, its predecessor's end (0) is visible and the check fails.
+	 */
 	smp_rmb();
-	/* The same poll still runs: id and site belong to it. */
 	if (READ_ONCE(rq->poll_start_ns) != start)
 		return;
 	rq->reported_ns = start;
