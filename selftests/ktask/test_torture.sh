@@ -1,0 +1,54 @@
+#!/bin/sh
+# SPDX-License-Identifier: GPL-2.0
+#
+# kselftest program: the torture module (ktask_torture.ko) for a bounded
+# time, then again while CPU 1 is taken offline and online in a loop.
+set -eu
+. ./ktask_lib.sh
+
+cpu1=/sys/devices/system/cpu/cpu1/online
+
+# While the torture runs: offline and online CPU 1 until it finishes.
+# shellcheck disable=SC2317 # run by ktask_torture, by name
+hotplug_loop()
+{
+	n=0
+	while [ "$(cat /sys/kernel/debug/ktask_torture/status)" = running ]; do
+		if ! echo 0 >"$cpu1"; then
+			echo "# cannot take cpu1 offline"
+			return 1
+		fi
+		sleep 0.3
+		if ! echo 1 >"$cpu1"; then
+			echo "# cannot bring cpu1 online"
+			return 1
+		fi
+		n=$((n + 1))
+		sleep 0.3
+	done
+	echo "# cpu1 went offline and online $n times"
+	# A run shorter than a few cycles tested nothing.
+	[ "$n" -ge 3 ]
+}
+
+ktap_plan 2
+
+if ktask_torture torture - duration="${KTASK_TORTURE_SECONDS:-15}"; then
+	ktap_pass torture
+else
+	ktap_fail torture
+fi
+
+if [ ! -w "$cpu1" ]; then
+	ktap_skip torture_cpu_hotplug "no hotpluggable cpu1"
+else
+	if ktask_torture torture_cpu_hotplug hotplug_loop \
+		duration="${KTASK_TORTURE_SECONDS:-10}"; then
+		ktap_pass torture_cpu_hotplug
+	else
+		ktap_fail torture_cpu_hotplug
+	fi
+	[ "$(cat "$cpu1")" = 1 ] || echo 1 >"$cpu1" || true
+fi
+
+ktap_exit
