@@ -1,0 +1,213 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * ktask_test_fault: spawning while allocations and spawns fail.
+ *
+ * test_fault.sh sets up a fault (ktask's fail_spawn fault point, or
+ * failslab on the task cell cache) and then runs these cases, which
+ * assert that the fault fired, that every failed spawn returned
+ * ERR_PTR(-ENOMEM) and left nothing behind (no drop of its argument, no
+ * task, no cell, no module pin), and that every spawn that succeeded ran
+ * and was joined as usual.
+ */
+#include <linux/atomic.h>
+#include <linux/delay.h>
+#include <linux/irqflags.h>
+#include <linux/ktask.h>
+#include <linux/module.h>
+#include <linux/slab.h>
+
+#include "ktask_test.h"
+
+#define NR_SPAWNS	2000
+
+/**
+ * struct ft_arg - the argument of one pollable task
+ * @drops: ops->drop calls
+ * @polls: polls
+ * @spawned: its spawn succeeded
+ */
+struct ft_arg {
+	atomic_t drops;
+	atomic_t polls;
+	bool spawned;
+};
+
+static enum ktask_poll ft_poll(struct ktask_cx *cx, void *arg, long *out)
+{
+	struct ft_arg *a = arg;
+
+	/* Once through the scheduler again, then done. */
+	if (atomic_inc_return(&a->polls) == 1) {
+		ktask_wake_by_ref(ktask_cx_waker(cx));
+		return KTASK_PENDING;
+	}
+	*out = (long)a;
+	return KTASK_READY;
+}
+
+static void ft_drop(void *arg)
+{
+	atomic_inc(&((struct ft_arg *)arg)->drops);
+}
+
+static const struct ktask_ops ft_ops = {
+	.poll = ft_poll,
+	.drop = ft_drop,
+};
+
+static long ft_fn(void *arg)
+{
+	return (long)arg * 3;
+}
+
+/* Spawn task @i of the mix on @rt; return its handle or the error. */
+static struct ktask_handle *ft_spawn(struct ktask_rt *rt, unsigned int i,
+				     struct ft_arg *a)
+{
+	struct ktask_handle *h;
+	unsigned long flags;
+
+	switch (i % 5) {
+	case 0:
+		return ktask_spawn(rt, ft_fn, (void *)(long)i, GFP_KERNEL);
+	case 1:
+		/* From atomic context, as a driver's interrupt handler would. */
+		local_irq_save(flags);
+		h = ktask_spawn(rt, ft_fn, (void *)(long)i, GFP_ATOMIC);
+		local_irq_restore(flags);
+		return h;
+	case 2:
+		return ktask_spawn_blocking(rt, ft_fn, (void *)(long)i,
+					    GFP_KERNEL);
+	case 3:
+		local_irq_save(flags);
+		h = ktask_spawn_poll(rt, &ft_ops, a, GFP_ATOMIC);
+		local_irq_restore(flags);
+		return h;
+	default:
+		return ktask_spawn_poll(rt, &ft_ops, a, GFP_KERNEL);
+	}
+}
+
+/* Wait (bounded) for @rt's tasks to finish; joins may return first. */
+static long ft_wait_idle(struct ktask_rt *rt)
+{
+	int i;
+
+	for (i = 0; i < 3000 && ktask_rt_num_alive(rt); i++)
+		usleep_range(1000, 2000);
+	return ktask_rt_num_alive(rt);
+}
+
+/*
+ * Spawn NR_SPAWNS tasks of every kind, half on our own runtime and half on
+ * one owned by no module (where each task pins us), then join them all.
+ */
+static int spawn_under_faults(void)
+{
+	int refs_before = module_refcount(THIS_MODULE);
+	long cells_before = ktask_num_cells();
+	struct ktask_handle **h = NULL;
+	struct ktask_rt *rt[2] = { NULL, NULL };
+	struct ft_arg *args = NULL;
+	unsigned int i, failed = 0, ok = 0;
+	int ret = -ENOMEM;
+
+	h = kcalloc(NR_SPAWNS, sizeof(*h), GFP_KERNEL);
+	args = kcalloc(NR_SPAWNS, sizeof(*args), GFP_KERNEL);
+	if (!h || !args)
+		goto out;
+	rt[0] = ktask_rt_create("fault-own", NULL);
+	if (IS_ERR(rt[0])) {
+		ret = PTR_ERR(rt[0]);
+		rt[0] = NULL;
+		goto out;
+	}
+	rt[1] = __ktask_rt_create("fault-foreign", NULL, NULL);
+	if (IS_ERR(rt[1])) {
+		ret = PTR_ERR(rt[1]);
+		rt[1] = NULL;
+		goto out;
+	}
+
+	for (i = 0; i < NR_SPAWNS; i++) {
+		h[i] = ft_spawn(rt[i & 1], i / 2, &args[i]);
+		if (IS_ERR(h[i])) {
+			if (PTR_ERR(h[i]) != -ENOMEM) {
+				KT_FAIL("spawn %u returned %ld, not -ENOMEM", i,
+					PTR_ERR(h[i]));
+				ret = -EINVAL;
+			}
+			failed++;
+		} else {
+			args[i].spawned = true;
+			ok++;
+		}
+	}
+	pr_info("ktask_test: fault: %u spawns failed, %u succeeded\n", failed,
+		ok);
+
+	ret = ret == -EINVAL ? ret : 0;
+	for (i = 0; i < NR_SPAWNS; i++) {
+		long out = 0;
+		int err;
+
+		if (IS_ERR(h[i]))
+			continue;
+		err = ktask_join(h[i], &out);
+		h[i] = NULL;
+		if (err) {
+			KT_FAIL("join of task %u: %d", i, err);
+			ret = -EINVAL;
+		} else if ((i / 2) % 5 >= 3 ? out != (long)&args[i] :
+			   out != (long)(i / 2) * 3) {
+			KT_FAIL("task %u: wrong output %ld", i, out);
+			ret = -EINVAL;
+		}
+	}
+	for (i = 0; i < NR_SPAWNS; i++) {
+		int want = args[i].spawned ? 1 : 0;
+
+		/* A failed spawn leaves its argument alone; only poll tasks drop. */
+		if ((i / 2) % 5 >= 3 && atomic_read(&args[i].drops) != want) {
+			KT_FAIL("task %u (spawned %d) dropped %d times", i,
+				args[i].spawned, atomic_read(&args[i].drops));
+			ret = -EINVAL;
+		}
+		if (!args[i].spawned && atomic_read(&args[i].polls)) {
+			KT_FAIL("task %u polled though its spawn failed", i);
+			ret = -EINVAL;
+		}
+	}
+	if (ft_wait_idle(rt[0]) || ft_wait_idle(rt[1])) {
+		KT_FAIL("tasks alive after all joins: %ld and %ld",
+			ktask_rt_num_alive(rt[0]), ktask_rt_num_alive(rt[1]));
+		ret = -EINVAL;
+	}
+
+out:
+	ktask_rt_destroy(rt[1]);
+	ktask_rt_destroy(rt[0]);
+	if (h) {
+		for (i = 0; i < NR_SPAWNS; i++)
+			if (!IS_ERR_OR_NULL(h[i]))
+				ktask_detach(h[i]);
+	}
+	kfree(h);
+	kfree(args);
+	if (ret)
+		return ret;
+	/* The fault must have fired, and not always. */
+	KT_ASSERT_GT(failed, 0);
+	KT_ASSERT_GT(ok, 0);
+	KT_ASSERT_EQ(ktask_num_cells(), cells_before);
+	/* Every pin a task took, or a failed spawn undid, is gone. */
+	KT_ASSERT_EQ(module_refcount(THIS_MODULE), refs_before);
+	return 0;
+}
+
+static const struct kt_case fault_cases[] = {
+	KT_CASE(spawn_under_faults),
+};
+
+KT_TEST_MODULE(fault, fault_cases);
