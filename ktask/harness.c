@@ -143,7 +143,12 @@ static enum ktask_poll ktask_poll_body(struct ktask_rq *rq,
 	took = local_clock() - start;
 	trace_ktask_poll_end(cell, res);
 
-	stats = this_cpu_ptr(&rt->rqs->stats);
+	/*
+	 * Workers of an unbound runtime run preemptible and may migrate:
+	 * this_cpu_ptr() is not for them.  The slot of whichever CPU we are
+	 * on will do for the racy max below.
+	 */
+	stats = raw_cpu_ptr(&rt->rqs->stats);
 	this_cpu_inc(rt->rqs->stats.polls);
 	if (cx.forced_yield) {
 		trace_ktask_forced_yield(cell);
