@@ -10,6 +10,8 @@
 #                 job_load=(mod ...)  modules the guest loads, in order,
 #                                     before the job (unloaded in reverse
 #                                     after it); default: ktask
+#                 job_append="..."    kernel command line the job needs
+#                                     (before KTASK_APPEND)
 #               and define
 #                 job_stage ROOT      add files to the guest's root
 #                 job_report OUT      after the run: print a summary and
@@ -64,6 +66,7 @@ out=${KTASK_OUT:-$KTASK_SRC/out/$job}
 timeout=${KTASK_TIMEOUT:-600}
 
 job_load=(ktask)
+job_append=
 job_stage() { :; }
 job_report() { :; }
 # shellcheck source=/dev/null
@@ -114,7 +117,7 @@ if [[ "${KTASK_KVM:-0}" == 1 ]]; then
 	[[ -r /dev/kvm && -w /dev/kvm ]] || die "KTASK_KVM=1 but /dev/kvm is not usable"
 	accel=(-accel kvm -cpu host)
 fi
-append="console=ttyS0 panic=-1 softlockup_all_cpu_backtrace=1 ${KTASK_APPEND:-}"
+append="console=ttyS0 panic=-1 softlockup_all_cpu_backtrace=1 $job_append ${KTASK_APPEND:-}"
 
 : >"$out/job.log"
 echo "vm-run: $job: booting $KTASK_KERNEL (log: ${out#"$KTASK_SRC"/}/console.log)"
