@@ -88,10 +88,13 @@ ktask_dmesg_since()
 }
 
 # ktask_torture NAME DURING [PARAM=VALUE...]: load ktask_torture.ko with
-# the parameters, wait (bounded) until its status file leaves "running",
-# unload it, and return 0 if the verdict is SUCCESS. Unless DURING is "-",
-# runs the command DURING in the background meanwhile, and fails if it
-# fails. Prints the module's report as TAP comments.
+# the parameters, wait until its status file leaves "running", unload it,
+# and return 0 if the verdict is SUCCESS. Unless DURING is "-", runs the
+# command DURING in the background meanwhile, and fails if it fails.
+# Prints the module's report as TAP comments. The wait is bounded by the
+# run's duration plus two minutes, times /ktask/slow if the VM has it (a
+# slow debug kernel); a run still going then has hung, and is left loaded
+# (rmmod would hang too): the kernel's hung-task reports tell the rest.
 ktask_torture()
 {
 	name=$1
@@ -100,7 +103,13 @@ ktask_torture()
 	ko=${KTASK_KO_DIR:-/ktask/modules}/ktask_torture.ko
 	status=/sys/kernel/debug/ktask_torture/status
 	mark="ktask_torture_sh: $name: start"
-	limit=400
+	seconds=15
+	for a in "$@"; do
+		case $a in
+		duration=*) seconds=${a#duration=} ;;
+		esac
+	done
+	limit=$(((seconds + 120) * $(cat /ktask/slow 2>/dev/null || echo 1)))
 
 	ktask_dmesg_mark "$mark"
 	if ! insmod "$ko" "$@"; then
@@ -120,7 +129,13 @@ ktask_torture()
 	verdict=$(cat "$status")
 	trc=0
 	if [ -n "$during" ]; then
+		[ "$verdict" != running ] || kill "$during" 2>/dev/null || true
 		wait "$during" || trc=$?
+	fi
+	if [ "$verdict" = running ]; then
+		echo "# $name: still running after ${t}s: hung; left loaded"
+		ktask_dmesg_since "$mark"
+		return 1
 	fi
 	if ! rmmod ktask_torture; then
 		echo "# $name: cannot unload ktask_torture"
