@@ -3,14 +3,16 @@
  * ktask_torture: a bounded torture run of ktask, in the style of the
  * kernel's locktorture.
  *
- * For @duration seconds, @threads_per_cpu kthreads per CPU spawn tasks and
+ * For @duration seconds, @threads_per_cpu kthreads per CPU spawn tasks
+ * (functions, blocking functions, pollable tasks, tasks that join others) and
  * wake, abort, join (blocking, timed, and from another task with
  * ktask_join_poll()), detach and drop them at random.  Each thread also
  * drives an hrtimer (hardirq) and a timer_list (softirq) that wake parked
  * tasks, abort tasks through abort handles and spawn tasks of their own.
  * Meanwhile a controller replaces the runtime every few hundred
- * milliseconds with one of random options, and destroys the old one either
- * at once, with its tasks still running, or after they all finished.
+ * milliseconds with one of random options, and destroys the old one: after
+ * its tasks all finished, at once with its tasks still running, or even
+ * while it is still the current one, so that spawns race the destroy.
  *
  * Every task has a record that counts what happened to it.  Checked, and
  * counted as errors when wrong:
@@ -79,7 +81,13 @@ static const char * const tt_ctx_name[TT_NR_CTX] = {
 	"proc", "softirq", "hardirq", "task",
 };
 
-enum tt_kind { TT_FN, TT_POLL, TT_JOINER };
+enum tt_kind { TT_FN, TT_BLOCK, TT_POLL, TT_JOINER };
+
+/* Function tasks, run on a worker or on the blocking pool, have no drop. */
+static bool tt_is_fn(enum tt_kind kind)
+{
+	return kind == TT_FN || kind == TT_BLOCK;
+}
 
 /**
  * struct tt_gen - one runtime and the records of its tasks
@@ -89,6 +97,8 @@ enum tt_kind { TT_FN, TT_POLL, TT_JOINER };
  * @closing: set before ktask_rt_destroy(@rt): -ESHUTDOWN and -ECANCELED are
  *	then expected
  * @recs: every record of a task spawned on @rt
+ * @next: when destroyed while current, the generation to make current
+ *	once its destroy has closed it
  * @nr: generation number
  * @rcu: frees the generation
  */
@@ -98,6 +108,7 @@ struct tt_gen {
 	atomic_t refs;
 	int closing;
 	struct llist_head recs;
+	struct tt_gen *next;
 	unsigned long nr;
 	struct rcu_head rcu;
 };
@@ -187,6 +198,7 @@ static atomic_long_t tt_poll_joined = ATOMIC_LONG_INIT(0);
 static atomic_long_t tt_cancelled = ATOMIC_LONG_INIT(0);
 static atomic_long_t tt_detached = ATOMIC_LONG_INIT(0);
 static atomic_long_t tt_polls = ATOMIC_LONG_INIT(0);
+static atomic_long_t tt_block_runs = ATOMIC_LONG_INIT(0);
 static atomic_long_t tt_drops = ATOMIC_LONG_INIT(0);
 
 #define tt_err(fmt, ...) do {						\
@@ -235,16 +247,16 @@ static void tt_gen_put(struct tt_gen *g)
 /* The last reference to @r: everything that can happen to it has. */
 static void tt_rec_release(struct tt_rec *r)
 {
-	bool done = r->kind == TT_FN ? atomic_read(&r->fn_runs) :
+	bool done = tt_is_fn(r->kind) ? atomic_read(&r->fn_runs) :
 		    READ_ONCE(r->readied);
 	int outs = atomic_read(&r->joined_ok) + atomic_read(&r->drop_outputs);
 
-	if (r->kind != TT_FN && atomic_read(&r->drops) != 1)
+	if (!tt_is_fn(r->kind) && atomic_read(&r->drops) != 1)
 		tt_err("task of kind %u dropped %d times", r->kind,
 		       atomic_read(&r->drops));
 	if (atomic_read(&r->fn_runs) > 1)
 		tt_err("function ran %d times", atomic_read(&r->fn_runs));
-	if (r->kind == TT_FN ? outs > 1 : outs != done)
+	if (tt_is_fn(r->kind) ? outs > 1 : outs != done)
 		tt_err("kind %u: output read %d and dropped %d times, completed %d",
 		       r->kind, atomic_read(&r->joined_ok),
 		       atomic_read(&r->drop_outputs), done);
@@ -274,7 +286,7 @@ static void tt_check_join(struct tt_rec *r, int ret, long out)
 		if (out != r->expect)
 			tt_err("join returned output %lx, expected %lx", out,
 			       r->expect);
-		if (r->kind == TT_FN) {
+		if (tt_is_fn(r->kind)) {
 			if (atomic_read(&r->fn_runs) != 1)
 				tt_err("joined a function that ran %d times",
 				       atomic_read(&r->fn_runs));
@@ -293,9 +305,10 @@ static void tt_check_join(struct tt_rec *r, int ret, long out)
 		smp_rmb();
 		if (!READ_ONCE(r->aborted) && !READ_ONCE(r->gen->closing))
 			tt_err("join got -ECANCELED for a task never aborted");
+		/* A blocking function is not interrupted, only disowned. */
 		if (r->kind == TT_FN && atomic_read(&r->fn_runs))
 			tt_err("join got -ECANCELED for a function that ran");
-		if (r->kind != TT_FN) {
+		if (!tt_is_fn(r->kind)) {
 			if (READ_ONCE(r->readied))
 				tt_err("join got -ECANCELED after KTASK_READY");
 			if (atomic_read(&r->drops) != 1)
@@ -320,6 +333,25 @@ static long tt_fn(void *arg)
 	atomic_inc(&r->fn_runs);
 	atomic_long_inc(&tt_polls);
 	return r->expect;
+}
+
+static long tt_block_fn(void *arg)
+{
+	struct tt_rec *r = arg;
+
+	atomic_inc(&r->fn_runs);
+	atomic_long_inc(&tt_block_runs);
+	if (!tt_rand(4))
+		usleep_range(100, 2000);
+	return r->expect;
+}
+
+/* Any task kind but a joiner. */
+static enum tt_kind tt_rand_leaf_kind(void)
+{
+	static const enum tt_kind kinds[] = { TT_FN, TT_BLOCK, TT_POLL, TT_POLL };
+
+	return kinds[tt_rand(ARRAY_SIZE(kinds))];
 }
 
 static void tt_wake(struct ktask_waker *w, enum tt_ctx ctx)
@@ -520,8 +552,8 @@ static enum ktask_poll tt_joiner_poll(struct ktask_cx *cx, void *arg,
 		/* Spawn the target from task context, on our own runtime. */
 		r->spawn_child = false;
 		if (tt_gen_use_this(r->gen)) {
-			t = tt_spawn(r->gen, tt_rand(2) ? TT_POLL : TT_FN,
-				     GFP_NOWAIT, TT_TASK, NULL);
+			t = tt_spawn(r->gen, tt_rand_leaf_kind(), GFP_NOWAIT,
+				     TT_TASK, NULL);
 			tt_gen_unuse(r->gen);
 			if (t && !tt_rand(4))
 				tt_abort_later(t, TT_TASK);
@@ -599,7 +631,7 @@ static struct tt_rec *tt_spawn(struct tt_gen *g, enum tt_kind kind, gfp_t gfp,
 	r->gen = g;
 	r->kind = kind;
 	r->steps = tt_rand(TT_MAX_STEPS + 1);
-	r->expect = kind == TT_FN ? (long)r ^ 0x5a5a5a5aL : (long)r;
+	r->expect = tt_is_fn(kind) ? (long)r ^ 0x5a5a5a5aL : (long)r;
 	r->target = target;
 	r->spawn_child = kind == TT_JOINER && !target;
 	atomic_inc(&g->refs);
@@ -608,6 +640,9 @@ static struct tt_rec *tt_spawn(struct tt_gen *g, enum tt_kind kind, gfp_t gfp,
 	switch (kind) {
 	case TT_FN:
 		h = ktask_spawn(g->rt, tt_fn, r, gfp);
+		break;
+	case TT_BLOCK:
+		h = ktask_spawn_blocking(g->rt, tt_block_fn, r, gfp);
 		break;
 	case TT_POLL:
 		h = ktask_spawn_poll(g->rt, &tt_poll_ops, r, gfp);
@@ -745,7 +780,7 @@ static void tt_irq_spawn(enum tt_ctx ctx)
 
 	if (!g)
 		return;
-	r = tt_spawn(g, tt_rand(2) ? TT_POLL : TT_FN, GFP_ATOMIC, ctx, NULL);
+	r = tt_spawn(g, tt_rand_leaf_kind(), GFP_ATOMIC, ctx, NULL);
 	tt_gen_unuse(g);
 	if (!r)
 		return;
@@ -829,11 +864,11 @@ static int tt_thread_fn(void *arg)
 			schedule_timeout_interruptible(HZ / 10);
 			continue;
 		}
-		if (op < 7) {
+		if (op < 8) {
 			g = tt_gen_use();
 			if (!g)
 				continue;
-			r = tt_spawn(g, op < 2 ? TT_FN : op < 6 ? TT_POLL :
+			r = tt_spawn(g, op < 7 ? tt_rand_leaf_kind() :
 				     TT_JOINER, GFP_KERNEL, TT_PROC, NULL);
 			tt_gen_unuse(g);
 			if (r)
@@ -859,7 +894,9 @@ static int tt_thread_fn(void *arg)
  * Every runtime has a sentinel task that is never woken: runtime destroy
  * cancels it after closing the runtime, and its drop waits until no
  * spawner uses the runtime any more.  So spawns race with destroy, and
- * still none can touch the runtime once destroy has freed it.
+ * still none can touch the runtime once destroy has freed it.  A runtime
+ * destroyed while it is current stays current until then: every spawn
+ * meanwhile races the destroy.
  */
 static enum ktask_poll tt_sentinel_poll(struct ktask_cx *cx, void *arg,
 					long *out)
@@ -873,6 +910,12 @@ static void tt_sentinel_drop(void *arg)
 
 	if (!READ_ONCE(g->closing))
 		tt_err("sentinel of runtime %lu dropped before destroy", g->nr);
+	if (g->next) {
+		/* Let spawners run into the closed runtime for a while. */
+		usleep_range(500, 3000);
+		rcu_assign_pointer(tt_cur_gen, g->next);
+		tt_gen_unuse(g);	/* no longer current */
+	}
 	wait_var_event(&g->users, !atomic_read(&g->users));
 }
 
@@ -944,15 +987,15 @@ static bool tt_gen_settle(struct tt_gen *g, long left)
 }
 
 /*
- * Destroy @g, no longer current, and check its records.  With @drain, let
- * its tasks finish first: each must, as nothing stops waking them.
+ * Destroy @g and check its records.  With @drain, let its tasks finish
+ * first: each must, as nothing stops waking them.  If @g is current, its
+ * sentinel's drop replaces it with @g->next.
  */
-static void tt_gen_retire(struct tt_gen *g, bool drain)
+static void tt_gen_destroy(struct tt_gen *g, bool drain)
 {
 	struct tt_rec *r, *next;
 	struct llist_node *nodes;
 
-	tt_gen_unuse(g);	/* no longer current */
 	if (drain) {
 		if (!tt_gen_settle(g, 1))
 			tt_err("runtime %lu: %ld tasks stranded after %us", g->nr,
@@ -967,12 +1010,19 @@ static void tt_gen_retire(struct tt_gen *g, bool drain)
 
 	nodes = llist_del_all(&g->recs);
 	llist_for_each_entry_safe(r, next, nodes, node) {
-		if (r->kind != TT_FN && atomic_read(&r->drops) != 1)
+		if (!tt_is_fn(r->kind) && atomic_read(&r->drops) != 1)
 			tt_err("runtime %lu destroyed: a task dropped %d times",
 			       g->nr, atomic_read(&r->drops));
 		tt_rec_put(r);
 	}
 	tt_gen_put(g);
+}
+
+/* Make @g no longer current, then destroy it. */
+static void tt_gen_retire(struct tt_gen *g, bool drain)
+{
+	tt_gen_unuse(g);
+	tt_gen_destroy(g, drain);
 }
 
 /* Join a mailed handle with nothing but us to wake tasks. */
@@ -1061,6 +1111,8 @@ static void tt_finish(void)
 	if (atomic_long_read(&tt_gens) < 2 || tt_sum(tt_spawned) < 100 ||
 	    !atomic_long_read(&tt_joined) || !atomic_long_read(&tt_cancelled) ||
 	    !atomic_long_read(&tt_poll_joined) ||
+	    !atomic_long_read(&tt_block_runs) ||
+	    !atomic_long_read(&tt_eshutdown) ||
 	    !atomic_long_read(&tt_wakes[TT_HARDIRQ]) ||
 	    !atomic_long_read(&tt_wakes[TT_SOFTIRQ]) ||
 	    !atomic_long_read(&tt_aborts[TT_HARDIRQ]) ||
@@ -1074,11 +1126,12 @@ static void tt_finish(void)
 	tt_print_array("spawned", tt_spawned);
 	tt_print_array("wakes", tt_wakes);
 	tt_print_array("aborts", tt_aborts);
-	pr_info("ktask_torture: joined %ld (by tasks %ld, timeouts %ld), cancelled %ld, detached %ld, polls %ld, drops %ld, spawns refused: -ENOMEM %ld, -ESHUTDOWN %ld\n",
+	pr_info("ktask_torture: joined %ld (by tasks %ld, timeouts %ld), cancelled %ld, detached %ld, polls %ld, blocking runs %ld, drops %ld, spawns refused: -ENOMEM %ld, -ESHUTDOWN %ld\n",
 		atomic_long_read(&tt_joined), atomic_long_read(&tt_poll_joined),
 		atomic_long_read(&tt_join_timeouts),
 		atomic_long_read(&tt_cancelled), atomic_long_read(&tt_detached),
-		atomic_long_read(&tt_polls), atomic_long_read(&tt_drops),
+		atomic_long_read(&tt_polls), atomic_long_read(&tt_block_runs),
+		atomic_long_read(&tt_drops),
 		atomic_long_read(&tt_enomem), atomic_long_read(&tt_eshutdown));
 	/* Last: the status file turns from "running" to the verdict. */
 	WRITE_ONCE(tt_status, verdict);
@@ -1098,8 +1151,14 @@ static int tt_controller_fn(void *unused)
 		if (!new)
 			continue;
 		old = rcu_dereference_protected(tt_cur_gen, 1);
+		if (!tt_rand(3)) {
+			/* Destroy it while spawners still use it. */
+			old->next = new;
+			tt_gen_destroy(old, false);
+			continue;
+		}
 		rcu_assign_pointer(tt_cur_gen, new);
-		tt_gen_retire(old, !tt_rand(3));
+		tt_gen_retire(old, tt_rand(2));
 	}
 	tt_finish();
 	while (!kthread_should_stop())
