@@ -1065,7 +1065,24 @@ static void tt_print_array(const char *what, atomic_long_t *a)
 		tt_ctx_name[TT_TASK], atomic_long_read(&a[TT_TASK]));
 }
 
-static void tt_finish(void)
+/* Whether the run did each thing at least once. */
+static bool tt_exercised(void)
+{
+	return atomic_long_read(&tt_gens) >= 2 &&
+	       tt_sum(tt_spawned) >= 100 &&
+	       atomic_long_read(&tt_joined) &&
+	       atomic_long_read(&tt_cancelled) &&
+	       atomic_long_read(&tt_poll_joined) &&
+	       atomic_long_read(&tt_block_runs) &&
+	       atomic_long_read(&tt_eshutdown) &&
+	       atomic_long_read(&tt_wakes[TT_HARDIRQ]) &&
+	       atomic_long_read(&tt_wakes[TT_SOFTIRQ]) &&
+	       atomic_long_read(&tt_aborts[TT_HARDIRQ]) &&
+	       atomic_long_read(&tt_aborts[TT_SOFTIRQ]);
+}
+
+/* End the run; @early: it was cut short by the module's removal. */
+static void tt_finish(bool early)
 {
 	const char *verdict;
 	struct tt_gen *g;
@@ -1108,15 +1125,9 @@ static void tt_finish(void)
 		tt_err("%ld task cells left", cells - tt_cells_before);
 
 	/* A run too short to do each thing at least once proves nothing. */
-	if (atomic_long_read(&tt_gens) < 2 || tt_sum(tt_spawned) < 100 ||
-	    !atomic_long_read(&tt_joined) || !atomic_long_read(&tt_cancelled) ||
-	    !atomic_long_read(&tt_poll_joined) ||
-	    !atomic_long_read(&tt_block_runs) ||
-	    !atomic_long_read(&tt_eshutdown) ||
-	    !atomic_long_read(&tt_wakes[TT_HARDIRQ]) ||
-	    !atomic_long_read(&tt_wakes[TT_SOFTIRQ]) ||
-	    !atomic_long_read(&tt_aborts[TT_HARDIRQ]) ||
-	    !atomic_long_read(&tt_aborts[TT_SOFTIRQ]))
+	if (early)
+		pr_info("ktask_torture: stopped early by rmmod\n");
+	else if (!tt_exercised())
 		tt_err("the run did not exercise everything (see the statistics)");
 
 	verdict = atomic_read(&tt_errors) ? "FAILURE" : "SUCCESS";
@@ -1160,7 +1171,7 @@ static int tt_controller_fn(void *unused)
 		rcu_assign_pointer(tt_cur_gen, new);
 		tt_gen_retire(old, tt_rand(2));
 	}
-	tt_finish();
+	tt_finish(kthread_should_stop());
 	while (!kthread_should_stop())
 		schedule_timeout_interruptible(HZ);
 	return 0;

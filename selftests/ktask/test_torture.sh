@@ -2,7 +2,8 @@
 # SPDX-License-Identifier: GPL-2.0
 #
 # kselftest program: the torture module (ktask_torture.ko) for a bounded
-# time, then again while CPU 1 is taken offline and online in a loop.
+# time, then again while CPU 1 is taken offline and online in a loop, then
+# once more, removed a few seconds into a long run.
 set -eu
 . ./ktask_lib.sh
 
@@ -31,7 +32,7 @@ hotplug_loop()
 	[ "$n" -ge 3 ]
 }
 
-ktap_plan 2
+ktap_plan 3
 
 if ktask_torture torture - duration="${KTASK_TORTURE_SECONDS:-15}"; then
 	ktap_pass torture
@@ -49,6 +50,25 @@ else
 		ktap_fail torture_cpu_hotplug
 	fi
 	[ "$(cat "$cpu1")" = 1 ] || echo 1 >"$cpu1" || true
+fi
+
+# Unloaded in the middle of a run, the module stops it, tears its runtimes
+# down with their tasks running, and still finds everything in order.
+rc=0
+mark="ktask_torture_sh: torture_rmmod_early: start"
+ktask_dmesg_mark "$mark"
+if insmod "${KTASK_KO_DIR:-/ktask/modules}/ktask_torture.ko" duration=600; then
+	sleep 3
+	rmmod ktask_torture || rc=1
+	ktask_dmesg_since "$mark"
+	dmesg | sed -n "/$mark/,\$p" | grep -q 'ktask_torture: SUCCESS' || rc=1
+else
+	rc=1
+fi
+if [ "$rc" -eq 0 ]; then
+	ktap_pass torture_rmmod_early
+else
+	ktap_fail torture_rmmod_early
 fi
 
 ktap_exit
