@@ -303,4 +303,5 @@ void ktask_debugfs_init(void)
 void ktask_debugfs_exit(void)
 {
 	debugfs_remove_recursive(ktask_debugfs_dir);
+	ktask_fault_debugfs_exit();
 }

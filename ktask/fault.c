@@ -7,6 +7,7 @@
  * exactly as if the cell allocation had failed.  Failslab on the
  * "ktask_cell" cache exercises the allocation itself.
  */
+#include <linux/dcache.h>
 #include <linux/debugfs.h>
 #include <linux/fault-inject.h>
 
@@ -22,4 +23,16 @@ bool ktask_should_fail_spawn(void)
 void ktask_fault_debugfs_init(struct dentry *dir)
 {
 	fault_create_debugfs_attr("fail_spawn", dir, &ktask_fail_spawn);
+}
+
+/*
+ * fault_create_debugfs_attr() keeps a reference to the directory it made,
+ * for its failure reports: put it, or after debugfs_remove_recursive() that
+ * directory and its parent stay allocated, two dentries and two inodes per
+ * load and unload of ktask.
+ */
+void ktask_fault_debugfs_exit(void)
+{
+	dput(ktask_fail_spawn.dname);
+	ktask_fail_spawn.dname = NULL;
 }

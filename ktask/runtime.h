@@ -252,6 +252,7 @@ struct dentry;
 #ifdef CONFIG_FAULT_INJECTION
 bool ktask_should_fail_spawn(void);
 void ktask_fault_debugfs_init(struct dentry *dir);
+void ktask_fault_debugfs_exit(void);
 #else
 static inline bool ktask_should_fail_spawn(void)
 {
@@ -259,6 +260,10 @@ static inline bool ktask_should_fail_spawn(void)
 }
 
 static inline void ktask_fault_debugfs_init(struct dentry *dir)
+{
+}
+
+static inline void ktask_fault_debugfs_exit(void)
 {
 }
 #endif
