@@ -912,7 +912,7 @@ static void tt_sentinel_drop(void *arg)
 		tt_err("sentinel of runtime %lu dropped before destroy", g->nr);
 	if (g->next) {
 		/* Let spawners run into the closed runtime for a while. */
-		usleep_range(500, 3000);
+		usleep_range(2000, 5000);
 		rcu_assign_pointer(tt_cur_gen, g->next);
 		tt_gen_unuse(g);	/* no longer current */
 	}
@@ -1151,6 +1151,7 @@ static void tt_finish(bool early)
 static int tt_controller_fn(void *unused)
 {
 	unsigned long end = jiffies + duration * HZ;
+	unsigned int switches = 0;
 	struct tt_gen *old, *new;
 	int i;
 
@@ -1162,14 +1163,24 @@ static int tt_controller_fn(void *unused)
 		if (!new)
 			continue;
 		old = rcu_dereference_protected(tt_cur_gen, 1);
-		if (!tt_rand(3)) {
+		/* In turn, so that a short or slow run sees all three. */
+		switch (switches++ % 3) {
+		case 0:
 			/* Destroy it while spawners still use it. */
 			old->next = new;
 			tt_gen_destroy(old, false);
-			continue;
+			break;
+		case 1:
+			/* Its tasks run on while it is destroyed. */
+			rcu_assign_pointer(tt_cur_gen, new);
+			tt_gen_retire(old, false);
+			break;
+		default:
+			/* Its tasks must all finish first. */
+			rcu_assign_pointer(tt_cur_gen, new);
+			tt_gen_retire(old, true);
+			break;
 		}
-		rcu_assign_pointer(tt_cur_gen, new);
-		tt_gen_retire(old, tt_rand(2));
 	}
 	tt_finish(kthread_should_stop());
 	while (!kthread_should_stop())
