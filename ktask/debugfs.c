@@ -46,6 +46,7 @@ struct ktask_tasks_iter {
 	u64 cursor_id;			/* last task copied, 0: none yet */
 	struct ktask_cell *cursor;	/* its cell (compared, never read) */
 	unsigned int nr, next;		/* snapshots held and next to show */
+	bool end;			/* every runtime listed */
 	loff_t pos;			/* seq_file position of snap[next] */
 	struct ktask_task_snap snap[KTASK_TASKS_BATCH];
 };
@@ -95,10 +96,16 @@ static bool ktask_tasks_fill(struct ktask_tasks_iter *it)
 	return it->nr;
 }
 
-/* Make snap[next] the next task of any runtime; false at the end. */
+/*
+ * Make snap[next] the next task of any runtime; false at the end, and from
+ * then on: the walk must not wrap around to the first runtime, or a reader
+ * whose list shrank between two reads would be fed the tasks again.
+ */
 static bool ktask_tasks_advance(struct ktask_tasks_iter *it)
 {
 	lockdep_assert_held(&ktask_rt_lock);
+	if (it->end)
+		return false;
 	while (it->next >= it->nr) {
 		if (it->rt && ktask_tasks_fill(it))
 			return true;
@@ -112,6 +119,7 @@ static bool ktask_tasks_advance(struct ktask_tasks_iter *it)
 			break;
 		if (list_entry_is_head(it->rt, &ktask_rt_list, node)) {
 			it->rt = NULL;
+			it->end = true;
 			return false;
 		}
 	}
@@ -130,6 +138,8 @@ static void *ktask_tasks_start(struct seq_file *m, loff_t *pos)
 	/* Resume where the last read stopped, if that runtime still exists. */
 	list_for_each_entry(rt, &ktask_rt_list, node)
 		known |= rt == it->rt;
+	if (it->end && it->pos == *pos)
+		return NULL;
 	if (!known || it->pos != *pos) {
 		loff_t skip = *pos - 1;
 
