@@ -10,8 +10,10 @@
  * are read racily (data_race()): they are statistics.
  */
 #include <linux/debugfs.h>
+#include <linux/module.h>
 #include <linux/sched/clock.h>
 #include <linux/seq_file.h>
+#include <linux/string.h>
 
 #include "runtime.h"
 
@@ -32,7 +34,7 @@ static struct dentry *ktask_debugfs_dir;
 struct ktask_task_snap {
 	u64 id;
 	unsigned long state;
-	const char *owner;
+	char owner[MODULE_NAME_LEN];	/* copied: the module may go */
 	u32 polls;
 	u16 forced_yields;
 	u64 spawn_ns;
@@ -55,8 +57,13 @@ static void ktask_snap_task(struct ktask_task_snap *t, struct ktask_cell *cell)
 {
 	t->id = cell->id;
 	t->state = ktask_state_load(&cell->state);
-	/* The owner is pinned, or owns the runtime, while the task is listed. */
-	t->owner = cell->owner ? module_name(cell->owner) : "kernel";
+	/*
+	 * The owner is pinned, or owns the runtime, while the task is listed,
+	 * that is while we hold its shard's lock; not until the snapshot is
+	 * shown, which may be in a later read(), so copy its name.
+	 */
+	strscpy(t->owner, cell->owner ? module_name(cell->owner) : "kernel",
+		sizeof(t->owner));
 	t->polls = READ_ONCE(cell->polls);
 	t->forced_yields = READ_ONCE(cell->forced_yields);
 	t->spawn_ns = cell->spawn_ns;
@@ -133,8 +140,11 @@ static void *ktask_tasks_start(struct seq_file *m, loff_t *pos)
 	bool known = false;
 
 	mutex_lock(&ktask_rt_lock);
-	if (*pos == 0)
+	if (*pos == 0) {
+		/* A read from the start (again, after lseek()) starts afresh. */
+		memset(it, 0, offsetof(struct ktask_tasks_iter, snap));
 		return SEQ_START_TOKEN;
+	}
 	/* Resume where the last read stopped, if that runtime still exists. */
 	list_for_each_entry(rt, &ktask_rt_list, node)
 		known |= rt == it->rt;
