@@ -143,7 +143,12 @@ static enum ktask_poll ktask_poll_body(struct ktask_rq *rq,
 	took = local_clock() - start;
 	trace_ktask_poll_end(cell, res);
 
-	stats = this_cpu_ptr(&rt->rqs->stats);
+	/*
+	 * An unbound runtime's drain is preemptible and may migrate: the
+	 * counters go to whichever CPU we are on now, which is all a
+	 * statistic needs (this_cpu_inc() is preempt-safe on its own).
+	 */
+	stats = raw_cpu_ptr(&rt->rqs->stats);
 	this_cpu_inc(rt->rqs->stats.polls);
 	if (cx.forced_yield) {
 		trace_ktask_forced_yield(cell);
@@ -192,7 +197,7 @@ void ktask_harness_poll(struct ktask_rq *rq, struct ktask_cell *cell)
 	if (unlikely(res != KTASK_PENDING)) {
 		WARN_ONCE(1, "ktask: task %llu spawned at %pS: poll returned %d\n",
 			  cell->id, (void *)cell->spawn_site, res);
-		ktask_cancel_task(cell, -EINVAL);
+		ktask_cancel_task(cell, -EPROTO);
 		ktask_complete(cell);
 		return;
 	}
