@@ -8,9 +8,10 @@
  * it.  The task is joined and aborted like any other.  Aborting it before
  * the work item started cancels the work item; after that the function is
  * not interrupted: the task completes cancelled at once and the work item
- * frees the state when the function returns.  The work item keeps the
- * owner module pinned while it may run the function, and runtime destroy
- * waits for it by destroying the blocking workqueue.
+ * frees the state when the function returns.  Runtime destroy waits for
+ * the function by destroying the blocking workqueue, which is enough for
+ * the module that created the runtime; any other owner module stays
+ * pinned while the work item may run the function.
  */
 #include <linux/atomic.h>
 #include <linux/module.h>
@@ -26,7 +27,8 @@
  * @arg: its argument
  * @out: its output, written by @work before @done is set
  * @waker: the task's waker, taken by @work when it is done
- * @owner: the module holding @fn, pinned while @work may run it
+ * @owner: the module holding @fn, pinned while @work may run it, or NULL
+ *	when it created the runtime (destroy waits for @work)
  * @wq: the runtime's blocking workqueue
  * @queued: the first poll queued @work (written by the task only)
  * @done: @fn has returned (release/acquire, pairs with @out)
@@ -108,7 +110,8 @@ static const struct ktask_ops ktask_blocking_ops = {
  * @fn: the function; it may sleep
  * @arg: passed to @fn
  * @gfp: allocation flags
- * @owner: the module holding @fn
+ * @owner: the module holding @fn; pinned while @fn may run, unless it
+ *	created @rt (whose destroy waits for @fn)
  *
  * Context: Any context, with @gfp matching it.
  * Return: a join handle, or ERR_PTR(-EINVAL), ERR_PTR(-ENOMEM) or
@@ -120,13 +123,16 @@ struct ktask_handle *__ktask_spawn_blocking(struct ktask_rt *rt,
 {
 	struct ktask_handle *h;
 	struct ktask_blocking *b;
+	bool pin;
 
 	if (IS_ERR_OR_NULL(rt) || !fn)
 		return ERR_PTR(-EINVAL);
 	b = kmalloc(sizeof(*b), gfp);
 	if (!b)
 		return ERR_PTR(-ENOMEM);
-	if (!try_module_get(owner)) {
+	/* Like ktask_cell_pins_owner(); rt is valid for the whole spawn. */
+	pin = owner != rt->owner;
+	if (pin && !try_module_get(owner)) {
 		kfree(b);
 		return ERR_PTR(-ESHUTDOWN);
 	}
@@ -135,7 +141,7 @@ struct ktask_handle *__ktask_spawn_blocking(struct ktask_rt *rt,
 	b->arg = arg;
 	b->out = 0;
 	b->waker = NULL;
-	b->owner = owner;
+	b->owner = pin ? owner : NULL;
 	b->wq = rt->blocking_wq;
 	b->queued = false;
 	atomic_set(&b->done, 0);

@@ -171,6 +171,8 @@ struct ktask_cx {
 
 extern struct mutex ktask_rt_lock;
 extern struct list_head ktask_rt_list;
+/* Largest coop budget a runtime (or the budget parameter) may ask for. */
+#define KTASK_MAX_BUDGET	65535U
 extern unsigned int ktask_default_budget;
 
 /* owned.c */
