@@ -23,6 +23,7 @@
 #define IDS		"/sys/kernel/debug/ktask_test_introspect/ids"
 #define TRACING		"/sys/kernel/debug/tracing/"
 #define LONG_POLL	"/sys/module/ktask/parameters/long_poll_ms"
+#define BUDGET		"/sys/module/ktask/parameters/budget"
 
 static int write_str(const char *path, const char *s)
 {
@@ -267,6 +268,52 @@ TEST_F(known, long_poll_detector)
 	EXPECT_EQ(NULL, strstr(klog, other));
 	snprintf(other, sizeof(other), "long poll: task %llu ", task_id("C"));
 	EXPECT_EQ(NULL, strstr(klog, other));
+}
+
+/* Read all of an open file in small reads, from where it is now. */
+static size_t read_rest(int fd, char *buf, size_t cap)
+{
+	size_t len = 0;
+	ssize_t n;
+
+	while (len + 1 < cap && (n = read(fd, buf + len, 100)) > 0)
+		len += n;
+	buf[len] = '\0';
+	return len;
+}
+
+/* Reading the same open file again from 0 shows it all again. */
+TEST_F(known, tasks_reread_after_lseek)
+{
+	static char first[65536], second[65536];
+	char id[32];
+	int fd;
+
+	fd = open(KTASK_DIR "tasks", O_RDONLY);
+	ASSERT_LE(0, fd);
+	ASSERT_LT(0, read_rest(fd, first, sizeof(first)));
+	ASSERT_EQ(0, lseek(fd, 0, SEEK_SET));
+	ASSERT_LT(0, read_rest(fd, second, sizeof(second)));
+	close(fd);
+	/* The header and the known parked task, both times. */
+	EXPECT_EQ(0, strncmp(first, "        id runtime", 18));
+	EXPECT_EQ(0, strncmp(second, "        id runtime", 18));
+	snprintf(id, sizeof(id), "\n%10llu introspect ", task_id("A"));
+	EXPECT_NE(NULL, strstr(first, id));
+	EXPECT_NE(NULL, strstr(second, id)) TH_LOG("second read: %s", second);
+}
+
+/* The budget parameter refuses values that would starve or overflow. */
+TEST(budget_param_bounds)
+{
+	char *old = read_file(BUDGET);
+
+	ASSERT_NE(NULL, old);
+	EXPECT_EQ(-EINVAL, write_str(BUDGET, "0"));
+	EXPECT_EQ(-EINVAL, write_str(BUDGET, "65536"));
+	EXPECT_EQ(0, write_str(BUDGET, "1"));
+	EXPECT_EQ(0, write_str(BUDGET, old));
+	free(old);
 }
 
 /* Reads of tasks while 10,000 tasks churn on both CPUs. */
