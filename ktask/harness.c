@@ -140,7 +140,8 @@ static enum ktask_poll ktask_poll_body(struct ktask_rq *rq,
 	ktask_rq_poll_begin(rq, cell, start);
 	res = cell->vtable->run_body(cell, &cx, out);
 	ktask_rq_poll_end(rq);
-	took = local_clock() - start;
+	rq->clock_ns = local_clock();	/* the drain's clock: see sched.c */
+	took = rq->clock_ns - start;
 	trace_ktask_poll_end(cell, res);
 
 	/*

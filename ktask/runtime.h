@@ -66,6 +66,12 @@ struct ktask_cpu_stats {
  * @backlog: D: tasks taken from @queue and not yet polled, oldest first
  * @backlog_tail: D: last node of @backlog
  * @current_cell: D: the task being polled, or NULL
+ * @clock_ns: D: local_clock() at the start of the drain or the end of its
+ *	latest poll, whichever is later; the drain's time limit reads it
+ *	instead of the clock
+ * @draining: D: set while the drain polls and will look at @queue again
+ *	before it ends; read with READ_ONCE() by pushes, which then need not
+ *	queue @drain_work (see ktask_rq_push())
  * @poll_start_ns: R: local_clock() when the current poll began, 0 if none
  * @poll_id: R: id of the task being polled
  * @poll_site: R: its spawn site
@@ -81,6 +87,8 @@ struct ktask_rq {
 	struct llist_node *backlog;
 	struct llist_node *backlog_tail;
 	struct ktask_cell *current_cell;
+	u64 clock_ns;
+	bool draining;
 	u64 poll_start_ns;
 	u64 poll_id;
 	unsigned long poll_site;
