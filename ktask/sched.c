@@ -126,10 +126,10 @@ static void ktask_rq_drain(struct work_struct *work)
 		 * Dry.  Clear @draining, then look at the queue once more: a
 		 * push that saw @draining set did not kick, and its nodes are
 		 * on the queue before its read of @draining (see
-		 * ktask_rq_push()).  The full barrier orders our store before
-		 * that look.
+		 * ktask_rq_push()).
 		 */
 		WRITE_ONCE(rq->draining, false);
+		/* Our store before that look; pairs with the push's cmpxchg. */
 		smp_mb();
 		if (llist_empty(&rq->queue))
 			return;
@@ -139,11 +139,11 @@ static void ktask_rq_drain(struct work_struct *work)
 requeue:
 	/*
 	 * Pushes that saw @draining set did not kick: take their nodes into
-	 * the backlog after clearing it (same pairing as above), so that the
-	 * kick below covers them.
+	 * the backlog after clearing it, so that the kick below covers them.
+	 * The xchg in llist_del_all() is fully ordered, which orders our store
+	 * before it, as the smp_mb() above does.
 	 */
 	WRITE_ONCE(rq->draining, false);
-	smp_mb();
 	ktask_rq_refill(rq);
 	if (!rq->backlog)
 		return;
