@@ -32,6 +32,9 @@
  *			N producer kthreads bound to CPUs 0..N-1, each
  *			spawning @batch tasks then joining them, @tasks per
  *			producer; tasks/s over the slowest producer
+ *	switches_pN     context switches of the producers in that run, per
+ *			100 tasks: how often the worker preempted a producer
+ *			or a join slept
  *	spawn_detached  ns per spawn of a detached task, timed around
  *			batches of @batch spawns with preemption off
  *			(GFP_ATOMIC), so the tasks cannot run in between
@@ -99,8 +102,14 @@ static struct dentry *bench_dir;
 /* Serialises runs: every contender below is shared by one run at a time. */
 static DEFINE_MUTEX(bench_lock);
 
-static struct ktask_rt *bench_rt;	/* per-CPU, default options */
-static struct ktask_rt *bench_yield_rt;	/* per-CPU, budget 1 */
+/*
+ * One runtime per kind of benchmark, so that the statistics in
+ * /sys/kernel/debug/ktask/stats tell them apart (polls per drain).
+ */
+static struct ktask_rt *bench_rt;		/* throughput and memory */
+static struct ktask_rt *bench_detached_rt;	/* detached spawns */
+static struct ktask_rt *bench_pp_rt;		/* wake-to-poll ping-pong */
+static struct ktask_rt *bench_yield_rt;		/* forced yield: budget 1 */
 static struct workqueue_struct *bench_wq_percpu;
 static struct workqueue_struct *bench_wq_unbound;
 static struct kthread_worker *bench_kworker;
@@ -329,6 +338,7 @@ struct bench_producer {
 	struct task_struct *thread;
 	unsigned int idx;
 	u64 elapsed;		/* bench_clock() time of the body, or its own */
+	unsigned long switches;	/* context switches of the producer in it */
 	int err;
 };
 
@@ -349,15 +359,18 @@ static int bench_producer_fn(void *data)
 {
 	struct bench_producer *p = data;
 	struct bench_run *run = p->run;
+	unsigned long switches;
 	u64 start;
 
 	if (atomic_inc_return(&run->ready) == run->nr)
 		complete(&run->all_ready);
 	wait_for_completion(&run->go);
+	switches = current->nvcsw + current->nivcsw;
 	start = bench_clock();
 	p->err = run->body(p);
 	if (!p->elapsed)
 		p->elapsed = bench_clock() - start;
+	p->switches = current->nvcsw + current->nivcsw - switches;
 	if (atomic_inc_return(&run->done) == run->nr)
 		complete(&run->all_done);
 
@@ -465,9 +478,9 @@ static int bench_throughput_body(struct bench_producer *p)
 
 static int bench_throughput(struct bench_run *run,
 			    const struct bench_contender *c, unsigned int nr,
-			    u64 *per_sec)
+			    u64 *per_sec, u64 *switches100)
 {
-	u64 slowest = 0;
+	u64 slowest = 0, switches = 0;
 	unsigned int i;
 	int err;
 
@@ -476,10 +489,13 @@ static int bench_throughput(struct bench_run *run,
 	err = bench_run_producers(run, nr);
 	if (err)
 		return err;
-	for (i = 0; i < nr; i++)
+	for (i = 0; i < nr; i++) {
 		slowest = max(slowest, run->producers[i].elapsed);
+		switches += run->producers[i].switches;
+	}
 	slowest = max(bench_ns(slowest), 1ULL);
 	*per_sec = div64_u64((u64)tasks * nr * NSEC_PER_SEC, slowest);
+	*switches100 = div64_u64(switches * 100, (u64)tasks * nr);
 	return 0;
 }
 
@@ -530,7 +546,7 @@ static int bench_spawn_detached(unsigned int idx, u64 arg)
 
 	switch (idx) {
 	case 0:
-		h = ktask_spawn(bench_rt, bench_detached_fn,
+		h = ktask_spawn(bench_detached_rt, bench_detached_fn,
 				(void *)(unsigned long)arg, GFP_ATOMIC);
 		if (IS_ERR(h))
 			return PTR_ERR(h);
@@ -698,13 +714,13 @@ static int bench_pingpong_ktask(struct bench_pingpong *pp)
 	struct ktask_handle *h[2];
 	int i, err, err1;
 
-	h[1] = ktask_spawn_poll(bench_rt, &bench_pp_ops[1], pp, GFP_KERNEL);
+	h[1] = ktask_spawn_poll(bench_pp_rt, &bench_pp_ops[1], pp, GFP_KERNEL);
 	if (IS_ERR(h[1]))
 		return PTR_ERR(h[1]);
 	/* Side 1 must be able to be woken before side 0 starts. */
 	for (i = 0; i < 10000 && !READ_ONCE(pp->wakers[1]); i++)
 		usleep_range(100, 200);
-	h[0] = ktask_spawn_poll(bench_rt, &bench_pp_ops[0], pp, GFP_KERNEL);
+	h[0] = ktask_spawn_poll(bench_pp_rt, &bench_pp_ops[0], pp, GFP_KERNEL);
 	if (IS_ERR(h[0])) {
 		ktask_abort(h[1]);
 		ktask_join(h[1], NULL);
@@ -1035,12 +1051,16 @@ static int bench_all(struct bench_out *o)
 			u64 v, v2;
 
 			for (j = 0; j < nr_producers && !err; j++) {
-				err = bench_throughput(run, c, producers[j], &v);
+				err = bench_throughput(run, c, producers[j], &v, &v2);
 				if (err)
 					break;
 				snprintf(figure, sizeof(figure), "throughput_p%u",
 					 producers[j]);
 				bench_result(o, r, figure, c->name, v, "tasks/s");
+				snprintf(figure, sizeof(figure), "switches_p%u",
+					 producers[j]);
+				bench_result(o, r, figure, c->name, v2,
+					     "switches/100");
 			}
 			if (err)
 				break;
@@ -1144,26 +1164,39 @@ static void bench_teardown(void)
 	if (bench_wq_percpu)
 		destroy_workqueue(bench_wq_percpu);
 	ktask_rt_destroy(bench_yield_rt);
+	ktask_rt_destroy(bench_pp_rt);
+	ktask_rt_destroy(bench_detached_rt);
 	ktask_rt_destroy(bench_rt);
+}
+
+static int __init bench_rt_create(struct ktask_rt **rt, const char *name,
+				  const struct ktask_rt_opts *opts)
+{
+	*rt = ktask_rt_create(name, opts);
+	if (IS_ERR(*rt)) {
+		int err = PTR_ERR(*rt);
+
+		*rt = NULL;
+		return err;
+	}
+	return 0;
 }
 
 static int __init ktask_bench_init(void)
 {
 	struct ktask_rt_opts yield_opts = { .budget = 1 };
-	int err = -ENOMEM;
+	int err;
 
-	bench_rt = ktask_rt_create("bench", NULL);
-	if (IS_ERR(bench_rt)) {
-		err = PTR_ERR(bench_rt);
-		bench_rt = NULL;
+	err = bench_rt_create(&bench_rt, "bench", NULL);
+	if (!err)
+		err = bench_rt_create(&bench_detached_rt, "bench_detached", NULL);
+	if (!err)
+		err = bench_rt_create(&bench_pp_rt, "bench_pingpong", NULL);
+	if (!err)
+		err = bench_rt_create(&bench_yield_rt, "bench_yield", &yield_opts);
+	if (err)
 		goto fail;
-	}
-	bench_yield_rt = ktask_rt_create("bench_yield", &yield_opts);
-	if (IS_ERR(bench_yield_rt)) {
-		err = PTR_ERR(bench_yield_rt);
-		bench_yield_rt = NULL;
-		goto fail;
-	}
+	err = -ENOMEM;
 	bench_wq_percpu = alloc_workqueue("ktask_bench_percpu", 0, 0);
 	bench_wq_unbound = alloc_workqueue("ktask_bench_unbound", WQ_UNBOUND, 0);
 	if (!bench_wq_percpu || !bench_wq_unbound)

@@ -4,7 +4,9 @@
 # bench-report.sh RESULTS: turn the "result ..." lines of ktask_bench (one
 # per figure, contender and round) into
 #   bench/results.csv     the median, minimum and maximum over the rounds
-#                         of every figure and contender;
+#                         of every figure and contender, and ktask's polls
+#                         per drain in each benchmark's runtime (from the
+#                         "ktask_stats" lines: ktask's debugfs stats);
 #   a table on stdout     every figure's medians, and ktask's advantage over
 #                         each baseline (>1: ktask is better; for tasks/s
 #                         ktask/baseline, for ns, bytes and allocations
@@ -60,8 +62,26 @@ header=$(grep -m1 '^ktask_bench ' "$results" || true)
 			med = (m % 2) ? v[(m + 1) / 2] : (v[m / 2] + v[m / 2 + 1]) / 2
 			printf "%s,%s,%g,%g,%g,%d\n", key, unit[key], med, v[1], v[m], m
 		}
-	}' "$results" | sort -t, -k1,1 -s
-} >"$csv"
+	}' "$results"
+	# ktask's own statistics of the benchmark's runtimes (one per kind of
+	# benchmark): polls per run of the drain work item, over the boot.
+	awk '
+	$1 == "ktask_stats" && $2 == "runtime" {
+		for (i = 2; i <= NF; i++) col[$i] = i
+		next
+	}
+	$1 == "ktask_stats" && $(col["cpu"]) == "all" && $(col["drains"]) > 0 {
+		name = $(col["runtime"])
+		sub(/^bench_?/, "", name)
+		if (name == "") name = "throughput"
+		printf "polls_per_drain_%s,ktask,polls,%.2f,%.2f,%.2f,1\n", name,
+			$(col["polls"]) / $(col["drains"]), $(col["polls"]) / $(col["drains"]),
+			$(col["polls"]) / $(col["drains"])
+	}' "$results"
+} | sort -t, -k1,1 -s >"$csv.tmp"
+# The header first, then the figures in name order.
+{ grep '^figure,' "$csv.tmp"; grep -v '^figure,' "$csv.tmp"; } >"$csv"
+rm -f "$csv.tmp"
 echo "bench: wrote ${csv#"$KTASK_SRC"/} (${header:-no header})"
 
 # --- the table -------------------------------------------------------------
@@ -137,7 +157,7 @@ if command -v gnuplot >/dev/null; then
 		printf '\n\n'
 	done >"$data"
 	gnuplot <<EOF
-set terminal svg size 720,440 dynamic font "sans,12"
+set terminal svg size 720,440 dynamic noenhanced font "sans,12"
 set output "$svg"
 set title "spawn + run + join of tiny tasks (median of rounds, bars: min..max)"
 set xlabel "producers (kthreads bound to CPUs)"

@@ -11,7 +11,7 @@ job_load=(ktask ktask_bench)
 job_report() {
 	local out=$1
 
-	tr -d '\r' <"$out/job.log" | grep -E '^(ktask_bench|result) ' >"$out/results.txt" || true
+	tr -d '\r' <"$out/job.log" | grep -E '^(ktask_bench|result|ktask_stats) ' >"$out/results.txt" || true
 	if ! grep -q '^result ' "$out/results.txt"; then
 		echo "bench: no results in $out/job.log"
 		return 1
