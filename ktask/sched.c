@@ -14,9 +14,11 @@
  * the same drain, without a second pass through the workqueue.
  *
  * A drain polls at most rt->max_polls tasks and for at most
- * KTASK_DRAIN_NS, then requeues itself, so other work on the CPU runs and
- * no drain nears the workqueue CPU-hog threshold.  Tasks taken from the
- * queue and not yet polled wait on the run queue's backlog, oldest first.
+ * KTASK_DRAIN_NS (plus its last poll: the limit is checked against the
+ * clock read that starts each poll), then requeues itself, so other work
+ * on the CPU runs and no drain nears the workqueue CPU-hog threshold.
+ * Tasks taken from the queue and not yet polled wait on the run queue's
+ * backlog, oldest first.
  *
  * CPU hotplug: the offline callback moves the dying CPU's queue to an
  * online CPU; a drain that finds its CPU offline hands its backlog over the
@@ -118,7 +120,10 @@ static void ktask_rq_drain(struct work_struct *work)
 			cell = llist_entry(node, struct ktask_cell, queue_node);
 			/* The poll may requeue @cell: its link is no longer ours. */
 			cell->vtable->poll(rq, cell);
-			/* A poll that ran the task's code updated @clock_ns. */
+			/*
+			 * A poll that ran the task's code set @clock_ns to its
+			 * start: the drain ends at most one poll late.
+			 */
 			if (++polled >= rt->max_polls || rq->clock_ns > deadline)
 				goto requeue;
 		}
@@ -132,7 +137,7 @@ static void ktask_rq_drain(struct work_struct *work)
 		/* Our store before that look; pairs with the push's cmpxchg. */
 		smp_mb();
 		if (llist_empty(&rq->queue))
-			return;
+			goto out;
 		WRITE_ONCE(rq->draining, true);
 	}
 
@@ -146,7 +151,7 @@ requeue:
 	WRITE_ONCE(rq->draining, false);
 	ktask_rq_refill(rq);
 	if (!rq->backlog)
-		return;
+		goto out;
 	this_cpu_inc(rt->rqs->stats.requeues);
 	if ((rt->flags & KTASK_RT_UNBOUND) || cpu_online(rq->cpu)) {
 		ktask_rq_kick(rq);
@@ -163,6 +168,10 @@ requeue:
 		rq->backlog = NULL;
 		put_cpu_ptr(rt->rqs);
 	}
+out:
+	/* The drain's one clock read of its own: the end of its last poll. */
+	if (rq->poll_open)
+		ktask_rq_close_poll(rq, local_clock());
 }
 
 /**
@@ -243,6 +252,7 @@ int ktask_sched_init_rt(struct ktask_rt *rt)
 		rq->backlog = NULL;
 		rq->draining = false;
 		rq->clock_ns = 0;
+		rq->poll_open = false;
 		INIT_WORK(&rq->drain_work, ktask_rq_drain);
 		rq->rt = rt;
 		rq->cpu = cpu;
