@@ -105,7 +105,7 @@ table() {
 	BEGIN { nc = split(contenders, cs, " ") }
 	END {
 		if (fmt == "text") {
-			printf "%-22s %-10s", "figure", "unit"
+			printf "%-26s %-12s", "figure", "unit"
 			for (i = 1; i <= nc; i++) printf " %14s", cs[i]
 			printf "\n"
 		} else {
@@ -118,15 +118,18 @@ table() {
 		for (j = 0; j < nf; j++) {
 			f = figs[j]
 			if (fmt == "text") {
-				printf "%-22s %-10s", f, unit[f]
+				printf "%-26s %-12s", f, unit[f]
 				for (i = 1; i <= nc; i++)
 					printf " %14s", ((f, cs[i]) in med) ? med[f, cs[i]] : "-"
-				printf "\n%-22s %-10s %14s", "  ktask advantage", "", ""
+				printf "\n"
+				line = sprintf("%-26s %-12s %14s", "  ktask advantage", "", "")
+				any = 0
 				for (i = 2; i <= nc; i++) {
 					r = ratio(f, cs[i])
-					printf " %14s", r == "" ? "-" : r
+					if (r != "") any = 1
+					line = line sprintf(" %14s", r == "" ? "-" : r)
 				}
-				printf "\n"
+				if (any) print line
 			} else {
 				printf "| %s | %s |", f, unit[f]
 				for (i = 1; i <= nc; i++) {
@@ -163,6 +166,7 @@ set title "spawn + run + join of tiny tasks (median of rounds, bars: min..max)"
 set xlabel "producers (kthreads bound to CPUs)"
 set ylabel "tasks/s"
 set xtics 1
+set offsets 0.2, 0.2, 0, 0
 set key outside right
 set grid ytics
 set yrange [0:*]
