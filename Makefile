@@ -12,7 +12,8 @@ export KDIR
 
 SELFTESTS := selftests/ktask
 
-.PHONY: all modules selftests check check-built run run-built lint deps clean help
+.PHONY: all modules selftests check check-built run run-built bench bench-built lint deps \
+	clean help
 
 all: modules selftests
 
@@ -31,6 +32,12 @@ check: deps
 run: deps
 	+$(MAKE) --no-print-directory run-built
 
+# deps.sh --bench also installs gnuplot (a target-specific variable, which
+# make passes on to the prerequisite).
+bench: DEPS_FLAGS := --bench
+bench: deps
+	+$(MAKE) --no-print-directory bench-built
+
 check-built: all
 	bash scripts/model-mutants.sh $$(bash scripts/ksft-src.sh)/tools/testing/selftests
 	+bash scripts/vm-run.sh --job check
@@ -38,11 +45,15 @@ check-built: all
 run-built: all
 	+bash scripts/vm-run.sh --job run
 
+# The benchmarks take a few minutes under TCG; allow half an hour.
+bench-built: all
+	+KTASK_TIMEOUT=$${KTASK_TIMEOUT:-1800} bash scripts/vm-run.sh --job bench
+
 lint:
 	+bash scripts/lint.sh
 
 deps:
-	bash scripts/deps.sh
+	bash scripts/deps.sh $(DEPS_FLAGS)
 
 clean:
 	@if [ -n "$(KDIR)" ]; then $(MAKE) -C $(KDIR) M=$(CURDIR) clean; fi
@@ -53,6 +64,8 @@ help:
 	@echo 'make [all]   build ktask.ko, the test and sample modules and the test programs'
 	@echo 'make run     boot a VM, load ktask and the samples, show /sys/kernel/debug/ktask'
 	@echo 'make check   boot a VM and run every kselftest (TAP); exit non-zero on failure'
+	@echo 'make bench   boot a VM, benchmark ktask against workqueues, kthread_worker'
+	@echo '             and async; write bench/results.csv, the plot and README'\''s table'
 	@echo 'make lint    checkpatch --strict, W=1 and sparse builds, shellcheck'
 	@echo 'make deps    install the Debian packages all of the above needs'
 	@echo 'make clean   remove every build and test output'

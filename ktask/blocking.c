@@ -9,10 +9,9 @@
  * the work item started cancels the work item; after that the function is
  * not interrupted: the task completes cancelled at once and the work item
  * frees the state when the function returns.  Runtime destroy waits for
- * the work item by destroying the blocking workqueue, which keeps the
- * function's code there for the module that created the runtime; a module
- * that spawns on another's runtime is pinned while the work item may run
- * its function, as ktask_spawn() pins it while its task may run.
+ * the function by destroying the blocking workqueue, which is enough for
+ * the module that created the runtime; any other owner module stays
+ * pinned while the work item may run the function.
  */
 #include <linux/atomic.h>
 #include <linux/module.h>
@@ -28,8 +27,8 @@
  * @arg: its argument
  * @out: its output, written by @work before @done is set
  * @waker: the task's waker, taken by @work when it is done
- * @owner: the module holding @fn, pinned while @work may run it; NULL
- *	if it created the runtime (not pinned: destroy waits for @work)
+ * @owner: the module holding @fn, pinned while @work may run it, or NULL
+ *	when it created the runtime (destroy waits for @work)
  * @wq: the runtime's blocking workqueue
  * @queued: the first poll queued @work (written by the task only)
  * @done: @fn has returned (release/acquire, pairs with @out)
@@ -111,7 +110,8 @@ static const struct ktask_ops ktask_blocking_ops = {
  * @fn: the function; it may sleep
  * @arg: passed to @fn
  * @gfp: allocation flags
- * @owner: the module holding @fn
+ * @owner: the module holding @fn; pinned while @fn may run, unless it
+ *	created @rt (whose destroy waits for @fn)
  *
  * Context: Any context, with @gfp matching it.
  * Return: a join handle, or ERR_PTR(-EINVAL), ERR_PTR(-ENOMEM) or
@@ -130,7 +130,7 @@ struct ktask_handle *__ktask_spawn_blocking(struct ktask_rt *rt,
 	b = kmalloc(sizeof(*b), gfp);
 	if (!b)
 		return ERR_PTR(-ENOMEM);
-	/* As ktask_spawn_cell(): the runtime's creator is not pinned. */
+	/* Like ktask_cell_pins_owner(); rt is valid for the whole spawn. */
 	pin = owner != rt->owner;
 	if (pin && !try_module_get(owner)) {
 		kfree(b);

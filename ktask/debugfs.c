@@ -10,8 +10,10 @@
  * are read racily (data_race()): they are statistics.
  */
 #include <linux/debugfs.h>
+#include <linux/module.h>
 #include <linux/sched/clock.h>
 #include <linux/seq_file.h>
+#include <linux/string.h>
 
 #include "runtime.h"
 
@@ -32,7 +34,7 @@ static struct dentry *ktask_debugfs_dir;
 struct ktask_task_snap {
 	u64 id;
 	unsigned long state;
-	const char *owner;
+	char owner[MODULE_NAME_LEN];	/* copied: the module may go */
 	u32 polls;
 	u16 forced_yields;
 	u64 spawn_ns;
@@ -46,6 +48,7 @@ struct ktask_tasks_iter {
 	u64 cursor_id;			/* last task copied, 0: none yet */
 	struct ktask_cell *cursor;	/* its cell (compared, never read) */
 	unsigned int nr, next;		/* snapshots held and next to show */
+	bool end;			/* every runtime listed */
 	loff_t pos;			/* seq_file position of snap[next] */
 	struct ktask_task_snap snap[KTASK_TASKS_BATCH];
 };
@@ -54,8 +57,13 @@ static void ktask_snap_task(struct ktask_task_snap *t, struct ktask_cell *cell)
 {
 	t->id = cell->id;
 	t->state = ktask_state_load(&cell->state);
-	/* The owner is pinned, or owns the runtime, while the task is listed. */
-	t->owner = cell->owner ? module_name(cell->owner) : "kernel";
+	/*
+	 * The owner is pinned, or owns the runtime, while the task is listed,
+	 * that is while we hold its shard's lock; not until the snapshot is
+	 * shown, which may be in a later read(), so copy its name.
+	 */
+	strscpy(t->owner, cell->owner ? module_name(cell->owner) : "kernel",
+		sizeof(t->owner));
 	t->polls = READ_ONCE(cell->polls);
 	t->forced_yields = READ_ONCE(cell->forced_yields);
 	t->spawn_ns = cell->spawn_ns;
@@ -95,10 +103,16 @@ static bool ktask_tasks_fill(struct ktask_tasks_iter *it)
 	return it->nr;
 }
 
-/* Make snap[next] the next task of any runtime; false at the end. */
+/*
+ * Make snap[next] the next task of any runtime; false at the end, and from
+ * then on: the walk must not wrap around to the first runtime, or a reader
+ * whose list shrank between two reads would be fed the tasks again.
+ */
 static bool ktask_tasks_advance(struct ktask_tasks_iter *it)
 {
 	lockdep_assert_held(&ktask_rt_lock);
+	if (it->end)
+		return false;
 	while (it->next >= it->nr) {
 		if (it->rt && ktask_tasks_fill(it))
 			return true;
@@ -112,6 +126,7 @@ static bool ktask_tasks_advance(struct ktask_tasks_iter *it)
 			break;
 		if (list_entry_is_head(it->rt, &ktask_rt_list, node)) {
 			it->rt = NULL;
+			it->end = true;
 			return false;
 		}
 	}
@@ -125,11 +140,16 @@ static void *ktask_tasks_start(struct seq_file *m, loff_t *pos)
 	bool known = false;
 
 	mutex_lock(&ktask_rt_lock);
-	if (*pos == 0)
+	if (*pos == 0) {
+		/* A read from the start (again, after lseek()) starts afresh. */
+		memset(it, 0, offsetof(struct ktask_tasks_iter, snap));
 		return SEQ_START_TOKEN;
+	}
 	/* Resume where the last read stopped, if that runtime still exists. */
 	list_for_each_entry(rt, &ktask_rt_list, node)
 		known |= rt == it->rt;
+	if (it->end && it->pos == *pos)
+		return NULL;
 	if (!known || it->pos != *pos) {
 		loff_t skip = *pos - 1;
 

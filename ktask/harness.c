@@ -119,6 +119,38 @@ static void ktask_cancel_and_complete(struct ktask_cell *cell)
 	ktask_complete(cell);
 }
 
+/**
+ * ktask_rq_close_poll() - account the length of the drain's latest poll
+ * @rq: the run queue whose drain the caller runs
+ * @now: local_clock(), read by the caller
+ *
+ * One clock read per poll: a poll's length is taken at the start of the
+ * next poll of the same drain, or at the drain's end, so it includes the
+ * few atomics the harness runs between two polls.
+ *
+ * Context: The drain of @rq.
+ */
+void ktask_rq_close_poll(struct ktask_rq *rq, u64 now)
+{
+	/*
+	 * An unbound runtime's drain is preemptible and may migrate: the
+	 * statistic goes to whichever CPU we are on now, and a clock that
+	 * went backwards across CPUs gives no sample.
+	 */
+	struct ktask_cpu_stats *stats = raw_cpu_ptr(&rq->rt->rqs->stats);
+	u64 took;
+
+	if (!rq->poll_open)
+		return;
+	rq->poll_open = false;
+	if (now <= rq->clock_ns)
+		return;
+	took = now - rq->clock_ns;
+	/* Racy max: a lost update only loses a statistic. */
+	if (took > data_race(stats->longest_poll_ns))
+		WRITE_ONCE(stats->longest_poll_ns, took);
+}
+
 /* Run the body once with a fresh budget; caller holds RUNNING. */
 static enum ktask_poll ktask_poll_body(struct ktask_rq *rq,
 				       struct ktask_cell *cell, long *out)
@@ -129,35 +161,28 @@ static enum ktask_poll ktask_poll_body(struct ktask_rq *rq,
 		.rq = rq,
 		.budget = rt->budget,
 	};
-	struct ktask_cpu_stats *stats;
 	enum ktask_poll res;
-	u64 start, took;
+	u64 start;
 
 	trace_ktask_poll_start(cell);
 	start = local_clock();
+	ktask_rq_close_poll(rq, start);
+	/* The drain's clock, and the start of the poll to account next. */
+	rq->clock_ns = start;
+	rq->poll_open = true;
 	WRITE_ONCE(cell->last_poll_ns, start);
 	WRITE_ONCE(cell->polls, cell->polls + 1);
 	ktask_rq_poll_begin(rq, cell, start);
 	res = cell->vtable->run_body(cell, &cx, out);
 	ktask_rq_poll_end(rq);
-	took = local_clock() - start;
 	trace_ktask_poll_end(cell, res);
 
-	/*
-	 * Workers of an unbound runtime run preemptible and may migrate:
-	 * this_cpu_ptr() is not for them.  The slot of whichever CPU we are
-	 * on will do for the racy max below.
-	 */
-	stats = raw_cpu_ptr(&rt->rqs->stats);
 	this_cpu_inc(rt->rqs->stats.polls);
 	if (cx.forced_yield) {
 		trace_ktask_forced_yield(cell);
 		this_cpu_inc(rt->rqs->stats.forced_yields);
 		WRITE_ONCE(cell->forced_yields, cell->forced_yields + 1);
 	}
-	/* Racy max: a lost update only loses a statistic. */
-	if (took > data_race(stats->longest_poll_ns))
-		WRITE_ONCE(stats->longest_poll_ns, took);
 	return res;
 }
 
@@ -197,7 +222,7 @@ void ktask_harness_poll(struct ktask_rq *rq, struct ktask_cell *cell)
 	if (unlikely(res != KTASK_PENDING)) {
 		WARN_ONCE(1, "ktask: task %llu spawned at %pS: poll returned %d\n",
 			  cell->id, (void *)cell->spawn_site, res);
-		ktask_cancel_task(cell, -EINVAL);
+		ktask_cancel_task(cell, -EPROTO);
 		ktask_complete(cell);
 		return;
 	}

@@ -64,7 +64,16 @@ complete:
 /* The task is complete and @cell's handle is ours: take the result. */
 static int ktask_join_consume(struct ktask_cell *cell, long *out)
 {
-	int ret = cell->vtable->try_read_output(cell, out);
+	int ret;
+
+	/*
+	 * Every caller saw COMPLETE in a plain load or in a failed cmpxchg,
+	 * neither of which orders our loads of the stage and the output
+	 * after it.  Pairs with the fully ordered RMW that set COMPLETE
+	 * (ktask_state_to_complete()), after the output was stored.
+	 */
+	smp_rmb();
+	ret = cell->vtable->try_read_output(cell, out);
 
 	cell->vtable->drop_join_handle_slow(cell);
 	return ret;
@@ -109,7 +118,7 @@ static int ktask_join_wait(struct ktask_handle *h, long *out, long timeout)
  * Context: Process context; sleeps (uninterruptibly).  Not from a task or
  * any other code running on a ktask worker: that could deadlock.
  * Return: 0 with *@out set to the task's output; -ECANCELED if the task was
- * aborted before it completed; -EINVAL (and the poll function's bad return
+ * aborted before it completed; -EPROTO (and the poll function's bad return
  * WARNed) if its poll function broke the protocol; -EINVAL for an invalid
  * or consumed handle; -EDEADLK from a ktask worker (handle still valid).
  */

@@ -163,9 +163,10 @@ EXPORT_SYMBOL_GPL(ktask_wait_init);
  * @wq_head: the wait queue
  *
  * After this, a wake_up(@wq_head) wakes the task.  The caller tests its
- * condition again afterwards: a waker that set it before the entry was
- * queued took @wq_head's lock before we did, which orders its store before
- * our test; one that comes later finds the entry.
+ * condition again afterwards, as after prepare_to_wait(): the full barrier
+ * here orders the queued entry before that test, and pairs with the one a
+ * waker has between setting the condition and looking for waiters (the
+ * smp_mb() before wq_has_sleeper(), or the lock wake_up() takes).
  *
  * Context: Inside a poll function.
  */
@@ -175,13 +176,24 @@ void ktask_wait_prepare(struct ktask_cx *cx, struct ktask_wait *w,
 	unsigned long flags;
 
 	ktask_park_waker(cx, &w->waker);
+	if (w->head && w->head != wq_head) {
+		/* Moved to another queue: leave the old one under its lock. */
+		spin_lock_irqsave(&w->head->lock, flags);
+		list_del_init(&w->entry.entry);
+		spin_unlock_irqrestore(&w->head->lock, flags);
+	}
 	spin_lock_irqsave(&wq_head->lock, flags);
-	if (w->head && w->head != wq_head)
-		list_del_init(&w->entry.entry);	/* moved to another queue */
 	if (list_empty(&w->entry.entry))
 		__add_wait_queue_entry_tail(wq_head, &w->entry);
 	w->head = wq_head;
 	spin_unlock_irqrestore(&wq_head->lock, flags);
+	/*
+	 * The entry is visible before the caller tests its condition: a
+	 * release (the unlock) does not order a later load.  Pairs with the
+	 * waker's barrier between its condition store and its look at the
+	 * queue.
+	 */
+	smp_mb();
 }
 EXPORT_SYMBOL_GPL(ktask_wait_prepare);
 
@@ -274,6 +286,12 @@ enum ktask_poll ktask_wait_for_completion(struct ktask_cx *cx,
 		return KTASK_PENDING;
 	switch (atomic_read(&cw->state)) {
 	case KTASK_CW_DONE:
+		/*
+		 * A waker parked by a later poll may still be in the slot if
+		 * the work item has not taken it yet: whichever of us takes
+		 * it first releases it, as ktask_sleep_until() does.
+		 */
+		ktask_waker_drop(xchg(&cw->waker, NULL));
 		atomic_set(&cw->state, KTASK_CW_IDLE);
 		break;
 	case KTASK_CW_WAITING:

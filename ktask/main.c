@@ -12,8 +12,21 @@
 #include "runtime.h"
 
 unsigned int ktask_default_budget = 128;
-module_param_named(budget, ktask_default_budget, uint, 0644);
-MODULE_PARM_DESC(budget, "coop budget per poll for new runtimes (default 128)");
+
+/* A budget of 0 would make every poll yield at once, forever. */
+static int ktask_budget_set(const char *val, const struct kernel_param *kp)
+{
+	return param_set_uint_minmax(val, kp, 1, KTASK_MAX_BUDGET);
+}
+
+static const struct kernel_param_ops ktask_budget_ops = {
+	.set = ktask_budget_set,
+	.get = param_get_uint,
+};
+
+module_param_cb(budget, &ktask_budget_ops, &ktask_default_budget, 0644);
+MODULE_PARM_DESC(budget,
+		 "coop budget per poll for new runtimes, 1..65535 (default 128)");
 
 static int __init ktask_init(void)
 {

@@ -14,8 +14,7 @@
 #include "runtime.h"
 #include "ktask_trace.h"
 
-/* Largest budget and drain batch a runtime may ask for. */
-#define KTASK_MAX_BUDGET	65535U
+/* Largest drain batch a runtime may ask for. */
 #define KTASK_MAX_POLLS		65536U
 #define KTASK_DEFAULT_POLLS	128U
 
@@ -98,7 +97,9 @@ EXPORT_SYMBOL_GPL(__ktask_rt_create);
  * @rt: the runtime; NULL is ignored
  *
  * Spawns that race with destroy either fail with -ESHUTDOWN or have their
- * task cancelled.  Every task that has not completed is cancelled: its
+ * task cancelled; the caller must make sure none is still in progress, or
+ * starts, once destroy has returned (@rt is freed then).  Every task that
+ * has not completed is cancelled: its
  * @ops->drop runs, here or on a worker that is polling it, and its joiner
  * gets -ECANCELED.  Returns once every task has completed and the workers
  * have stopped.  Join and abort handles stay valid and must still be
@@ -162,19 +163,12 @@ struct ktask_handle *ktask_spawn_cell(struct ktask_rt *rt,
 
 	if (IS_ERR_OR_NULL(rt) || (!ops && !fn))
 		return ERR_PTR(-EINVAL);
-	if (READ_ONCE(rt->closed))	/* early out; bind checks again */
-		return ERR_PTR(-ESHUTDOWN);
 	if (ktask_should_fail_spawn())
 		return ERR_PTR(-ENOMEM);
-	pin = owner != rt->owner;
-	if (pin && !try_module_get(owner))
-		return ERR_PTR(-ESHUTDOWN);
+	/* Allocate before touching @rt: the allocation may sleep. */
 	cell = ktask_cell_alloc(gfp);
-	if (!cell) {
-		if (pin)
-			module_put(owner);
+	if (!cell)
 		return ERR_PTR(-ENOMEM);
-	}
 
 	ktask_state_init(&cell->state);
 	cell->rt = rt;
@@ -197,20 +191,30 @@ struct ktask_handle *ktask_spawn_cell(struct ktask_rt *rt,
 	cell->forced_yields = 0;
 	cell->stage = KTASK_STAGE_RUNNING;
 
-	/* From bind to push, destroy must not free the queues: see runtime.h */
+	/*
+	 * From the first look at @rt to the push, destroy must not free the
+	 * runtime or its queues: a spawn that overlaps destroy is either
+	 * refused here or bound in time to be cancelled (see runtime.h).
+	 */
 	rcu_read_lock();
+	pin = owner != rt->owner;
+	if (READ_ONCE(rt->closed) || (pin && !try_module_get(owner)))
+		goto shutdown;
 	if (!ktask_owned_bind(rt, cell)) {
-		rcu_read_unlock();
-		ktask_cell_free(cell);
 		if (pin)
 			module_put(owner);
-		return ERR_PTR(-ESHUTDOWN);
+		goto shutdown;
 	}
 	trace_ktask_spawn(cell);
 	this_cpu_inc(rt->rqs->stats.spawned);
 	rt->sched->schedule(rt, cell);
 	rcu_read_unlock();
 	return ktask_cell_handle(cell);
+
+shutdown:
+	rcu_read_unlock();
+	ktask_cell_free(cell);
+	return ERR_PTR(-ESHUTDOWN);
 }
 
 /**

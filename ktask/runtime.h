@@ -45,7 +45,8 @@
  * @forced_yields: P: polls that ran out of budget
  * @drains: P: drain work invocations
  * @requeues: P: drains that stopped early and requeued themselves
- * @longest_poll_ns: P: longest single poll seen
+ * @longest_poll_ns: P: longest single poll seen, from its start to the
+ *	start of the next poll or the end of its drain
  */
 struct ktask_cpu_stats {
 	u64 spawned;
@@ -66,6 +67,14 @@ struct ktask_cpu_stats {
  * @backlog: D: tasks taken from @queue and not yet polled, oldest first
  * @backlog_tail: D: last node of @backlog
  * @current_cell: D: the task being polled, or NULL
+ * @clock_ns: D: local_clock() at the start of the drain or of its latest
+ *	poll, whichever is later; the drain's time limit reads it instead of
+ *	the clock
+ * @poll_open: D: @clock_ns is the start of a poll whose length is not yet
+ *	accounted (see ktask_rq_close_poll())
+ * @draining: D: set while the drain polls and will look at @queue again
+ *	before it ends; read with READ_ONCE() by pushes, which then need not
+ *	queue @drain_work (see ktask_rq_push())
  * @poll_start_ns: R: local_clock() when the current poll began, 0 if none
  * @poll_id: R: id of the task being polled
  * @poll_site: R: its spawn site
@@ -81,6 +90,9 @@ struct ktask_rq {
 	struct llist_node *backlog;
 	struct llist_node *backlog_tail;
 	struct ktask_cell *current_cell;
+	u64 clock_ns;
+	bool poll_open;
+	bool draining;
 	u64 poll_start_ns;
 	u64 poll_id;
 	unsigned long poll_site;
@@ -171,6 +183,8 @@ struct ktask_cx {
 
 extern struct mutex ktask_rt_lock;
 extern struct list_head ktask_rt_list;
+/* Largest coop budget a runtime (or the budget parameter) may ask for. */
+#define KTASK_MAX_BUDGET	65535U
 extern unsigned int ktask_default_budget;
 
 /* owned.c */
@@ -190,6 +204,7 @@ struct ktask_rq *ktask_current_rq(void);
 
 /* harness.c */
 void ktask_harness_poll(struct ktask_rq *rq, struct ktask_cell *cell);
+void ktask_rq_close_poll(struct ktask_rq *rq, u64 now);
 
 /* Publish the poll that begins for the long-poll detector. */
 static inline void ktask_rq_poll_begin(struct ktask_rq *rq,

@@ -7,12 +7,18 @@
  * workqueue that drains it.  A push that finds the queue empty queues the
  * drain work; the drain empties the queue with llist_del_all() before it
  * polls, so a task pushed while a drain runs always finds either a
- * non-empty queue (its drain is coming) or queues the work again.
+ * non-empty queue (its drain is coming) or queues the work again.  A push
+ * that finds the queue empty while the drain runs (@draining) does not
+ * queue the work: the drain looks at the queue once more before it ends,
+ * so a task that wakes itself or another task during a drain is polled in
+ * the same drain, without a second pass through the workqueue.
  *
  * A drain polls at most rt->max_polls tasks and for at most
- * KTASK_DRAIN_NS, then requeues itself, so other work on the CPU runs and
- * no drain nears the workqueue CPU-hog threshold.  Tasks taken from the
- * queue and not yet polled wait on the run queue's backlog, oldest first.
+ * KTASK_DRAIN_NS (plus its last poll: the limit is checked against the
+ * clock read that starts each poll), then requeues itself, so other work
+ * on the CPU runs and no drain nears the workqueue CPU-hog threshold.
+ * Tasks taken from the queue and not yet polled wait on the run queue's
+ * backlog, oldest first.
  *
  * CPU hotplug: the offline callback moves the dying CPU's queue to an
  * online CPU; a drain that finds its CPU offline hands its backlog over the
@@ -46,7 +52,14 @@ static void ktask_rq_push(struct ktask_rq *rq, struct llist_node *first,
 			  struct llist_node *last, int nr)
 {
 	atomic_add(nr, &rq->depth);
-	if (llist_add_batch(first, last, &rq->queue))
+	/*
+	 * llist_add_batch() is a fully ordered cmpxchg: our nodes are on the
+	 * queue before we read @draining.  Pairs with the smp_mb() in
+	 * ktask_rq_drain() between its clearing of @draining and its last
+	 * look at the queue: either we see @draining clear and kick, or the
+	 * drain sees our nodes and polls them.
+	 */
+	if (llist_add_batch(first, last, &rq->queue) && !READ_ONCE(rq->draining))
 		ktask_rq_kick(rq);
 }
 
@@ -84,26 +97,61 @@ static void ktask_rq_drain(struct work_struct *work)
 {
 	struct ktask_rq *rq = container_of(work, struct ktask_rq, drain_work);
 	struct ktask_rt *rt = rq->rt;
-	u64 deadline = local_clock() + KTASK_DRAIN_NS;
 	unsigned int polled = 0;
 	struct llist_node *node;
+	u64 deadline;
 
 	this_cpu_inc(rt->rqs->stats.drains);
-	ktask_rq_refill(rq);
-	while ((node = rq->backlog)) {
-		struct ktask_cell *cell;
+	rq->clock_ns = local_clock();
+	deadline = rq->clock_ns + KTASK_DRAIN_NS;
+	/*
+	 * Pushes that see @draining set leave the kick to us.  The store is
+	 * ordered before our read of the queue by the full barrier of the
+	 * xchg in llist_del_all() (ktask_rq_refill()).
+	 */
+	WRITE_ONCE(rq->draining, true);
+	for (;;) {
+		ktask_rq_refill(rq);
+		while ((node = rq->backlog)) {
+			struct ktask_cell *cell;
 
-		rq->backlog = node->next;
-		atomic_dec(&rq->depth);
-		cell = llist_entry(node, struct ktask_cell, queue_node);
-		/* The poll may requeue @cell: its link is no longer ours. */
-		cell->vtable->poll(rq, cell);
-		if (++polled >= rt->max_polls || local_clock() > deadline)
-			break;
+			rq->backlog = node->next;
+			atomic_dec(&rq->depth);
+			cell = llist_entry(node, struct ktask_cell, queue_node);
+			/* The poll may requeue @cell: its link is no longer ours. */
+			cell->vtable->poll(rq, cell);
+			/*
+			 * A poll that ran the task's code set @clock_ns to its
+			 * start: the drain ends at most one poll late.
+			 */
+			if (++polled >= rt->max_polls || rq->clock_ns > deadline)
+				goto requeue;
+		}
+		/*
+		 * Dry.  Clear @draining, then look at the queue once more: a
+		 * push that saw @draining set did not kick, and its nodes are
+		 * on the queue before its read of @draining (see
+		 * ktask_rq_push()).
+		 */
+		WRITE_ONCE(rq->draining, false);
+		/* Our store before that look; pairs with the push's cmpxchg. */
+		smp_mb();
+		if (llist_empty(&rq->queue))
+			goto out;
+		WRITE_ONCE(rq->draining, true);
 	}
-	if (!rq->backlog)
-		return;
 
+requeue:
+	/*
+	 * Pushes that saw @draining set did not kick: take their nodes into
+	 * the backlog after clearing it, so that the kick below covers them.
+	 * The xchg in llist_del_all() is fully ordered, which orders our store
+	 * before it, as the smp_mb() above does.
+	 */
+	WRITE_ONCE(rq->draining, false);
+	ktask_rq_refill(rq);
+	if (!rq->backlog)
+		goto out;
 	this_cpu_inc(rt->rqs->stats.requeues);
 	if ((rt->flags & KTASK_RT_UNBOUND) || cpu_online(rq->cpu)) {
 		ktask_rq_kick(rq);
@@ -120,6 +168,10 @@ static void ktask_rq_drain(struct work_struct *work)
 		rq->backlog = NULL;
 		put_cpu_ptr(rt->rqs);
 	}
+out:
+	/* The drain's one clock read of its own: the end of its last poll. */
+	if (rq->poll_open)
+		ktask_rq_close_poll(rq, local_clock());
 }
 
 /**
@@ -198,6 +250,9 @@ int ktask_sched_init_rt(struct ktask_rt *rt)
 		rq->reported_ns = 0;
 		rq->current_cell = NULL;
 		rq->backlog = NULL;
+		rq->draining = false;
+		rq->clock_ns = 0;
+		rq->poll_open = false;
 		INIT_WORK(&rq->drain_work, ktask_rq_drain);
 		rq->rt = rt;
 		rq->cpu = cpu;

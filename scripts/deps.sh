@@ -4,7 +4,17 @@
 # Install what building, testing and linting ktask needs on Debian 12.
 # Idempotent: installs only missing packages, and runs apt-get update only
 # when something is missing.
+#
+#   --bench   also what "make bench" needs (gnuplot for the plot)
 set -euo pipefail
+
+bench=0
+for arg in "$@"; do
+	case $arg in
+	--bench) bench=1 ;;
+	*) echo "usage: $0 [--bench]" >&2; exit 2 ;;
+	esac
+done
 
 pkgs=(
 	build-essential		# gcc, make, libc6-dev (libc.a for static tests)
@@ -20,6 +30,9 @@ pkgs=(
 	sparse			# make lint (C=1)
 	shellcheck		# make lint (scripts)
 )
+if ((bench)); then
+	pkgs+=(gnuplot-nox)	# make bench: bench/throughput.svg
+fi
 
 missing=()
 for p in "${pkgs[@]}"; do

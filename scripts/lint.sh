@@ -18,7 +18,7 @@ kdir=$(ktask_kdir)
 
 # Tracked and new (not ignored) files, so generated *.mod.c are left out.
 mapfile -t sources < <(git ls-files -co --exclude-standard -- \
-	'ktask/*.[ch]' 'include/*.[ch]' 'selftests/*.[ch]' 'samples/*.[ch]' |
+	'ktask/*.[ch]' 'include/*.[ch]' 'selftests/*.[ch]' 'samples/*.[ch]' 'bench/*.[ch]' |
 	sort -u)
 
 echo "lint: checkpatch --strict on ${#sources[@]} files"

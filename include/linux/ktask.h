@@ -45,7 +45,9 @@ enum ktask_poll {
  * @drop: optional; called exactly once with @arg after the task finished or
  *	was cancelled, in process context, before the owner module is released.
  * @drop_output: optional; called exactly once for an output that nobody
- *	will read (nobody joined, or the handle was detached).
+ *	will read (nobody joined, or the handle was detached), in any context
+ *	(ktask_detach() of a completed task calls it at once, and may be
+ *	called from hardirq): must not sleep.
  */
 struct ktask_ops {
 	enum ktask_poll (*poll)(struct ktask_cx *cx, void *arg, long *out);

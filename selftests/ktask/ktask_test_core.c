@@ -57,6 +57,7 @@ struct probe {
 
 static enum ktask_poll probe_poll(struct ktask_cx *cx, void *arg, long *out)
 {
+	enum ktask_poll res = KTASK_PENDING;
 	struct probe *p = arg;
 	int n;
 
@@ -64,19 +65,19 @@ static enum ktask_poll probe_poll(struct ktask_cx *cx, void *arg, long *out)
 		atomic_inc(&p->double_polls);
 	n = atomic_inc_return(&p->polls);
 	WRITE_ONCE(p->seen_id, ktask_current_id());
-	complete(&p->polled);
 	if (p->ready_at && n >= p->ready_at) {
 		*out = (long)p;
-		atomic_dec(&p->in_poll);
-		return KTASK_READY;
-	}
-	if (p->self_wake && n == 1)
+		res = KTASK_READY;
+	} else if (p->self_wake && n == 1) {
 		ktask_wake_by_ref(ktask_cx_waker(cx));
-	else
+	} else {
 		ktask_waker_drop(xchg(&p->waker,
 				      ktask_waker_clone(ktask_cx_waker(cx))));
+	}
 	atomic_dec(&p->in_poll);
-	return KTASK_PENDING;
+	/* Last: a waiter may wake the parked waker as soon as it returns. */
+	complete(&p->polled);
+	return res;
 }
 
 static void probe_drop(void *arg)

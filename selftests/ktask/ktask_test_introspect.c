@@ -1,0 +1,473 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * ktask_test_introspect: known tasks for ktask_debugfs_test to look at.
+ *
+ * /sys/kernel/debug/ktask_test_introspect/ctl takes one command per write;
+ * the write fails with the command's error:
+ *
+ *   setup        runtime "introspect" (budget 16) with tasks in known
+ *                states: A parked with a joiner's waker in its join slot,
+ *                B parked with an abort handle held, C parked poll-joining
+ *                A; E spawned and joined (completed); F aborted and
+ *                joined (cancelled)
+ *   release      abort, join and free all of it
+ *   spin_start   spawn D, whose poll spins (with cond_resched()) until
+ *                spin_stop or for at most 5 s
+ *   spin_stop    stop D and join it
+ *   churn_start  two kthreads, one per CPU, spawn, wake, abort and join
+ *                10,000 tasks on runtime "churn"
+ *   churn_wait   wait for them; fails if any join got a wrong result
+ *   trace_task   spawn T, which parks once, wake it, join it
+ *
+ * /sys/kernel/debug/ktask_test_introspect/ids lists "<name> <id>" for
+ * every task above that exists or existed last.
+ */
+#include <linux/completion.h>
+#include <linux/debugfs.h>
+#include <linux/delay.h>
+#include <linux/jiffies.h>
+#include <linux/kthread.h>
+#include <linux/ktask.h>
+#include <linux/module.h>
+#include <linux/mutex.h>
+#include <linux/seq_file.h>
+#include <linux/slab.h>
+#include <linux/uaccess.h>
+
+#define KT_WAIT		(30 * HZ)
+#define CHURN		10000
+
+struct parked {
+	struct ktask_waker *waker;	/* set on the first poll, if asked */
+	bool keep_waker;
+	bool ready_on_wake;
+	int polls;
+	struct completion polled;
+};
+
+static enum ktask_poll parked_poll(struct ktask_cx *cx, void *arg, long *out)
+{
+	struct parked *p = arg;
+
+	if (p->polls++ && p->ready_on_wake) {
+		*out = 1;
+		return KTASK_READY;
+	}
+	if (p->keep_waker)
+		p->waker = ktask_waker_clone(ktask_cx_waker(cx));
+	complete(&p->polled);
+	return KTASK_PENDING;
+}
+
+static void parked_drop(void *arg)
+{
+	struct parked *p = arg;
+
+	ktask_waker_drop(xchg(&p->waker, NULL));
+}
+
+static const struct ktask_ops parked_ops = {
+	.poll = parked_poll,
+	.drop = parked_drop,
+};
+
+struct joiner {
+	struct ktask_handle *target;
+	struct completion polled;
+};
+
+static enum ktask_poll joiner_poll(struct ktask_cx *cx, void *arg, long *out)
+{
+	struct joiner *j = arg;
+	enum ktask_poll ret;
+	int err = 0;
+
+	ret = ktask_join_poll(j->target, cx, out, &err);
+	if (ret == KTASK_READY)
+		j->target = NULL;	/* consumed */
+	complete(&j->polled);
+	return ret;
+}
+
+static void joiner_drop(void *arg)
+{
+	struct joiner *j = arg;
+
+	/* Cancelled while it still held the target's handle. */
+	ktask_detach(j->target);
+	j->target = NULL;
+}
+
+static const struct ktask_ops joiner_ops = {
+	.poll = joiner_poll,
+	.drop = joiner_drop,
+};
+
+struct spinner {
+	struct completion running;
+	atomic_t stop;
+};
+
+static enum ktask_poll spinner_poll(struct ktask_cx *cx, void *arg, long *out)
+{
+	struct spinner *s = arg;
+	unsigned long end = jiffies + 5 * HZ;
+
+	complete(&s->running);
+	while (!atomic_read(&s->stop) && time_before(jiffies, end))
+		cond_resched();
+	return KTASK_READY;
+}
+
+static const struct ktask_ops spinner_ops = {
+	.poll = spinner_poll,
+};
+
+static long one(void *arg)
+{
+	return 1;
+}
+
+static DEFINE_MUTEX(it_lock);	/* serialises commands */
+static struct ktask_rt *it_rt;
+static struct parked pa, pb, pf, pt;
+static struct joiner jc;
+static struct spinner sd;
+static struct ktask_handle *ha, *hb, *hc, *hd;
+static struct ktask_abort_handle *ahb;
+static u64 id_a, id_b, id_c, id_d, id_e, id_f, id_t;
+
+static void parked_init(struct parked *p, bool keep_waker, bool ready_on_wake)
+{
+	memset(p, 0, sizeof(*p));
+	p->keep_waker = keep_waker;
+	p->ready_on_wake = ready_on_wake;
+	init_completion(&p->polled);
+}
+
+static int wait_polled(struct completion *c)
+{
+	return wait_for_completion_timeout(c, KT_WAIT) ? 0 : -ETIMEDOUT;
+}
+
+static void release_all(void)
+{
+	if (ha && !IS_ERR(ha)) {
+		ktask_abort(ha);
+		ktask_join(ha, NULL);
+	}
+	if (hb && !IS_ERR(hb)) {
+		ktask_abort(hb);
+		ktask_join(hb, NULL);
+	}
+	if (hc && !IS_ERR(hc)) {
+		ktask_abort(hc);
+		ktask_join(hc, NULL);
+	}
+	ktask_abort_handle_put(ahb);
+	if (it_rt && !IS_ERR(it_rt))
+		ktask_rt_destroy(it_rt);
+	ha = NULL;
+	hb = NULL;
+	hc = NULL;
+	ahb = NULL;
+	it_rt = NULL;
+}
+
+static int cmd_spin_stop(void);
+
+static int cmd_setup(void)
+{
+	struct ktask_rt_opts opts = { .budget = 16 };
+	struct ktask_handle *h;
+	int ret;
+
+	/* A test killed by its timeout skipped its release. */
+	if (hd)
+		cmd_spin_stop();
+	release_all();
+	it_rt = ktask_rt_create("introspect", &opts);
+	if (IS_ERR(it_rt)) {
+		ret = PTR_ERR(it_rt);
+		it_rt = NULL;
+		return ret;
+	}
+	parked_init(&pa, false, false);
+	parked_init(&pb, false, false);
+	parked_init(&pf, false, false);
+	init_completion(&jc.polled);
+
+	ha = ktask_spawn_poll(it_rt, &parked_ops, &pa, GFP_KERNEL);
+	hb = ktask_spawn_poll(it_rt, &parked_ops, &pb, GFP_KERNEL);
+	if (IS_ERR(ha) || IS_ERR(hb))
+		goto fail;
+	id_a = ktask_id(ha);
+	id_b = ktask_id(hb);
+	ahb = ktask_abort_handle(hb);
+	jc.target = ha;
+	hc = ktask_spawn_poll(it_rt, &joiner_ops, &jc, GFP_KERNEL);
+	if (IS_ERR(hc))
+		goto fail;
+	id_c = ktask_id(hc);
+	ha = NULL;	/* C owns A's join handle now */
+
+	h = ktask_spawn(it_rt, one, NULL, GFP_KERNEL);
+	if (IS_ERR(h))
+		goto fail;
+	id_e = ktask_id(h);
+	if (ktask_join(h, NULL))
+		goto fail;
+	h = ktask_spawn_poll(it_rt, &parked_ops, &pf, GFP_KERNEL);
+	if (IS_ERR(h))
+		goto fail;
+	id_f = ktask_id(h);
+	if (wait_polled(&pf.polled))
+		goto fail;
+	ktask_abort(h);
+	if (ktask_join(h, NULL) != -ECANCELED)
+		goto fail;
+	if (wait_polled(&pa.polled) || wait_polled(&pb.polled) ||
+	    wait_polled(&jc.polled))
+		goto fail;
+	return 0;
+fail:
+	release_all();
+	return -EIO;
+}
+
+static int cmd_spin_start(void)
+{
+	if (!it_rt || hd)
+		return -EINVAL;
+	init_completion(&sd.running);
+	atomic_set(&sd.stop, 0);
+	hd = ktask_spawn_poll(it_rt, &spinner_ops, &sd, GFP_KERNEL);
+	if (IS_ERR(hd)) {
+		int ret = PTR_ERR(hd);
+
+		hd = NULL;
+		return ret;
+	}
+	id_d = ktask_id(hd);
+	return wait_polled(&sd.running);
+}
+
+static int cmd_spin_stop(void)
+{
+	int ret;
+
+	if (!hd)
+		return -EINVAL;
+	atomic_set(&sd.stop, 1);
+	ret = ktask_join(hd, NULL);
+	hd = NULL;
+	return ret;
+}
+
+/* Churn: tasks spawned, woken, aborted and joined from both CPUs. */
+static struct ktask_rt *churn_rt;
+static struct task_struct *churn_thread[2];
+static struct completion churn_done[2];
+static int churn_err[2];
+
+#define CHURN_BATCH	50
+
+/*
+ * Batches of tasks: a third aborted at once, a third woken after their
+ * first poll, a third ready at their first poll; all joined.
+ */
+static int churn_fn(void *arg)
+{
+	long n = (long)arg;
+	struct parked *p = kcalloc(CHURN_BATCH, sizeof(*p), GFP_KERNEL);
+	struct ktask_handle *h[CHURN_BATCH];
+	int i, b, ret;
+
+	churn_err[n] = p ? 0 : -ENOMEM;
+	for (b = 0; p && b < CHURN / 2 / CHURN_BATCH && !churn_err[n]; b++) {
+		for (i = 0; i < CHURN_BATCH; i++) {
+			parked_init(&p[i], i % 3 == 1, true);
+			p[i].polls = i % 3 == 2;	/* ready at once */
+			h[i] = ktask_spawn_poll(churn_rt, &parked_ops, &p[i],
+						GFP_KERNEL);
+			if (IS_ERR(h[i]))
+				churn_err[n] = PTR_ERR(h[i]);
+			else if (i % 3 == 0)
+				ktask_abort(h[i]);
+		}
+		for (i = 0; i < CHURN_BATCH; i++) {
+			if (IS_ERR(h[i]))
+				continue;
+			if (i % 3 == 1) {
+				if (wait_polled(&p[i].polled))
+					ktask_abort(h[i]);
+				else
+					ktask_wake(xchg(&p[i].waker, NULL));
+			}
+			ret = ktask_join(h[i], NULL);
+			if (ret != (i % 3 == 0 ? -ECANCELED : 0))
+				churn_err[n] = ret ? ret : -EINVAL;
+		}
+	}
+	kfree(p);
+	complete(&churn_done[n]);
+	while (!kthread_should_stop())
+		schedule_timeout_interruptible(1);
+	return 0;
+}
+
+static int cmd_churn_wait(void);
+
+static int cmd_churn_start(void)
+{
+	long i;
+
+	if (churn_rt)
+		cmd_churn_wait();	/* left over from a killed test */
+	churn_rt = ktask_rt_create("churn", NULL);
+	if (IS_ERR(churn_rt)) {
+		int ret = PTR_ERR(churn_rt);
+
+		churn_rt = NULL;
+		return ret;
+	}
+	for (i = 0; i < 2; i++) {
+		init_completion(&churn_done[i]);
+		churn_thread[i] = kthread_create(churn_fn, (void *)i,
+						 "kt_churn/%ld", i);
+		if (IS_ERR(churn_thread[i])) {
+			churn_err[i] = PTR_ERR(churn_thread[i]);
+			complete(&churn_done[i]);
+			churn_thread[i] = NULL;
+			continue;
+		}
+		kthread_bind(churn_thread[i], i % num_online_cpus());
+		wake_up_process(churn_thread[i]);
+	}
+	return 0;
+}
+
+static int cmd_churn_wait(void)
+{
+	int i, ret = 0;
+
+	if (!churn_rt)
+		return -EINVAL;
+	for (i = 0; i < 2; i++) {
+		wait_for_completion(&churn_done[i]);
+		if (churn_thread[i])
+			kthread_stop(churn_thread[i]);
+		if (churn_err[i])
+			ret = churn_err[i];
+	}
+	if (ktask_rt_num_alive(churn_rt))
+		ret = -EINVAL;
+	ktask_rt_destroy(churn_rt);
+	churn_rt = NULL;
+	return ret;
+}
+
+static int cmd_trace_task(void)
+{
+	struct ktask_handle *h;
+	long out = 0;
+	int ret;
+
+	if (!it_rt)
+		return -EINVAL;
+	parked_init(&pt, true, true);
+	h = ktask_spawn_poll(it_rt, &parked_ops, &pt, GFP_KERNEL);
+	if (IS_ERR(h))
+		return PTR_ERR(h);
+	id_t = ktask_id(h);
+	if (wait_polled(&pt.polled)) {
+		ktask_abort(h);
+		ktask_join(h, NULL);
+		return -ETIMEDOUT;
+	}
+	ktask_wake(xchg(&pt.waker, NULL));
+	ret = ktask_join(h, &out);
+	return ret ? ret : (out == 1 ? 0 : -EINVAL);
+}
+
+static ssize_t ctl_write(struct file *file, const char __user *ubuf,
+			 size_t count, loff_t *ppos)
+{
+	static const struct {
+		const char *name;
+		int (*fn)(void);
+	} cmds[] = {
+		{ "setup", cmd_setup },
+		{ "spin_start", cmd_spin_start },
+		{ "spin_stop", cmd_spin_stop },
+		{ "churn_start", cmd_churn_start },
+		{ "churn_wait", cmd_churn_wait },
+		{ "trace_task", cmd_trace_task },
+	};
+	char buf[32];
+	int i, ret = -ENOENT;
+
+	if (count >= sizeof(buf))
+		return -EINVAL;
+	if (copy_from_user(buf, ubuf, count))
+		return -EFAULT;
+	buf[count] = '\0';
+	strim(buf);
+	mutex_lock(&it_lock);
+	if (!strcmp(buf, "release")) {
+		if (hd)
+			cmd_spin_stop();
+		release_all();
+		ret = 0;
+	}
+	for (i = 0; i < ARRAY_SIZE(cmds); i++)
+		if (!strcmp(buf, cmds[i].name))
+			ret = cmds[i].fn();
+	mutex_unlock(&it_lock);
+	return ret ? ret : count;
+}
+
+static const struct file_operations ctl_fops = {
+	.owner = THIS_MODULE,
+	.open = simple_open,
+	.write = ctl_write,
+	.llseek = no_llseek,
+};
+
+static int ids_show(struct seq_file *m, void *v)
+{
+	mutex_lock(&it_lock);
+	seq_printf(m, "A %llu\nB %llu\nC %llu\nD %llu\nE %llu\nF %llu\nT %llu\n",
+		   id_a, id_b, id_c, id_d, id_e, id_f, id_t);
+	mutex_unlock(&it_lock);
+	return 0;
+}
+DEFINE_SHOW_ATTRIBUTE(ids);
+
+static struct dentry *it_dir;
+
+static int __init introspect_init(void)
+{
+	it_dir = debugfs_create_dir("ktask_test_introspect", NULL);
+	debugfs_create_file("ctl", 0200, it_dir, NULL, &ctl_fops);
+	debugfs_create_file("ids", 0444, it_dir, NULL, &ids_fops);
+	return 0;
+}
+
+static void __exit introspect_exit(void)
+{
+	debugfs_remove_recursive(it_dir);
+	mutex_lock(&it_lock);
+	if (hd)
+		cmd_spin_stop();
+	release_all();
+	if (churn_rt)
+		cmd_churn_wait();
+	mutex_unlock(&it_lock);
+}
+
+module_init(introspect_init);
+module_exit(introspect_exit);
+MODULE_LICENSE("GPL");
+MODULE_INFO(test, "Y");
+MODULE_DESCRIPTION("ktask tests: known tasks for the debugfs and trace tests");
