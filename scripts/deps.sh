@@ -6,13 +6,17 @@
 # when something is missing.
 #
 #   --bench   also what "make bench" needs (gnuplot for the plot)
+#   --kernel  also what building a kernel from linux-source needs
+#             (scripts/debug-kernel.sh, make check-debug, make check-kcsan)
 set -euo pipefail
 
 bench=0
+kernel=0
 for arg in "$@"; do
 	case $arg in
 	--bench) bench=1 ;;
-	*) echo "usage: $0 [--bench]" >&2; exit 2 ;;
+	--kernel) kernel=1 ;;
+	*) echo "usage: $0 [--bench] [--kernel]" >&2; exit 2 ;;
 	esac
 done
 
@@ -32,6 +36,15 @@ pkgs=(
 )
 if ((bench)); then
 	pkgs+=(gnuplot-nox)	# make bench: bench/throughput.svg
+fi
+if ((kernel)); then
+	pkgs+=(
+		bc		# the kernel build: timeconst, ...
+		bison		# kconfig, genksyms
+		flex
+		libelf-dev	# objtool
+		libssl-dev	# certificate and signing tools
+	)
 fi
 
 missing=()
