@@ -24,10 +24,12 @@ ln -s /proc/self/fd/0 /dev/stdin
 ln -s /proc/self/fd/1 /dev/stdout
 ln -s /proc/self/fd/2 /dev/stderr
 
-# Report blocked tasks after 30 s instead of 120 s (the soft-lockup
-# detector's 20 s default is left alone).
+# Report blocked tasks after 30 s instead of 120 s, times /ktask/slow
+# (KTASK_SLOW: a debug kernel runs several times slower); the soft-lockup
+# detector's 20 s default is left alone.
+slow=$(cat /ktask/slow 2>/dev/null || echo 1)
 if [ -w /proc/sys/kernel/hung_task_timeout_secs ]; then
-	echo 30 >/proc/sys/kernel/hung_task_timeout_secs
+	echo $((30 * slow)) >/proc/sys/kernel/hung_task_timeout_secs
 fi
 
 chan=/dev/ttyS1

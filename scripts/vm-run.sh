@@ -30,6 +30,9 @@
 #   KTASK_TIMEOUT  host-side limit in seconds (default: 600)
 #   KTASK_KVM=1    use KVM (when /dev/kvm works) instead of TCG
 #   KTASK_SMP, KTASK_MEM  guest CPUs (2) and memory (2G)
+#   KTASK_SLOW     how many times slower than the distribution kernel the
+#                  guest runs (default 1; a debug kernel: 4). The guest
+#                  reads it from /ktask/slow and scales its timeouts by it.
 #   KTASK_APPEND   extra kernel command line
 #   KDIR           kernel build dir, to find the default kernel image
 #
@@ -100,12 +103,16 @@ chmod +x "$root/init"
 while IFS= read -r -d '' ko; do
 	[[ -e "$root/ktask/modules/${ko##*/}" ]] && die "two modules named ${ko##*/} in $KTASK_MODDIR"
 	cp "$ko" "$root/ktask/modules/"
-done < <(find "$KTASK_MODDIR" -path "$KTASK_MODDIR/out" -prune -o -name '*.ko' -print0)
+done < <(find "$KTASK_MODDIR" \( -path "$KTASK_MODDIR/out" -o -path "$KTASK_MODDIR/build" \) \
+	-prune -o -name '*.ko' -print0)
 for m in "${job_load[@]}"; do
 	[[ -e "$root/ktask/modules/$m.ko" ]] || die "$m.ko not found under $KTASK_MODDIR: run make"
 done
 printf '%s\n' "${job_load[@]}" >"$root/ktask/load"
 cp "$KTASK_SRC/scripts/jobs/$job.guest" "$root/ktask/job"
+slow=${KTASK_SLOW:-1}
+[[ "$slow" =~ ^[1-9][0-9]*$ ]] || die "KTASK_SLOW must be a positive integer"
+echo "$slow" >"$root/ktask/slow"
 job_stage "$root"
 
 (cd "$root" && find . -print0 | cpio --null -o -H newc --quiet) >"$out/initramfs.cpio"
@@ -151,12 +158,18 @@ FAIL) echo "vm-run: $job: FAIL: the guest reported failure"; ok=0 ;;
 esac
 
 # Anything the kernel reports as a bug fails the run, whatever the tests said.
+# Most also print "BUG:" or "WARNING:"; they are listed by name so that
+# none depends on that.
 reports=(
-	'Oops' 'BUG:' 'WARNING:' '------------\[ cut here \]'
-	'possible recursive locking' 'circular locking dependency'
-	'inconsistent lock state' 'INFO: possible' 'KASAN' 'UBSAN'
-	'INFO: task .* blocked for more than' 'soft lockup' 'Kernel panic'
-	'general protection fault' 'refcount_t:'
+	'Oops' 'BUG:' 'WARNING:' '------------\[ cut here \]' 'kernel BUG at'
+	'possible recursive locking' 'circular locking' 'inconsistent lock state'
+	'INFO: possible' 'Invalid wait context' 'suspicious RCU usage'
+	'sleeping function called from invalid context'
+	'KASAN' 'UBSAN' 'KCSAN: data-race' 'BUG: KCSAN' 'ODEBUG'
+	'RCU stall' 'rcu_[a-z]+ detected stalls' 'rcu: INFO:'
+	'INFO: task .* blocked for more than' 'soft lockup' 'workqueue lockup'
+	'Kernel panic' 'general protection fault' 'refcount_t:'
+	'list_(add|del) corruption'
 )
 grep_args=()
 for r in "${reports[@]}"; do

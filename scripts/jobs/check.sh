@@ -12,11 +12,16 @@ job_load=(ktask)
 job_append="slab_nomerge slub_debug=A,ktask_cell"
 
 job_stage() {
-	local root=$1 ksft
+	local root=$1 ksft settings t
 
 	ksft=$(ktask_linux_src)/tools/testing/selftests
 	make -s -C "$KTASK_SRC/selftests/ktask" KSFT_DIR="$ksft" \
 		INSTALL_PATH="$root/ktask/ksft" install >/dev/null
+	# A slow kernel (KTASK_SLOW, in /ktask/slow) gets proportionally
+	# longer per-program timeouts; the tests' assertions stay as they are.
+	settings=$root/ktask/ksft/ktask/settings
+	t=$(sed -n 's/^timeout=//p' "$settings")
+	sed -i "s/^timeout=.*/timeout=$((t * $(cat "$root/ktask/slow")))/" "$settings"
 }
 
 job_report() {
