@@ -13,7 +13,7 @@ export KDIR
 SELFTESTS := selftests/ktask
 
 .PHONY: all modules selftests check check-built run run-built bench bench-built lint deps \
-	clean help
+	check-debug check-kcsan clean help
 
 all: modules selftests
 
@@ -49,6 +49,16 @@ run-built: all
 bench-built: all
 	+KTASK_TIMEOUT=$${KTASK_TIMEOUT:-1800} bash scripts/vm-run.sh --job bench
 
+# The suite in a debug kernel built from the distribution's kernel source
+# (scripts/debug-kernel.sh, cached in ~/.cache/ktask/), with the modules
+# built against it in build/debug/ or build/kcsan/.
+check-debug check-kcsan: DEPS_FLAGS := --kernel
+check-debug: deps
+	+bash scripts/check-debug.sh --variant debug
+
+check-kcsan: deps
+	+bash scripts/check-debug.sh --variant kcsan
+
 lint:
 	+bash scripts/lint.sh
 
@@ -66,6 +76,8 @@ help:
 	@echo 'make check   boot a VM and run every kselftest (TAP); exit non-zero on failure'
 	@echo 'make bench   boot a VM, benchmark ktask against workqueues, kthread_worker'
 	@echo '             and async; write bench/results.csv, the plot and README'\''s table'
+	@echo 'make check-debug  the same in a debug kernel (KASAN, lockdep, debug objects, ...)'
+	@echo 'make check-kcsan  the same in a KCSAN kernel'
 	@echo 'make lint    checkpatch --strict, W=1 and sparse builds, shellcheck'
 	@echo 'make deps    install the Debian packages all of the above needs'
 	@echo 'make clean   remove every build and test output'
