@@ -206,6 +206,9 @@ enum ktask_poll ktask_yield_now(struct ktask_cx *cx, struct ktask_yield *y);
  * ktask_sleep_init(), release with ktask_sleep_cancel()
  * @timer: fires at the deadline, in hardirq context
  * @waker: the task to wake; taken by whoever wakes or cancels
+ *
+ * It lives in the task's state, never on a stack: @timer is initialised
+ * as a static object, which CONFIG_DEBUG_OBJECTS_TIMERS reports on a stack.
  */
 struct ktask_sleep {
 	struct hrtimer timer;
@@ -281,6 +284,9 @@ void ktask_wait_cancel(struct ktask_wait *w);
  * @completion: what it waits for
  * @waker: the task to wake
  * @state: KTASK_CW_* state, with atomic transitions
+ *
+ * It lives in the task's state, never on a stack: @work is initialised as
+ * a static object, which CONFIG_DEBUG_OBJECTS_WORK reports on a stack.
  */
 struct ktask_completion_wait {
 	struct work_struct work;

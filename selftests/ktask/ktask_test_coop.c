@@ -213,7 +213,7 @@ static int drain_requeues_behind_other_work(void)
 	int i, bad = 0;
 
 	KT_ASSERT_NOT_ERR_OR_NULL(rt);
-	INIT_WORK(&f.work, fair_work);
+	INIT_WORK_ONSTACK(&f.work, fair_work);
 	f.done_when_work_ran = -1;
 	preempt_disable();
 	for (i = 0; i < ARRAY_SIZE(h); i++)
@@ -224,6 +224,7 @@ static int drain_requeues_behind_other_work(void)
 		if (IS_ERR(h[i]) || ktask_join(h[i], NULL))
 			bad++;
 	flush_work(&f.work);
+	destroy_work_on_stack(&f.work);
 	ktask_rt_destroy(rt);
 	KT_ASSERT_EQ(bad, 0);
 	KT_ASSERT_GE(f.done_when_work_ran, 0);
@@ -400,8 +401,15 @@ static void waiter_init(struct waiter *wt)
 	ktask_wait_init(&wt->w);
 	init_waitqueue_head(&wt->wq);
 	init_completion(&wt->parked);
-	hrtimer_init(&wt->timer, CLOCK_MONOTONIC, HRTIMER_MODE_REL);
+	/* Always on the caller's stack: see waiter_destroy(). */
+	hrtimer_init_on_stack(&wt->timer, CLOCK_MONOTONIC, HRTIMER_MODE_REL);
 	wt->timer.function = waiter_fire;
+}
+
+static void waiter_destroy(struct waiter *wt)
+{
+	hrtimer_cancel(&wt->timer);
+	destroy_hrtimer_on_stack(&wt->timer);
 }
 
 static int wait_queue_woken_from_hrtimer(void)
@@ -422,7 +430,7 @@ static int wait_queue_woken_from_hrtimer(void)
 			ktask_abort(h);
 		ret = ktask_join(h, &out);
 	}
-	hrtimer_cancel(&wt.timer);
+	waiter_destroy(&wt);
 	ktask_rt_destroy(rt);
 	KT_ASSERT_EQ(ret, 0);
 	KT_ASSERT_EQ(out, 1);
@@ -452,6 +460,7 @@ static int wait_queue_abort_leaves_no_entry(void)
 		ktask_abort(h);
 		ret = ktask_join(h, NULL);
 	}
+	waiter_destroy(&wt);
 	ktask_rt_destroy(rt);
 	KT_ASSERT(queued);
 	KT_ASSERT_EQ(ret, -ECANCELED);
@@ -491,26 +500,40 @@ static const struct ktask_ops cwaiter_ops = {
 	.drop = cwaiter_drop,
 };
 
+/* Not on the stack: struct ktask_completion_wait holds a work item. */
+static struct cwaiter *cwaiter_new(struct completion *done)
+{
+	struct cwaiter *c = kzalloc(sizeof(*c), GFP_KERNEL);
+
+	if (c) {
+		c->done = done;
+		ktask_completion_wait_init(&c->cw);
+	}
+	return c;
+}
+
 static int wait_for_completion_in_task(void)
 {
 	DECLARE_COMPLETION_ONSTACK(done);
 	struct ktask_rt *rt = coop_rt(0, 0);
-	struct cwaiter c = { .done = &done };
 	struct ktask_handle *h;
-	int i, ret = -EINVAL;
+	struct cwaiter *c;
+	int i, drops, ret = -ENOMEM;
 
 	KT_ASSERT_NOT_ERR_OR_NULL(rt);
-	ktask_completion_wait_init(&c.cw);
-	h = ktask_spawn_poll(rt, &cwaiter_ops, &c, GFP_KERNEL);
+	c = cwaiter_new(&done);
+	h = c ? ktask_spawn_poll(rt, &cwaiter_ops, c, GFP_KERNEL) : ERR_PTR(-ENOMEM);
 	if (!IS_ERR(h)) {
-		for (i = 0; i < 3000 && !atomic_read(&c.polls); i++)
+		for (i = 0; i < 3000 && !atomic_read(&c->polls); i++)
 			usleep_range(1000, 2000);
 		complete(&done);
 		ret = ktask_join(h, NULL);
 	}
 	ktask_rt_destroy(rt);
+	drops = c ? atomic_read(&c->drops) : 0;
+	kfree(c);
 	KT_ASSERT_EQ(ret, 0);
-	KT_ASSERT_EQ(atomic_read(&c.drops), 1);
+	KT_ASSERT_EQ(drops, 1);
 	/* The task consumed the one completion. */
 	KT_ASSERT(!try_wait_for_completion(&done));
 	return 0;
@@ -520,23 +543,25 @@ static int completion_wait_abort_keeps_completion(void)
 {
 	DECLARE_COMPLETION_ONSTACK(done);
 	struct ktask_rt *rt = coop_rt(0, 0);
-	struct cwaiter c = { .done = &done };
 	struct ktask_handle *h;
-	int i, ret = -EINVAL;
+	struct cwaiter *c;
+	int i, drops, ret = -ENOMEM;
 
 	KT_ASSERT_NOT_ERR_OR_NULL(rt);
-	ktask_completion_wait_init(&c.cw);
-	h = ktask_spawn_poll(rt, &cwaiter_ops, &c, GFP_KERNEL);
+	c = cwaiter_new(&done);
+	h = c ? ktask_spawn_poll(rt, &cwaiter_ops, c, GFP_KERNEL) : ERR_PTR(-ENOMEM);
 	if (!IS_ERR(h)) {
-		for (i = 0; i < 3000 && !atomic_read(&c.polls); i++)
+		for (i = 0; i < 3000 && !atomic_read(&c->polls); i++)
 			usleep_range(1000, 2000);
 		ktask_abort(h);
 		ret = ktask_join(h, NULL);
 	}
 	ktask_rt_destroy(rt);
 	complete(&done);
+	drops = c ? atomic_read(&c->drops) : 0;
+	kfree(c);
 	KT_ASSERT_EQ(ret, -ECANCELED);
-	KT_ASSERT_EQ(atomic_read(&c.drops), 1);
+	KT_ASSERT_EQ(drops, 1);
 	/* The abandoned wait did not swallow the completion. */
 	KT_ASSERT(try_wait_for_completion(&done));
 	return 0;
