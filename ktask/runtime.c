@@ -139,6 +139,11 @@ EXPORT_SYMBOL_GPL(ktask_rt_destroy);
  * ktask_rt_num_alive() - tasks of a runtime that have not completed
  * @rt: the runtime
  *
+ * A task stops counting once its completion is fully processed, which is
+ * shortly after its joiner was woken: right after ktask_join() returns,
+ * the count may still include the joined task.  Poll for the value you
+ * expect, with a bound; ktask_rt_destroy() waits for zero itself.
+ *
  * Context: Any context.
  * Return: the number of tasks spawned on @rt that have not yet completed
  * or been cancelled; 0 for an invalid runtime.

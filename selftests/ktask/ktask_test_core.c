@@ -40,7 +40,7 @@
  * @self_wake: wake itself by reference on the first poll
  * @waker: the parked waker, taken with xchg()
  * @seen_id: ktask_current_id() inside the last poll
- * @polled: completed at every poll
+ * @polled: completed at the end of every poll, once the waker is parked
  */
 struct probe {
 	atomic_t polls;
@@ -121,6 +121,20 @@ static bool probe_wait_polled(struct probe *p)
 	return wait_for_completion_timeout(&p->polled, KT_WAIT);
 }
 
+/*
+ * ktask_rt_num_alive() drops only after the completing worker has woken
+ * the joiner and released the task: after a join, wait (boundedly) for
+ * it to reach zero and return what it is then.
+ */
+static long wait_none_alive(struct ktask_rt *rt)
+{
+	unsigned long end = jiffies + KT_WAIT;
+
+	while (ktask_rt_num_alive(rt) && time_before(jiffies, end))
+		usleep_range(1000, 2000);
+	return ktask_rt_num_alive(rt);
+}
+
 static long square(void *arg)
 {
 	long x = (long)arg;
@@ -187,7 +201,7 @@ KT_RT_CASE(spawn_join_fn)
 	KT_ASSERT_NE(ktask_id(h), 0);
 	KT_ASSERT_EQ(ktask_join(h, &out), 0);
 	KT_ASSERT_EQ(out, 49);
-	KT_ASSERT_EQ(ktask_rt_num_alive(rt), 0);
+	KT_ASSERT_EQ(wait_none_alive(rt), 0);
 	return 0;
 }
 
@@ -540,7 +554,6 @@ KT_RT_CASE(detach_runs_and_drops_output)
 {
 	struct probe p;
 	struct ktask_handle *h;
-	int i;
 
 	probe_init(&p, 2);
 	h = ktask_spawn_poll(rt, &probe_ops, &p, GFP_KERNEL);
@@ -549,9 +562,7 @@ KT_RT_CASE(detach_runs_and_drops_output)
 	ktask_detach(h);
 	KT_ASSERT(probe_wake(&p));
 	/* The output is dropped before the task stops counting as alive. */
-	for (i = 0; i < 3000 && ktask_rt_num_alive(rt); i++)
-		usleep_range(5000, 10000);
-	KT_ASSERT_EQ(ktask_rt_num_alive(rt), 0);
+	KT_ASSERT_EQ(wait_none_alive(rt), 0);
 	KT_ASSERT_EQ(atomic_read(&p.drops), 1);
 	/* Nobody joined: the harness dropped the output, once. */
 	KT_ASSERT_EQ(atomic_read(&p.drop_outputs), 1);
@@ -1343,10 +1354,11 @@ KT_RT_CASE(wake_from_timer_irq)
 	int ret;
 
 	probe_init(&tw.probe, 2000);
-	hrtimer_init(&tw.timer, CLOCK_MONOTONIC, HRTIMER_MODE_REL);
-	tw.timer.function = timer_wake_fn;
 	h = ktask_spawn_poll(rt, &probe_ops, &tw.probe, GFP_KERNEL);
 	KT_ASSERT_NOT_ERR_OR_NULL(h);
+	/* On the stack: tell debug objects (CONFIG_DEBUG_OBJECTS_TIMERS). */
+	hrtimer_init_on_stack(&tw.timer, CLOCK_MONOTONIC, HRTIMER_MODE_REL);
+	tw.timer.function = timer_wake_fn;
 	hrtimer_start(&tw.timer, ns_to_ktime(50 * NSEC_PER_USEC),
 		      HRTIMER_MODE_REL);
 	ret = ktask_join_timeout(h, NULL, KT_WAIT);
@@ -1355,6 +1367,7 @@ KT_RT_CASE(wake_from_timer_irq)
 		ktask_join(h, NULL);
 	}
 	hrtimer_cancel(&tw.timer);
+	destroy_hrtimer_on_stack(&tw.timer);
 	KT_ASSERT_EQ(ret, 0);
 	KT_ASSERT_EQ(atomic_read(&tw.probe.polls), 2000);
 	KT_ASSERT_EQ(atomic_read(&tw.fired), 1999);
@@ -1367,18 +1380,22 @@ KT_RT_CASE(wake_from_timer_irq)
 
 KT_RT_CASE(join_poll_chain)
 {
-	struct joiner *j = kcalloc(CHAIN_LEN, sizeof(*j), GFP_KERNEL);
+	struct {
+		struct joiner j[CHAIN_LEN];
+		struct probe p;
+	} *c = kmalloc(sizeof(*c), GFP_KERNEL);
 	struct ktask_handle *head = NULL;
-	struct probe p;
+	struct joiner *j;
 	int round, i, ret = 0;
 	long out = 0;
 
-	if (!j)
+	if (!c)
 		return -ENOMEM;
+	j = c->j;
 	for (round = 0; round < 50 && !ret; round++) {
-		probe_init(&p, 2);
-		memset(j, 0, CHAIN_LEN * sizeof(*j));
-		j[CHAIN_LEN - 1].target = ktask_spawn_poll(rt, &probe_ops, &p,
+		probe_init(&c->p, 2);
+		memset(j, 0, sizeof(c->j));
+		j[CHAIN_LEN - 1].target = ktask_spawn_poll(rt, &probe_ops, &c->p,
 							   GFP_KERNEL);
 		for (i = CHAIN_LEN - 1; i >= 0; i--) {
 			struct ktask_handle *h;
@@ -1395,15 +1412,21 @@ KT_RT_CASE(join_poll_chain)
 		}
 		if (ret)
 			break;
-		if (!probe_wait_polled(&p) || !probe_wake(&p)) {
+		if (!probe_wait_polled(&c->p) || !probe_wake(&c->p)) {
 			ret = -ETIMEDOUT;
 			break;
 		}
 		ret = ktask_join(head, &out);
-		if (!ret && out != (long)&p + CHAIN_LEN)
+		if (!ret && out != (long)&c->p + CHAIN_LEN)
 			ret = -EINVAL;
 	}
-	kfree(j);
+	/*
+	 * After a failure, tasks of the chain may still use @c until the
+	 * runtime is destroyed, after this function: leak it rather than
+	 * free it under them.
+	 */
+	if (!ret)
+		kfree(c);
 	KT_ASSERT_EQ(ret, 0);
 	return 0;
 }
@@ -1484,7 +1507,7 @@ static int many_tasks(void)
 		wait_for_completion(&m[i].done);
 		kthread_stop(t[i]);
 	}
-	KT_ASSERT_EQ(ktask_rt_num_alive(rt), 0);
+	KT_ASSERT_EQ(wait_none_alive(rt), 0);
 	ktask_rt_destroy(rt);
 	for (i = 0; i < 2; i++) {
 		KT_ASSERT_EQ(m[i].err, 0);
