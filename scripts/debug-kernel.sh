@@ -86,13 +86,21 @@ trim_tree() {
 	find "$d" -depth -type d -empty -delete
 }
 
+# The fragments as they are now: the hash, the configuration and its
+# check all use this copy, even if the files change during the build.
+cache=$(ktask_cache)
+snap=$(mktemp -d "$cache/.kconfig.XXXXXX")
+tmp=
+trap 'rm -rf "$snap" ${tmp:+"$tmp"}' EXIT
+cp "${frags[@]}" "$snap/"
+frags=("${frags[@]/#*\//$snap/}")
+
 hash=$({
 	echo "$variant $recipe"
 	cat "${frags[@]}"
 	echo "${tarball##*/} $(stat -c '%s %Y' "$tarball")"
 	gcc --version | head -n 1
 } | sha256sum | cut -c 1-12)
-cache=$(ktask_cache)
 dir=$cache/kernel-$variant-$hash
 stamp=$dir/.ktask-kernel
 
@@ -113,7 +121,6 @@ if ((!force)) && [[ -f "$stamp" && -r "$dir/arch/x86/boot/bzImage" ]]; then
 fi
 
 tmp=$(mktemp -d "$cache/.kernel-$variant.XXXXXX")
-trap 'rm -rf "$tmp"' EXIT
 log=$dir.log
 
 jobs=()
@@ -166,10 +173,11 @@ kmake bzImage modules modules_prepare >>"$log" 2>&1 ||
 echo "  TRIM    keep what building modules needs" >&2
 trim_tree "$tmp"
 cp "$tmp/.config" "$tmp/.ktask-config"
+cp -r "$snap" "$tmp/.ktask-kconfig"
 echo "$variant ${frags[*]##*/} ${tarball##*/} built in ${SECONDS}s" >"$tmp/.ktask-kernel"
 rm -rf "$dir"
 mv "$tmp" "$dir"
-trap - EXIT
+tmp=
 # Older configurations of this variant are of no further use.
 for old in "$cache/kernel-$variant-"*; do
 	[[ "$old" == "$dir" || "$old" == "$dir.log" ]] && continue
