@@ -150,6 +150,22 @@ static int wait_polled(struct completion *c)
 	return wait_for_completion_timeout(c, KT_WAIT) ? 0 : -ETIMEDOUT;
 }
 
+/*
+ * A joined task leaves the owned list (the tasks file) and the alive count
+ * just after its joiner is woken: wait, boundedly, until @n tasks are left.
+ */
+static int wait_alive(struct ktask_rt *rt, long n)
+{
+	unsigned long end = jiffies + KT_WAIT;
+
+	while (ktask_rt_num_alive(rt) != n) {
+		if (time_after(jiffies, end))
+			return -ETIMEDOUT;
+		usleep_range(1000, 2000);
+	}
+	return 0;
+}
+
 static void release_all(void)
 {
 	if (ha && !IS_ERR(ha)) {
@@ -228,6 +244,9 @@ static int cmd_setup(void)
 		goto fail;
 	if (wait_polled(&pa.polled) || wait_polled(&pb.polled) ||
 	    wait_polled(&jc.polled))
+		goto fail;
+	/* E and F gone from the tasks file: A, B and C are left. */
+	if (wait_alive(it_rt, 3))
 		goto fail;
 	return 0;
 fail:
