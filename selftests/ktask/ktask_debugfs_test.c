@@ -343,10 +343,28 @@ TEST_F(known, tracepoints_in_order)
 	};
 	char *trace, *line, id[40];
 	unsigned int seen = 0;
+	struct task_line t;
+	int i, idle = 0;
 
 	ASSERT_EQ(0, write_str(TRACING "events/ktask/enable", "1"));
 	ASSERT_EQ(0, write_str(TRACING "trace", ""));
-	ASSERT_EQ(0, write_str(CTL, "trace_task"));
+	ASSERT_EQ(0, write_str(CTL, "trace_spawn"));
+	/*
+	 * Wake T only once its first poll has returned: a wake that lands
+	 * while the poll still runs only marks it notified (no ktask_wake
+	 * event) and the harness polls it again at once.
+	 */
+	for (i = 0; i < 1000 && !idle; i++) {
+		char *tasks = read_file(KTASK_DIR "tasks");
+
+		ASSERT_NE(NULL, tasks);
+		idle = find_task(tasks, task_id("T"), &t) && t.state[0] != 'R';
+		free(tasks);
+		if (!idle)
+			sleep_ms(10);
+	}
+	EXPECT_TRUE(idle) TH_LOG("T still in its first poll");
+	ASSERT_EQ(0, write_str(CTL, "trace_wake"));
 	ASSERT_EQ(0, write_str(TRACING "events/ktask/enable", "0"));
 	trace = read_file(TRACING "trace");
 	ASSERT_NE(NULL, trace);

@@ -17,7 +17,10 @@
  *   churn_start  two kthreads, one per CPU, spawn, wake, abort and join
  *                10,000 tasks on runtime "churn"
  *   churn_wait   wait for them; fails if any join got a wrong result
- *   trace_task   spawn T, which parks once, wake it, join it
+ *   trace_spawn  spawn T, which parks once, and wait for its first poll
+ *   trace_wake   wake T and join it; the caller first waits until T's
+ *                first poll has ended (no R in the tasks file), or the
+ *                wake lands in the poll and is traced as none
  *
  * /sys/kernel/debug/ktask_test_introspect/ids lists "<name> <id>" for
  * every task above that exists or existed last.
@@ -133,7 +136,7 @@ static struct ktask_rt *it_rt;
 static struct parked pa, pb, pf, pt;
 static struct joiner jc;
 static struct spinner sd;
-static struct ktask_handle *ha, *hb, *hc, *hd;
+static struct ktask_handle *ha, *hb, *hc, *hd, *ht;
 static struct ktask_abort_handle *ahb;
 static u64 id_a, id_b, id_c, id_d, id_e, id_f, id_t;
 
@@ -180,12 +183,17 @@ static void release_all(void)
 		ktask_abort(hc);
 		ktask_join(hc, NULL);
 	}
+	if (ht) {
+		ktask_abort(ht);
+		ktask_join(ht, NULL);
+	}
 	ktask_abort_handle_put(ahb);
 	if (it_rt && !IS_ERR(it_rt))
 		ktask_rt_destroy(it_rt);
 	ha = NULL;
 	hb = NULL;
 	hc = NULL;
+	ht = NULL;
 	ahb = NULL;
 	it_rt = NULL;
 }
@@ -386,13 +394,11 @@ static int cmd_churn_wait(void)
 	return ret;
 }
 
-static int cmd_trace_task(void)
+static int cmd_trace_spawn(void)
 {
 	struct ktask_handle *h;
-	long out = 0;
-	int ret;
 
-	if (!it_rt)
+	if (!it_rt || ht)
 		return -EINVAL;
 	parked_init(&pt, true, true);
 	h = ktask_spawn_poll(it_rt, &parked_ops, &pt, GFP_KERNEL);
@@ -404,8 +410,20 @@ static int cmd_trace_task(void)
 		ktask_join(h, NULL);
 		return -ETIMEDOUT;
 	}
+	ht = h;
+	return 0;
+}
+
+static int cmd_trace_wake(void)
+{
+	long out = 0;
+	int ret;
+
+	if (!ht)
+		return -EINVAL;
 	ktask_wake(xchg(&pt.waker, NULL));
-	ret = ktask_join(h, &out);
+	ret = ktask_join(ht, &out);
+	ht = NULL;
 	return ret ? ret : (out == 1 ? 0 : -EINVAL);
 }
 
@@ -421,7 +439,8 @@ static ssize_t ctl_write(struct file *file, const char __user *ubuf,
 		{ "spin_stop", cmd_spin_stop },
 		{ "churn_start", cmd_churn_start },
 		{ "churn_wait", cmd_churn_wait },
-		{ "trace_task", cmd_trace_task },
+		{ "trace_spawn", cmd_trace_spawn },
+		{ "trace_wake", cmd_trace_wake },
 	};
 	char buf[32];
 	int i, ret = -ENOENT;
