@@ -32,6 +32,14 @@ if [ -w /proc/sys/kernel/hung_task_timeout_secs ]; then
 	echo $((30 * slow)) >/proc/sys/kernel/hung_task_timeout_secs
 fi
 
+# A KCSAN kernel: do not report the kernel's own races listed in
+# /ktask/kcsan.ignore (scripts/kcsan.ignore).
+if [ -w /sys/kernel/debug/kcsan ]; then
+	grep -v '^#' /ktask/kcsan.ignore | while read -r f; do
+		[ -n "$f" ] && echo "!$f" >/sys/kernel/debug/kcsan
+	done
+fi
+
 chan=/dev/ttyS1
 stty -F "$chan" raw -echo 2>/dev/null || chan=/dev/null
 
@@ -76,6 +84,10 @@ else
 	say "KTASK-VERDICT: FAIL"
 fi
 sync
+# The verdict is out: races in the power-off path are the kernel's.
+if [ -w /sys/kernel/debug/kcsan ]; then
+	echo off >/sys/kernel/debug/kcsan
+fi
 poweroff -f
 # Not reached unless poweroff failed; if this script exits, the kernel
 # panics, reboots (panic=-1), and qemu -no-reboot exits.

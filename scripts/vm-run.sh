@@ -110,6 +110,7 @@ for m in "${job_load[@]}"; do
 done
 printf '%s\n' "${job_load[@]}" >"$root/ktask/load"
 cp "$KTASK_SRC/scripts/jobs/$job.guest" "$root/ktask/job"
+cp "$KTASK_SRC/scripts/kcsan.ignore" "$root/ktask/kcsan.ignore"
 slow=${KTASK_SLOW:-1}
 [[ "$slow" =~ ^[1-9][0-9]*$ ]] || die "KTASK_SLOW must be a positive integer"
 echo "$slow" >"$root/ktask/slow"
