@@ -17,11 +17,6 @@ set -euo pipefail
 # shellcheck source=scripts/lib.sh
 . "$(dirname "$0")/lib.sh"
 
-usage() {
-	sed -n '4,/^set -euo/{/^set/d;s/^# \{0,1\}//;p}' "$0"
-	exit "${1:-0}"
-}
-
 variant=debug
 job=check
 while (($#)); do

@@ -12,6 +12,13 @@ die() {
 	exit 1
 }
 
+# usage [STATUS]: print the calling script's header comment (from its
+# fourth line to "set -euo") as its help, and exit with STATUS (0).
+usage() {
+	sed -n '4,/^set -euo/{/^set/d;s/^# \{0,1\}//;p}' "$0"
+	exit "${1:-0}"
+}
+
 # ktask_kdir: print the kernel build directory to build against.
 # $KDIR if set; else the running kernel's build dir; else the newest
 # installed Debian linux-headers-*-amd64 whose kernel image and module

@@ -42,11 +42,6 @@ set -euo pipefail
 # shellcheck source=scripts/lib.sh
 . "$(dirname "$0")/lib.sh"
 
-usage() {
-	sed -n '4,/^set -euo/{/^set/d;s/^# \{0,1\}//;p}' "$0"
-	exit "${1:-0}"
-}
-
 job=
 while (($#)); do
 	case $1 in
