@@ -472,6 +472,118 @@ static int wait_queue_abort_leaves_no_entry(void)
 	return 0;
 }
 
+/*
+ * A task that moves between two wait queues on every poll while an
+ * hrtimer wakes both queues and, every third tick, the task itself through
+ * a waker: the move often finds the entry still on the other queue while
+ * that queue's wake_up() may be walking it.
+ */
+#define MOVER_POLLS	2000
+
+struct mover {
+	struct ktask_wait w;
+	wait_queue_head_t wq[2];
+	struct ktask_waker *waker;	/* xchg()ed by the poll and the timer */
+	struct hrtimer timer;
+	unsigned int ticks;		/* the timer's only */
+	atomic_t polls;
+	atomic_t drops;
+};
+
+static enum ktask_poll mover_poll(struct ktask_cx *cx, void *arg, long *out)
+{
+	struct mover *mv = arg;
+	int n = atomic_inc_return(&mv->polls);
+
+	if (n >= MOVER_POLLS) {
+		ktask_wait_cancel(&mv->w);
+		*out = n;
+		return KTASK_READY;
+	}
+	ktask_waker_drop(xchg(&mv->waker,
+			      ktask_waker_clone(ktask_cx_waker(cx))));
+	ktask_wait_prepare(cx, &mv->w, &mv->wq[n & 1]);
+	return KTASK_PENDING;
+}
+
+static void mover_drop(void *arg)
+{
+	struct mover *mv = arg;
+
+	ktask_wait_cancel(&mv->w);
+	ktask_waker_drop(xchg(&mv->waker, NULL));
+	atomic_inc(&mv->drops);
+}
+
+static const struct ktask_ops mover_ops = {
+	.poll = mover_poll,
+	.drop = mover_drop,
+};
+
+static enum hrtimer_restart mover_tick(struct hrtimer *timer)
+{
+	struct mover *mv = container_of(timer, struct mover, timer);
+	unsigned int t = mv->ticks++;
+
+	if (t % 3 == 2) {
+		struct ktask_waker *w = xchg(&mv->waker, NULL);
+
+		if (w)
+			ktask_wake(w);
+	} else {
+		wake_up(&mv->wq[t & 1]);
+	}
+	hrtimer_forward_now(timer, ns_to_ktime(20 * NSEC_PER_USEC));
+	return HRTIMER_RESTART;
+}
+
+static int wait_queue_move_while_woken(void)
+{
+	struct ktask_rt *rt = coop_rt(0, 0);
+	struct ktask_handle *h;
+	bool left_queued;
+	struct mover *mv;
+	long out = 0;
+	int ret, drops;
+
+	KT_ASSERT_NOT_ERR_OR_NULL(rt);
+	mv = kzalloc(sizeof(*mv), GFP_KERNEL);
+	if (!mv) {
+		ktask_rt_destroy(rt);
+		return -ENOMEM;
+	}
+	ktask_wait_init(&mv->w);
+	init_waitqueue_head(&mv->wq[0]);
+	init_waitqueue_head(&mv->wq[1]);
+	hrtimer_init(&mv->timer, CLOCK_MONOTONIC, HRTIMER_MODE_REL);
+	mv->timer.function = mover_tick;
+	h = ktask_spawn_poll(rt, &mover_ops, mv, GFP_KERNEL);
+	if (IS_ERR(h)) {
+		ret = PTR_ERR(h);
+	} else {
+		hrtimer_start(&mv->timer, ns_to_ktime(20 * NSEC_PER_USEC),
+			      HRTIMER_MODE_REL);
+		ret = ktask_join_timeout(h, &out, KT_WAIT);
+		if (ret == -ETIMEDOUT) {
+			ktask_abort(h);
+			ktask_join(h, NULL);
+		}
+		hrtimer_cancel(&mv->timer);
+	}
+	ktask_rt_destroy(rt);
+	/* Test-only look: the task and the timer are gone, nothing races. */
+	left_queued = waitqueue_active(&mv->wq[0]);
+	/* The same for the other queue. */
+	left_queued |= waitqueue_active(&mv->wq[1]);
+	drops = atomic_read(&mv->drops);
+	kfree(mv);
+	KT_ASSERT_EQ(ret, 0);
+	KT_ASSERT_EQ(out, MOVER_POLLS);
+	KT_ASSERT_EQ(drops, 1);
+	KT_ASSERT(!left_queued);
+	return 0;
+}
+
 struct cwaiter {
 	struct ktask_completion_wait cw;
 	struct completion *done;
@@ -701,6 +813,7 @@ static const struct kt_case coop_cases[] = {
 	KT_CASE(sleepers_wake_in_deadline_order),
 	KT_CASE(wait_queue_woken_from_hrtimer),
 	KT_CASE(wait_queue_abort_leaves_no_entry),
+	KT_CASE(wait_queue_move_while_woken),
 	KT_CASE(wait_for_completion_in_task),
 	KT_CASE(completion_wait_abort_keeps_completion),
 	KT_CASE(blocking_runs_off_the_workers),
