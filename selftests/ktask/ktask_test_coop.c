@@ -474,18 +474,25 @@ static int wait_queue_abort_leaves_no_entry(void)
 
 /*
  * A task that moves between two wait queues on every poll while an
- * hrtimer wakes both queues and, every third tick, the task itself through
- * a waker: the move often finds the entry still on the other queue while
- * that queue's wake_up() may be walking it.
+ * hrtimer on each CPU wakes both queues and, every third tick, the task
+ * itself through a waker: the move often finds the entry still on the
+ * other queue while another CPU's wake_up() may be walking that queue.
  */
 #define MOVER_POLLS	2000
+
+struct mover;
+
+struct mover_timer {
+	struct hrtimer timer;
+	struct mover *mv;
+	unsigned int ticks;		/* the timer's only */
+};
 
 struct mover {
 	struct ktask_wait w;
 	wait_queue_head_t wq[2];
-	struct ktask_waker *waker;	/* xchg()ed by the poll and the timer */
-	struct hrtimer timer;
-	unsigned int ticks;		/* the timer's only */
+	struct ktask_waker *waker;	/* xchg()ed by the poll and the timers */
+	struct mover_timer timers[2];
 	atomic_t polls;
 	atomic_t drops;
 };
@@ -522,8 +529,9 @@ static const struct ktask_ops mover_ops = {
 
 static enum hrtimer_restart mover_tick(struct hrtimer *timer)
 {
-	struct mover *mv = container_of(timer, struct mover, timer);
-	unsigned int t = mv->ticks++;
+	struct mover_timer *mt = container_of(timer, struct mover_timer, timer);
+	struct mover *mv = mt->mv;
+	unsigned int t = mt->ticks++;
 
 	if (t % 3 == 2) {
 		struct ktask_waker *w = xchg(&mv->waker, NULL);
@@ -537,14 +545,23 @@ static enum hrtimer_restart mover_tick(struct hrtimer *timer)
 	return HRTIMER_RESTART;
 }
 
+/* Runs on the CPU the timer must fire on. */
+static void mover_start_timer(void *arg)
+{
+	struct mover_timer *mt = arg;
+
+	hrtimer_start(&mt->timer, ns_to_ktime(20 * NSEC_PER_USEC),
+		      HRTIMER_MODE_REL_PINNED);
+}
+
 static int wait_queue_move_while_woken(void)
 {
 	struct ktask_rt *rt = coop_rt(0, 0);
+	int ret, drops, cpu, i = 0;
 	struct ktask_handle *h;
 	bool left_queued;
 	struct mover *mv;
 	long out = 0;
-	int ret, drops;
 
 	KT_ASSERT_NOT_ERR_OR_NULL(rt);
 	mv = kzalloc(sizeof(*mv), GFP_KERNEL);
@@ -555,23 +572,34 @@ static int wait_queue_move_while_woken(void)
 	ktask_wait_init(&mv->w);
 	init_waitqueue_head(&mv->wq[0]);
 	init_waitqueue_head(&mv->wq[1]);
-	hrtimer_init(&mv->timer, CLOCK_MONOTONIC, HRTIMER_MODE_REL);
-	mv->timer.function = mover_tick;
+	for (i = 0; i < 2; i++) {
+		hrtimer_init(&mv->timers[i].timer, CLOCK_MONOTONIC,
+			     HRTIMER_MODE_REL);
+		mv->timers[i].timer.function = mover_tick;
+		mv->timers[i].mv = mv;
+	}
 	h = ktask_spawn_poll(rt, &mover_ops, mv, GFP_KERNEL);
 	if (IS_ERR(h)) {
 		ret = PTR_ERR(h);
 	} else {
-		hrtimer_start(&mv->timer, ns_to_ktime(20 * NSEC_PER_USEC),
-			      HRTIMER_MODE_REL);
+		/* One timer on each of the first two online CPUs. */
+		i = 0;
+		for_each_online_cpu(cpu) {
+			if (i == 2)
+				break;
+			smp_call_function_single(cpu, mover_start_timer,
+						 &mv->timers[i++], 1);
+		}
 		ret = ktask_join_timeout(h, &out, KT_WAIT);
 		if (ret == -ETIMEDOUT) {
 			ktask_abort(h);
 			ktask_join(h, NULL);
 		}
-		hrtimer_cancel(&mv->timer);
+		while (i--)
+			hrtimer_cancel(&mv->timers[i].timer);
 	}
 	ktask_rt_destroy(rt);
-	/* Test-only look: the task and the timer are gone, nothing races. */
+	/* Test-only look: the task and the timers are gone, nothing races. */
 	left_queued = waitqueue_active(&mv->wq[0]);
 	/* The same for the other queue. */
 	left_queued |= waitqueue_active(&mv->wq[1]);
