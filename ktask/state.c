@@ -21,6 +21,16 @@
  *   to_running        worker, holding a notification reference
  *       idle:         R=1 N=0; SUCCESS, or CANCELLED if X
  *       not idle:     refs-1;  FAILED, or DEALLOC at zero
+ *   to_running_help   joiner of a run-to-completion task, holding the
+ *                     join handle (see ktask_harness_help())
+ *       idle, N=1, X=0: R=1 refs+1, N stays 1: the queued notification
+ *                     keeps its reference and its run-queue link, and its
+ *                     to_running later finds the task not idle and drops
+ *                     them; a wake meanwhile sees R=1, later C=1, and never
+ *                     queues the task a second time.  Only for tasks that
+ *                     complete on their first poll: one that went idle
+ *                     again with N=1 would be queued twice; true
+ *       otherwise:    no change; false (the joiner waits)
  *   to_idle           poller, after a PENDING poll
  *       X:            no change; CANCELLED (the poller cancels the task)
  *       N=0:          R=0 refs-1; OK, or OK_DEALLOC at zero
@@ -114,6 +124,27 @@ enum ktask_run_action ktask_state_to_running(atomic_long_t *s)
 	} while (!atomic_long_try_cmpxchg(s, &cur, (long)next));
 
 	return action;
+}
+
+bool ktask_state_to_running_help(atomic_long_t *s)
+{
+	long cur = atomic_long_read(s);
+	unsigned long next;
+
+	do {
+		unsigned long c = cur;
+
+		if (!ktask_state_idle(c) || !(c & KTASK_NOTIFIED) ||
+		    (c & KTASK_CANCELLED))
+			return false;
+		if (unlikely(ktask_refs(c) >= KTASK_REF_MAX)) {
+			ktask_state_saturate(s, "overflow");
+			return false;
+		}
+		next = (c | KTASK_RUNNING) + KTASK_REF_ONE;
+	} while (!atomic_long_try_cmpxchg(s, &cur, (long)next));
+
+	return true;
 }
 
 enum ktask_idle_action ktask_state_to_idle(atomic_long_t *s)

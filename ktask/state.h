@@ -87,6 +87,7 @@ struct ktask_handle_drop {
 
 void ktask_state_init(atomic_long_t *s);
 enum ktask_run_action ktask_state_to_running(atomic_long_t *s);
+bool ktask_state_to_running_help(atomic_long_t *s);
 enum ktask_idle_action ktask_state_to_idle(atomic_long_t *s);
 unsigned long ktask_state_to_complete(atomic_long_t *s);
 bool ktask_state_to_terminal(atomic_long_t *s, unsigned int count);

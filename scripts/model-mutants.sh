@@ -20,9 +20,14 @@ mutants=(
 	"to_idle keeps the poll's ref|/if (next \& KTASK_NOTIFIED) {/,/} else {/!s/next -= KTASK_REF_ONE;/next -= 0;/"
 	"to_running leaves NOTIFIED set|s/next = (c | KTASK_RUNNING) \& ~KTASK_NOTIFIED;/next = c | KTASK_RUNNING;/"
 	"abort of an idle task not scheduled|s/submit = true;/submit = false;/"
-	"notify_by_val idle takes a new ref|s/next = c | KTASK_NOTIFIED;\$/next = (c | KTASK_NOTIFIED) + KTASK_REF_ONE;/"
+	"notify_by_val idle takes a new ref|/ ktask_state_notify_by_val(/,/^}/s/next = c | KTASK_NOTIFIED;\$/next = (c | KTASK_NOTIFIED) + KTASK_REF_ONE;/"
 	"join handle keeps JOIN_WAKER while running|s/next \&= ~KTASK_JOIN_WAKER;/next \&= ~0UL;/"
 	"to_shutdown does not take RUNNING|s/next |= KTASK_RUNNING;/next |= 0;/"
+	"to_running_help without a ref inc|s/next = (c | KTASK_RUNNING) + KTASK_REF_ONE;/next = c | KTASK_RUNNING;/"
+	"to_running_help clears NOTIFIED|s/next = (c | KTASK_RUNNING) + KTASK_REF_ONE;/next = ((c | KTASK_RUNNING) \& ~KTASK_NOTIFIED) + KTASK_REF_ONE;/"
+	"to_running_help ignores CANCELLED|s/^\t\t    (c \& KTASK_CANCELLED))\$/\t\t    0)/"
+	"to_running_help claims a task that is not idle|s/if (!ktask_state_idle(c) || !(c \& KTASK_NOTIFIED) ||/if (!(c \& KTASK_NOTIFIED) ||/"
+	"to_running_help does not take RUNNING|s/next = (c | KTASK_RUNNING) + KTASK_REF_ONE;/next = c + KTASK_REF_ONE;/"
 )
 
 caught=0
@@ -32,8 +37,9 @@ for m in "${mutants[@]}"; do
 	mkdir -p "$tmp/m"
 	cp "$src/ktask/state.h" "$tmp/m/"
 	sed -e "$expr" "$src/ktask/state.c" >"$tmp/m/state.c"
-	if cmp -s "$src/ktask/state.c" "$tmp/m/state.c"; then
-		echo "mutant '$name': the sed expression changed nothing" >&2
+	changed=$(diff "$src/ktask/state.c" "$tmp/m/state.c" | grep -c '^>' || true)
+	if [ "$changed" != 1 ]; then
+		echo "mutant '$name': the sed expression changed $changed lines, not 1" >&2
 		exit 1
 	fi
 	gcc -O2 -w -I"$ksft" -I"$src/selftests/ktask" -I"$tmp/m" \

@@ -23,12 +23,21 @@
  *   join_timeout  the join handle registers a thread waker, times out and
  *              takes it back (ktask_join_timeout()), then is dropped or, if
  *              the task completed meanwhile, consumed
+ *   help_join  the join handle of a run-to-completion task, before it
+ *              sleeps (before or after registering its waker), claims a
+ *              queued, never polled task with to_running_help, runs it and
+ *              completes it with its own reference, then takes the output;
+ *              if the claim fails, it joins as join does.  In these sets
+ *              every poll returns READY, as a fn task's does
  *
  * over every set of two and three actors, and checks after every step
  * that no transition WARNed (refcount under- or overflow, a protocol
  * violation), that nothing touches the cell after it was freed, that the
- * task is never polled twice at once nor polled again without a wake,
- * and that the body, the output and the cell are released at most once;
+ * core has one owner at most (whoever set RUNNING, until it moves the task
+ * to idle or complete), that a task is never polled twice at once, polled
+ * again without a wake, or run after an abort that found it idle, that a
+ * queued notification has NOTIFIED set and is the only one, and that the
+ * body, the output and the cell are released at most once;
  * and at every end state that the cell was freed exactly when the last
  * reference went, the body dropped exactly once if the task finished, the
  * output taken or dropped exactly once, no wake or abort was lost, no join
@@ -56,11 +65,12 @@ enum actor_kind {
 	A_SHUTDOWN,
 	A_JOIN_DROP,
 	A_JOIN_TIMEOUT,
+	A_HELP_JOIN,
 };
 
 static const char * const kind_name[] = {
 	"worker", "wake_val", "wake_ref", "abort", "detach", "join", "shutdown",
-	"join_drop", "join_timeout",
+	"join_drop", "join_timeout", "help_join",
 };
 
 /* What the cell's core holds (R in cell.h). */
@@ -91,6 +101,8 @@ struct world {
 	unsigned char in_poll;		/* polls running now */
 	unsigned char wake_pending;	/* woken since the last poll began */
 	unsigned char join_woken;
+	unsigned char owners;		/* owners of the core (RUNNING) */
+	unsigned char abort_idle;	/* an abort found the task idle */
 	struct actor {
 		unsigned char kind;
 		unsigned char pc;
@@ -100,6 +112,8 @@ struct world {
 };
 
 static int nr_actors;
+/* A run-to-completion (fn) task: its one poll returns READY. */
+static bool fn_task;
 static const char *failure;
 static struct world trace[MAX_DEPTH];
 static int depth;
@@ -225,11 +239,52 @@ static void take_output(struct world *w)
 	w->output_takes++;
 }
 
+/* A transition made the caller the owner of the core (set RUNNING). */
+static void own_core(struct world *w)
+{
+	if (w->owners++)
+		fail("two owners of the core at once");
+}
+
+/* The owner moved the task to idle or complete. */
+static void release_core(struct world *w)
+{
+	if (!w->owners) {
+		fail("core released by a non-owner");
+		return;
+	}
+	w->owners--;
+}
+
+/* The owner of the core is about to poll the task (not cancel it). */
+static void poll_begins(struct world *w)
+{
+	/* Only a wake makes a task that returned PENDING run again. */
+	if (w->polls && !w->wake_pending)
+		fail("polled again without a wake");
+	if (w->abort_idle)
+		fail("ran a task aborted while it was not running");
+	w->wake_pending = 0;
+}
+
+/* The poll itself, returning READY: the body is done, the output stored. */
+static void poll_ready(struct world *w)
+{
+	touch(w);
+	if (w->in_poll++)
+		fail("polled twice at once");
+	w->polls++;
+	drop_body(w);
+	w->stage = ST_FINISHED;
+	w->in_poll--;
+}
+
 /*
  * The completion path of harness.c, as steps of the actor at @a, whose pc
  * runs from 100: to_complete, [wake joiner, unset waker, drop waker],
- * release, terminal.  @a->a: 1 if the actor's reference is the owned
- * list's (shutdown), so release cannot find the task.
+ * release, terminal.  The caller owns the core and one of its references
+ * goes in to_terminal: the poll's (worker, help_join) or the owned list's
+ * (shutdown, which took the task off the list, so release finds nothing).
  */
 static void complete_step(struct world *w, struct actor *a)
 {
@@ -240,6 +295,7 @@ static void complete_step(struct world *w, struct actor *a)
 	switch (a->pc) {
 	case 100:
 		snap = ktask_state_to_complete(sw(w));
+		release_core(w);
 		if (!(snap & KTASK_JOIN_INTEREST)) {
 			if (w->stage != ST_CONSUMED)
 				take_output(w);
@@ -268,7 +324,7 @@ static void complete_step(struct world *w, struct actor *a)
 		w->owned = 0;
 		if (ktask_state_to_terminal(sw(w), released ? 2 : 1))
 			dealloc(w);
-		a->refs = 0;
+		a->refs--;
 		a->pc = 255;
 		return;
 	}
@@ -302,16 +358,12 @@ static int worker_step(struct world *w, struct actor *a, int choice)
 			return -1;
 		switch (ktask_state_to_running(sw(w))) {
 		case KTASK_RUN_SUCCESS:
-			/*
-			 * The poll begins here.  Only a wake makes a task
-			 * that returned PENDING run again.
-			 */
-			if (w->polls && !w->wake_pending)
-				fail("polled again without a wake");
-			w->wake_pending = 0;
+			own_core(w);
+			poll_begins(w);
 			a->pc = 2;
 			break;
 		case KTASK_RUN_CANCELLED:
+			own_core(w);
 			cancel_task(w);
 			a->pc = 100;
 			break;
@@ -327,19 +379,20 @@ static int worker_step(struct world *w, struct actor *a, int choice)
 		}
 		return 0;
 	case 2:
-		/* The poll: READY, PENDING, or PENDING after a self-wake. */
-		if (choice > 2 || (w->polls >= MAX_POLLS && choice))
+		/*
+		 * The poll: READY, PENDING, or PENDING after a self-wake; a fn
+		 * task's is READY.
+		 */
+		if (choice > 2 || (choice && (fn_task || w->polls >= MAX_POLLS)))
 			return -1;
-		if (w->in_poll++)
-			fail("polled twice at once");
-		w->polls++;
 		if (choice == 0) {
-			drop_body(w);
-			w->stage = ST_FINISHED;
-			w->in_poll--;
+			poll_ready(w);
 			a->pc = 100;
 			return 0;
 		}
+		if (w->in_poll++)
+			fail("polled twice at once");
+		w->polls++;
 		if (choice == 2) {
 			if (ktask_state_notify_by_ref(sw(w)) ==
 			    KTASK_NOTIFY_SUBMIT)
@@ -355,15 +408,18 @@ static int worker_step(struct world *w, struct actor *a, int choice)
 			return -1;
 		switch (ktask_state_to_idle(sw(w))) {
 		case KTASK_IDLE_OK:
+			release_core(w);
 			a->refs = 0;
 			a->pc = 0;
 			break;
 		case KTASK_IDLE_OK_NOTIFIED:
+			release_core(w);
 			w->queued++;	/* our reference goes with it */
 			a->refs = 0;
 			a->pc = 0;
 			break;
 		case KTASK_IDLE_OK_DEALLOC:
+			release_core(w);
 			a->refs = 0;
 			dealloc(w);
 			a->pc = 0;
@@ -428,6 +484,9 @@ static int abort_step(struct world *w, struct actor *a, int choice)
 		return -1;
 	if (a->pc == 0) {
 		touch(w);
+		/* Not being polled: it must never run again (ktask_abort()). */
+		if (ktask_state_idle(ktask_state_load(sw(w))))
+			w->abort_idle = 1;
 		if (ktask_state_notify_and_cancel(sw(w)))
 			w->queued++;
 	} else {
@@ -514,6 +573,58 @@ static int join_step(struct world *w, struct actor *a, int choice)
 	return -1;
 }
 
+/*
+ * help_join: join as join does, but help a fn task before sleeping.  pc 0
+ * look, and choose when to help: before registering the waker (@a->b 0)
+ * or after it (@a->b 1); 6 to_running_help; 7 run the function; 100..
+ * complete with the help's reference; 3 take the output and drop the
+ * handle.  If the claim fails, on to join's 1 (register) or 2 (sleep).
+ */
+static int help_join_step(struct world *w, struct actor *a, int choice)
+{
+	int ret;
+
+	if (choice > 1 || (choice && a->pc))
+		return -1;
+	switch (a->pc) {
+	case 0:
+		touch(w);
+		if (ktask_state_load(sw(w)) & KTASK_COMPLETE) {
+			if (choice)
+				return -1;
+			a->pc = 3;
+			return 0;
+		}
+		a->b = choice;
+		a->pc = choice ? 1 : 6;
+		return 0;
+	case 6:
+		touch(w);
+		if (!ktask_state_to_running_help(sw(w))) {
+			a->pc = a->b ? 2 : 1;
+			return 0;
+		}
+		own_core(w);
+		poll_begins(w);
+		a->refs++;		/* the help's reference */
+		a->pc = 7;
+		return 0;
+	case 7:
+		poll_ready(w);
+		a->pc = 100;
+		return 0;
+	case 100 ... 103:
+		complete_step(w, a);
+		if (a->pc == 255)
+			a->pc = 3;	/* consume the handle */
+		return 0;
+	}
+	ret = join_step(w, a, choice);
+	if (!ret && a->pc == 2 && a->b == 1)
+		a->pc = 6;		/* registered: help before sleeping */
+	return ret;
+}
+
 /* Register @slot in the join-waker slot; return: registered. */
 static bool join_register(struct world *w, enum slot slot)
 {
@@ -590,6 +701,7 @@ static int shutdown_step(struct world *w, struct actor *a, int choice)
 	case 1:
 		touch(w);
 		if (ktask_state_to_shutdown(sw(w))) {
+			own_core(w);
 			cancel_task(w);
 			a->pc = 100;
 		} else {
@@ -629,11 +741,30 @@ static int step(struct world *w, int i, int choice)
 		return join_drop_step(w, a, choice);
 	case A_JOIN_TIMEOUT:
 		return join_timeout_step(w, a, choice);
+	case A_HELP_JOIN:
+		return help_join_step(w, a, choice);
 	}
 	return -1;
 }
 
 /* ---- checks ---- */
+
+/*
+ * After every step: a notification (queued, or popped and not yet run)
+ * has NOTIFIED set and is the only one.
+ */
+static void check_step(const struct world *w)
+{
+	int i, held = w->queued;
+
+	for (i = 0; i < nr_actors; i++)
+		if (w->actor[i].kind == A_WORKER && w->actor[i].pc == 1)
+			held++;
+	if (held > 1)
+		fail("two notifications at once");
+	else if (held && !(w->state & KTASK_NOTIFIED))
+		fail("a notification exists, NOTIFIED is clear");
+}
 
 static void check_end(const struct world *w)
 {
@@ -645,13 +776,15 @@ static void check_end(const struct world *w)
 	for (i = 0; i < nr_actors; i++) {
 		const struct actor *a = &w->actor[i];
 
-		if (a->kind == A_JOIN && a->pc == 5) {
+		if ((a->kind == A_JOIN || a->kind == A_HELP_JOIN) &&
+		    a->pc == 5) {
 			joiner_sleeps = true;
 			continue;	/* parked on a task nobody wakes */
 		}
 		refs_held += a->refs;
 		/* Without a handle actor, the join handle is never dropped. */
 		if ((a->kind == A_JOIN && a->pc == 4) ||
+		    (a->kind == A_HELP_JOIN && a->pc == 4) ||
 		    (a->kind == A_DETACH && a->pc == 1) ||
 		    (a->kind == A_JOIN_DROP && a->pc == 2) ||
 		    (a->kind == A_JOIN_TIMEOUT && a->pc == 2))
@@ -742,6 +875,7 @@ static void explore(struct world *w)
 			moved = true;
 			if (model_warnings)
 				failure = "a transition WARNed";
+			check_step(&next);
 			if (failure) {
 				ksft_print_msg("step by actor %d (%s), choice %d\n",
 					       i, kind_name[w->actor[i].kind],
@@ -772,6 +906,12 @@ static void print_trace(void)
 			       trace[i].slot);
 }
 
+static bool is_handle(int kind)
+{
+	return kind == A_DETACH || kind == A_JOIN || kind == A_JOIN_DROP ||
+	       kind == A_JOIN_TIMEOUT || kind == A_HELP_JOIN;
+}
+
 static bool run_config(const int *kinds, int n, int workers)
 {
 	struct world w;
@@ -779,6 +919,7 @@ static bool run_config(const int *kinds, int n, int workers)
 
 	memset(&w, 0, sizeof(w));
 	nr_actors = 0;
+	fn_task = false;
 	for (i = 0; i < workers; i++)
 		w.actor[nr_actors++].kind = A_WORKER;
 	for (i = 0; i < n; i++) {
@@ -791,9 +932,11 @@ static bool run_config(const int *kinds, int n, int workers)
 			a->refs = 1;
 			refs++;
 		}
-		if (kinds[i] == A_DETACH || kinds[i] == A_JOIN ||
-		    kinds[i] == A_JOIN_DROP || kinds[i] == A_JOIN_TIMEOUT)
+		if (is_handle(kinds[i]))
 			a->refs = 1;	/* the join handle's reference */
+		/* Only a run-to-completion task can be helped. */
+		if (kinds[i] == A_HELP_JOIN)
+			fn_task = true;
 	}
 	/* The initial notification is queued; the owned list holds one. */
 	w.state = (long)(KTASK_INITIAL_STATE +
@@ -810,17 +953,11 @@ static bool run_config(const int *kinds, int n, int workers)
 	return !failure;
 }
 
-static bool is_handle(int kind)
-{
-	return kind == A_DETACH || kind == A_JOIN || kind == A_JOIN_DROP ||
-	       kind == A_JOIN_TIMEOUT;
-}
-
 int main(void)
 {
 	static const int pool[] = {
 		A_WAKE_VAL, A_WAKE_REF, A_ABORT, A_SHUTDOWN,
-		A_DETACH, A_JOIN, A_JOIN_DROP, A_JOIN_TIMEOUT,
+		A_DETACH, A_JOIN, A_JOIN_DROP, A_JOIN_TIMEOUT, A_HELP_JOIN,
 	};
 	const int np = ARRAY_SIZE(pool);
 	int sets[128][3], sizes[128], nr = 0;
