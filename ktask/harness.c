@@ -243,6 +243,49 @@ void ktask_harness_poll(struct ktask_rq *rq, struct ktask_cell *cell)
 	}
 }
 
+/**
+ * ktask_harness_help() - run a queued run-to-completion task for its joiner
+ * @cell: the task; the caller holds its join handle and would sleep on it
+ *
+ * A task that is queued and was never polled is run by its joiner instead
+ * of waiting for a worker: the helping join.  It is claimed with
+ * ktask_state_to_running_help(), which leaves the queued notification in
+ * place (the drain that pops it finds the task complete and drops it),
+ * and is run as a worker would run it: its id is ktask_current_id() and
+ * it counts in the statistics of the joiner's CPU.  The joiner does not
+ * migrate while the task runs.
+ *
+ * Context: Process context, outside any task; may sleep (the task's code).
+ * Return: true if the task ran to completion here, false if it was not
+ * claimable (running, complete, cancelled, or not queued).
+ */
+bool ktask_harness_help(struct ktask_cell *cell)
+{
+	struct ktask_helper helper;
+	long out = 0;
+
+	if (cell->vtable != &ktask_fn_vtable ||
+	    !ktask_state_to_running_help(&cell->state))
+		return false;
+
+	memset(&helper.rq, 0, sizeof(helper.rq));
+	helper.rq.rt = cell->rt;
+	helper.rq.cpu = -1;
+	migrate_disable();
+	ktask_helper_enter(&helper);
+	/* A fn task is READY on its first poll. */
+	ktask_poll_body(&helper.rq, cell, &out);
+	/* Before the completion, after which @rt may go away. */
+	ktask_rq_close_poll(&helper.rq, local_clock());
+	cell->vtable->drop_body(cell);
+	cell->output = out;
+	cell->stage = KTASK_STAGE_FINISHED;
+	ktask_complete(cell);
+	ktask_helper_exit(&helper);
+	migrate_enable();
+	return true;
+}
+
 /* Runtime destroy: @cell was taken off the owned list with its reference. */
 static void ktask_shutdown(struct ktask_cell *cell)
 {

@@ -96,6 +96,12 @@ static int ktask_join_wait(struct ktask_handle *h, long *out, long timeout)
 		return ktask_join_consume(cell, out);
 	if (ktask_current_rq())
 		return -EDEADLK;
+	/*
+	 * Queued and never polled: run it rather than wait for a worker.
+	 * Not in a timed join, whose caller expects to get control back.
+	 */
+	if (timeout == MAX_SCHEDULE_TIMEOUT && ktask_harness_help(cell))
+		return ktask_join_consume(cell, out);
 	if (!ktask_join_register(cell, snap, KTASK_JOIN_WAKER_THREAD))
 		return ktask_join_consume(cell, out);
 

@@ -6,8 +6,9 @@
  *
  * I: set up in ktask_rt_create() and read-only until ktask_rt_destroy().
  * A: atomic or lock-free; see the field's comment.
- * D: written only by the run queue's drain work (non-reentrant), read by
- *    ktask_current_id() from that same work.
+ * D: written only by the run queue's drainer, the holder of its
+ *    KTASK_RQ_KICKED bit (one at a time), read by ktask_current_id() from
+ *    that same drainer.
  * P: per-CPU statistics updated with this_cpu_*() from any context; read
  *    racily (data_race()) by debugfs.
  * R: written by the drain with WRITE_ONCE() around each poll, read by the
@@ -64,6 +65,8 @@ struct ktask_cpu_stats {
  * struct ktask_rq - one CPU's run queue of a runtime
  * @queue: A: notified tasks; llist_add() from any context, emptied only by
  *	llist_del_all() (the drain and the CPU-offline callback)
+ * @flags: A: KTASK_RQ_KICKED: a drain is dispatched or running; set by the
+ *	push that dispatches it, cleared by the drain (see sched.c)
  * @backlog: D: tasks taken from @queue and not yet polled, oldest first
  * @backlog_tail: D: last node of @backlog
  * @current_cell: D: the task being polled, or NULL
@@ -72,27 +75,25 @@ struct ktask_cpu_stats {
  *	the clock
  * @poll_open: D: @clock_ns is the start of a poll whose length is not yet
  *	accounted (see ktask_rq_close_poll())
- * @draining: D: set while the drain polls and will look at @queue again
- *	before it ends; read with READ_ONCE() by pushes, which then need not
- *	queue @drain_work (see ktask_rq_push())
  * @poll_start_ns: R: local_clock() when the current poll began, 0 if none
  * @poll_id: R: id of the task being polled
  * @poll_site: R: its spawn site
  * @reported_ns: W: @poll_start_ns of the last poll reported as long
  * @depth: A: tasks on @queue and @backlog
- * @drain_work: I: polls the queue's tasks on @cpu
+ * @drain_work: I: polls the queue's tasks on @cpu when no ktask worker
+ *	thread is idle
  * @rt: I: the runtime
  * @cpu: I: the CPU this queue belongs to
  * @stats: P: counters
  */
 struct ktask_rq {
 	struct llist_head queue;
+	unsigned long flags;
 	struct llist_node *backlog;
 	struct llist_node *backlog_tail;
 	struct ktask_cell *current_cell;
 	u64 clock_ns;
 	bool poll_open;
-	bool draining;
 	u64 poll_start_ns;
 	u64 poll_id;
 	unsigned long poll_site;
@@ -103,6 +104,19 @@ struct ktask_rq {
 	int cpu;
 	struct ktask_cpu_stats stats;
 } ____cacheline_aligned;
+
+/**
+ * struct ktask_helper - a joiner running a task (see ktask_harness_help())
+ * @node: entry in its CPU's list of helpers, for ktask_current_rq()
+ * @task: the joining thread
+ * @rq: stands in for a run queue's drainer while the task runs: its
+ *	D and R fields are the helper's own
+ */
+struct ktask_helper {
+	struct list_head node;
+	struct task_struct *task;
+	struct ktask_rq rq;
+};
 
 /**
  * struct ktask_owned_shard - one shard of a runtime's owned-task list
@@ -201,9 +215,12 @@ void ktask_sched_destroy_rt(struct ktask_rt *rt);
 int ktask_sched_init(void);
 void ktask_sched_exit(void);
 struct ktask_rq *ktask_current_rq(void);
+void ktask_helper_enter(struct ktask_helper *h);
+void ktask_helper_exit(struct ktask_helper *h);
 
 /* harness.c */
 void ktask_harness_poll(struct ktask_rq *rq, struct ktask_cell *cell);
+bool ktask_harness_help(struct ktask_cell *cell);
 void ktask_rq_close_poll(struct ktask_rq *rq, u64 now);
 
 /* Publish the poll that begins for the long-poll detector. */

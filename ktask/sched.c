@@ -1,50 +1,154 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * The per-CPU scheduler.
+ * The scheduler: per-CPU run queues, ktask's own worker threads, and the
+ * workqueue behind them.
  *
  * Each runtime has a run queue per CPU: a lock-free llist that wakers push
- * notified tasks onto from any context, and a work item on the runtime's
- * workqueue that drains it.  A push that finds the queue empty queues the
- * drain work; the drain empties the queue with llist_del_all() before it
- * polls, so a task pushed while a drain runs always finds either a
- * non-empty queue (its drain is coming) or queues the work again.  A push
- * that finds the queue empty while the drain runs (@draining) does not
- * queue the work: the drain looks at the queue once more before it ends,
- * so a task that wakes itself or another task during a drain is polled in
- * the same drain, without a second pass through the workqueue.
+ * notified tasks onto from any context.  A queue is drained by one drainer
+ * at a time, whoever holds its KTASK_RQ_KICKED bit.  A push that finds the
+ * queue empty and the bit clear sets it and dispatches a drain; a drain
+ * that runs dry clears it and looks at the queue once more (see
+ * ktask_rq_release()), so a task pushed while a drain runs is polled by
+ * that drain without a second dispatch.
+ *
+ * Dispatch (ktask_rq_dispatch()) follows Tokio's idle accounting
+ * (scheduler/multi_thread/idle.rs): ktask has a worker thread per CPU,
+ * shared by every runtime, and a drain goes to one that is idle, the ones
+ * of other CPUs first.  Waking a thread of another CPU does not preempt
+ * the producer that pushes (a wake on its own CPU would: the sleeper wins
+ * the wakeup-preemption check), so spawning and running overlap on two
+ * CPUs, and the worker keeps draining, without further wakes, for as long
+ * as the producer keeps the queue non-empty.  A worker is claimed by one
+ * dispatch at a time and drains that one queue until it is empty, so a
+ * task that sleeps blocks nothing but its own queue.  When every worker is
+ * busy, the drain goes to the runtime's workqueue instead (a work item per
+ * run queue, on the queue's CPU), whose concurrency management starts
+ * another kworker when a task sleeps: nothing waits behind a busy worker.
  *
  * A drain polls at most rt->max_polls tasks and for at most
  * KTASK_DRAIN_NS (plus its last poll: the limit is checked against the
- * clock read that starts each poll), then requeues itself, so other work
- * on the CPU runs and no drain nears the workqueue CPU-hog threshold.
- * Tasks taken from the queue and not yet polled wait on the run queue's
- * backlog, oldest first.
+ * clock read that starts each poll) before it lets other work on its CPU
+ * run: a worker thread calls cond_resched() and goes on, a work item
+ * requeues itself.  Tasks taken from the queue and not yet polled wait on
+ * the run queue's backlog, oldest first.
  *
- * CPU hotplug: the offline callback moves the dying CPU's queue to an
- * online CPU; a drain that finds its CPU offline hands its backlog over the
- * same way.  Nothing waits on an offline CPU.
+ * CPU hotplug: the offline callback moves the dying CPU's queued tasks to
+ * an online CPU; a worker thread is parked (smpboot) and hands a drain it
+ * was claimed for to the workqueue; a work item whose CPU went away hands
+ * its backlog over.  Nothing waits on an offline CPU.
  */
 #include <linux/cpu.h>
 #include <linux/cpuhotplug.h>
+#include <linux/kthread.h>
 #include <linux/percpu.h>
 #include <linux/preempt.h>
+#include <linux/sched.h>
 #include <linux/sched/clock.h>
+#include <linux/smpboot.h>
 
 #include "runtime.h"
 
-/* Longest a drain polls before it requeues itself: well under 10 ms. */
+/* Longest a drain polls before it lets other work run: well under 10 ms. */
 #define KTASK_DRAIN_NS		(2 * NSEC_PER_MSEC)
+
+/* rq->flags: a drain is dispatched or running; its holder owns the D fields. */
+#define KTASK_RQ_KICKED		0
+
+/* ktask_worker.state */
+enum {
+	KTASK_WORKER_BUSY,	/* draining, starting up or parked */
+	KTASK_WORKER_IDLE,	/* sleeping; a dispatch may claim it */
+	KTASK_WORKER_CLAIMED,	/* claimed; @handoff is or will be set */
+};
+
+/**
+ * struct ktask_worker - ktask's worker thread of one CPU
+ * @task: I: the thread (smpboot), bound to its CPU
+ * @state: A: KTASK_WORKER_*; only a dispatch moves IDLE to CLAIMED, only
+ *	the thread itself moves it out of BUSY and CLAIMED
+ * @handoff: A: the run queue a dispatch gave the thread, with its KICKED
+ *	bit; written once per claim, taken with xchg() by the thread
+ * @rq: the run queue being drained; written and read only by the thread
+ *	(ktask_current_rq())
+ * @helpers: joiners running a task on this CPU (ktask_harness_help());
+ *	changed and walked with preemption disabled, from process context
+ */
+struct ktask_worker {
+	struct task_struct *task;
+	atomic_t state;
+	struct ktask_rq *handoff;
+	struct ktask_rq *rq;
+	struct list_head helpers;
+};
+
+static DEFINE_PER_CPU(struct ktask_worker, ktask_workers);
+
+/* Workers in KTASK_WORKER_IDLE, so that a dispatch need not scan for none. */
+static atomic_t ktask_nr_idle = ATOMIC_INIT(0);
 
 static enum cpuhp_state ktask_cpuhp_state;
 
-static void ktask_rq_drain(struct work_struct *work);
+static void ktask_rq_work(struct work_struct *work);
 
-static void ktask_rq_kick(struct ktask_rq *rq)
+/* Claim an idle worker, another CPU's first.  Preemption is disabled. */
+static struct ktask_worker *ktask_claim_worker(void)
+{
+	unsigned int cpu = smp_processor_id();
+	unsigned int n;
+
+	if (atomic_read(&ktask_nr_idle) <= 0)
+		return NULL;
+	/* Each CPU once, ending with ours (if it is still online). */
+	for (n = 0; n < nr_cpu_ids; n++) {
+		struct ktask_worker *w;
+
+		cpu = cpumask_next(cpu, cpu_online_mask);
+		if (cpu >= nr_cpu_ids)
+			cpu = cpumask_first(cpu_online_mask);
+		if (cpu >= nr_cpu_ids)
+			break;
+		w = per_cpu_ptr(&ktask_workers, cpu);
+		if (atomic_read(&w->state) == KTASK_WORKER_IDLE &&
+		    atomic_cmpxchg(&w->state, KTASK_WORKER_IDLE,
+				   KTASK_WORKER_CLAIMED) == KTASK_WORKER_IDLE) {
+			atomic_dec(&ktask_nr_idle);
+			return w;
+		}
+		if (cpu == smp_processor_id())
+			break;
+	}
+	return NULL;
+}
+
+/* Queue @rq's drain on the runtime's workqueue; the caller holds KICKED. */
+static void ktask_rq_queue_work(struct ktask_rq *rq)
 {
 	if (rq->rt->flags & KTASK_RT_UNBOUND)
 		queue_work(rq->rt->wq, &rq->drain_work);
 	else
 		queue_work_on(rq->cpu, rq->rt->wq, &rq->drain_work);
+}
+
+/*
+ * Start a drain of @rq, whose KICKED bit the caller holds (and passes on).
+ * Preemption is disabled: a claimed worker waits for its handoff without
+ * sleeping (see ktask_worker_park()), so nothing may delay it.
+ */
+static void ktask_rq_dispatch(struct ktask_rq *rq)
+{
+	struct ktask_worker *w = ktask_claim_worker();
+
+	if (!w) {
+		ktask_rq_queue_work(rq);
+		return;
+	}
+	/*
+	 * The handoff before the wake: wake_up_process() orders it before
+	 * the thread's wakeup, and the thread reads it after its state
+	 * check in ktask_worker_should_run().
+	 */
+	WRITE_ONCE(w->handoff, rq);
+	wake_up_process(w->task);
 }
 
 /* Push a chain of @nr tasks; called with preemption disabled. */
@@ -54,21 +158,40 @@ static void ktask_rq_push(struct ktask_rq *rq, struct llist_node *first,
 	atomic_add(nr, &rq->depth);
 	/*
 	 * llist_add_batch() is a fully ordered cmpxchg: our nodes are on the
-	 * queue before we read @draining.  Pairs with the smp_mb() in
-	 * ktask_rq_drain() between its clearing of @draining and its last
-	 * look at the queue: either we see @draining clear and kick, or the
-	 * drain sees our nodes and polls them.
+	 * queue before we read KICKED.  Pairs with the smp_mb__after_atomic()
+	 * in ktask_rq_release() between the drain's clearing of KICKED and
+	 * its last look at the queue: either we see KICKED clear and
+	 * dispatch, or the drain sees our nodes and polls them.  A queue that
+	 * was not empty has a drain coming already.
 	 */
-	if (llist_add_batch(first, last, &rq->queue) && !READ_ONCE(rq->draining))
-		ktask_rq_kick(rq);
+	if (llist_add_batch(first, last, &rq->queue) &&
+	    !test_bit(KTASK_RQ_KICKED, &rq->flags) &&
+	    !test_and_set_bit(KTASK_RQ_KICKED, &rq->flags))
+		ktask_rq_dispatch(rq);
+}
+
+/*
+ * The queue a task of @rt woken (or spawned, or yielding) by the caller
+ * goes to: the one the caller's worker thread drains, if it drains one of
+ * @rt, so that tasks that wake each other stay in one drain on one CPU, as
+ * Tokio keeps a worker's wakes on its local queue; else this CPU's.
+ * Preemption is disabled.
+ */
+static struct ktask_rq *ktask_local_rq(struct ktask_rt *rt)
+{
+	struct ktask_worker *w = this_cpu_ptr(&ktask_workers);
+
+	if (w->task == current && in_task() && w->rq && w->rq->rt == rt)
+		return w->rq;
+	return this_cpu_ptr(rt->rqs);
 }
 
 static void ktask_percpu_schedule(struct ktask_rt *rt, struct ktask_cell *cell)
 {
-	struct ktask_rq *rq = get_cpu_ptr(rt->rqs);
-
-	ktask_rq_push(rq, &cell->queue_node, &cell->queue_node, 1);
-	put_cpu_ptr(rt->rqs);
+	preempt_disable();
+	ktask_rq_push(ktask_local_rq(rt), &cell->queue_node, &cell->queue_node,
+		      1);
+	preempt_enable();
 }
 
 const struct ktask_sched_ops ktask_percpu_sched = {
@@ -93,9 +216,30 @@ static void ktask_rq_refill(struct ktask_rq *rq)
 	rq->backlog_tail = newest;
 }
 
-static void ktask_rq_drain(struct work_struct *work)
+/*
+ * Give up KICKED on a queue whose backlog is empty.  Return: true if the
+ * queue got tasks meanwhile and KICKED is ours again: drain on.
+ */
+static bool ktask_rq_release(struct ktask_rq *rq)
 {
-	struct ktask_rq *rq = container_of(work, struct ktask_rq, drain_work);
+	/* Nothing of the drain's own after this: another may start. */
+	clear_bit(KTASK_RQ_KICKED, &rq->flags);
+	/*
+	 * The clear before the look at the queue; pairs with the fully
+	 * ordered llist_add_batch() in ktask_rq_push().
+	 */
+	smp_mb__after_atomic();
+	return !llist_empty(&rq->queue) &&
+	       !test_and_set_bit(KTASK_RQ_KICKED, &rq->flags);
+}
+
+/*
+ * Poll @rq's tasks; the caller holds KICKED.  Return: true if the drain
+ * stopped at its limit with tasks left (KICKED still held), false if it
+ * ran dry and gave KICKED up.
+ */
+static bool ktask_rq_drain(struct ktask_rq *rq)
+{
 	struct ktask_rt *rt = rq->rt;
 	unsigned int polled = 0;
 	struct llist_node *node;
@@ -104,13 +248,7 @@ static void ktask_rq_drain(struct work_struct *work)
 	this_cpu_inc(rt->rqs->stats.drains);
 	rq->clock_ns = local_clock();
 	deadline = rq->clock_ns + KTASK_DRAIN_NS;
-	/*
-	 * Pushes that see @draining set leave the kick to us.  The store is
-	 * ordered before our read of the queue by the full barrier of the
-	 * xchg in llist_del_all() (ktask_rq_refill()).
-	 */
-	WRITE_ONCE(rq->draining, true);
-	for (;;) {
+	do {
 		ktask_rq_refill(rq);
 		while ((node = rq->backlog)) {
 			struct ktask_cell *cell;
@@ -124,54 +262,148 @@ static void ktask_rq_drain(struct work_struct *work)
 			 * A poll that ran the task's code set @clock_ns to its
 			 * start: the drain ends at most one poll late.
 			 */
-			if (++polled >= rt->max_polls || rq->clock_ns > deadline)
-				goto requeue;
+			if (++polled >= rt->max_polls || rq->clock_ns > deadline) {
+				ktask_rq_refill(rq);
+				if (!rq->backlog)
+					break;
+				this_cpu_inc(rt->rqs->stats.requeues);
+				if (rq->poll_open)
+					ktask_rq_close_poll(rq, local_clock());
+				return true;
+			}
 		}
-		/*
-		 * Dry.  Clear @draining, then look at the queue once more: a
-		 * push that saw @draining set did not kick, and its nodes are
-		 * on the queue before its read of @draining (see
-		 * ktask_rq_push()).
-		 */
-		WRITE_ONCE(rq->draining, false);
-		/* Our store before that look; pairs with the push's cmpxchg. */
-		smp_mb();
-		if (llist_empty(&rq->queue))
-			goto out;
-		WRITE_ONCE(rq->draining, true);
-	}
+		/* The drain's one clock read of its own: its last poll's end. */
+		if (rq->poll_open)
+			ktask_rq_close_poll(rq, local_clock());
+	} while (ktask_rq_release(rq));
+	return false;
+}
 
-requeue:
-	/*
-	 * Pushes that saw @draining set did not kick: take their nodes into
-	 * the backlog after clearing it, so that the kick below covers them.
-	 * The xchg in llist_del_all() is fully ordered, which orders our store
-	 * before it, as the smp_mb() above does.
-	 */
-	WRITE_ONCE(rq->draining, false);
-	ktask_rq_refill(rq);
-	if (!rq->backlog)
-		goto out;
-	this_cpu_inc(rt->rqs->stats.requeues);
-	if ((rt->flags & KTASK_RT_UNBOUND) || cpu_online(rq->cpu)) {
-		ktask_rq_kick(rq);
-	} else {
-		/* Running unbound after our CPU went away: hand over. */
+/*
+ * Hand the backlog of @rq, whose CPU went offline, to the caller's CPU;
+ * the caller holds KICKED and gives it up.
+ */
+static void ktask_rq_hand_over(struct ktask_rq *rq)
+{
+	do {
+		struct llist_node *node;
 		struct ktask_rq *here;
 		int nr = 0;
 
+		ktask_rq_refill(rq);
+		if (!rq->backlog)
+			continue;
 		for (node = rq->backlog; node; node = node->next)
 			nr++;
 		atomic_sub(nr, &rq->depth);
-		here = get_cpu_ptr(rt->rqs);
+		here = get_cpu_ptr(rq->rt->rqs);
 		ktask_rq_push(here, rq->backlog, rq->backlog_tail, nr);
 		rq->backlog = NULL;
-		put_cpu_ptr(rt->rqs);
+		put_cpu_ptr(rq->rt->rqs);
+	} while (ktask_rq_release(rq));
+}
+
+static void ktask_rq_work(struct work_struct *work)
+{
+	struct ktask_rq *rq = container_of(work, struct ktask_rq, drain_work);
+
+	if (!ktask_rq_drain(rq))
+		return;
+	/* At the limit: go behind the other work of this CPU. */
+	if ((rq->rt->flags & KTASK_RT_UNBOUND) || cpu_online(rq->cpu))
+		ktask_rq_queue_work(rq);
+	else
+		ktask_rq_hand_over(rq);
+}
+
+/* smpboot: with preemption disabled and the thread's state set to sleep. */
+static int ktask_worker_should_run(unsigned int cpu)
+{
+	struct ktask_worker *w = per_cpu_ptr(&ktask_workers, cpu);
+
+	switch (atomic_read(&w->state)) {
+	case KTASK_WORKER_CLAIMED:
+		/* If not yet there, the claimer's wake follows its store. */
+		return !!READ_ONCE(w->handoff);
+	case KTASK_WORKER_BUSY:
+		atomic_set(&w->state, KTASK_WORKER_IDLE);
+		/*
+		 * Counted after it is claimable: a dispatch that sees the
+		 * count finds the worker.  A claim in between decrements
+		 * first, which the signed count absorbs.
+		 */
+		atomic_inc(&ktask_nr_idle);
+		return 0;
+	default:
+		return 0;
 	}
-out:
-	/* The drain's one clock read of its own: the end of its last poll. */
-	if (rq->poll_open)
-		ktask_rq_close_poll(rq, local_clock());
+}
+
+/* smpboot: a claim was woken to; drain the queue handed over. */
+static void ktask_worker_run(unsigned int cpu)
+{
+	struct ktask_worker *w = per_cpu_ptr(&ktask_workers, cpu);
+	struct ktask_rq *rq = xchg(&w->handoff, NULL);
+
+	atomic_set(&w->state, KTASK_WORKER_BUSY);
+	if (WARN_ON_ONCE(!rq))
+		return;
+	w->rq = rq;
+	while (ktask_rq_drain(rq)) {
+		if (kthread_should_park()) {
+			/* The CPU goes offline: the workqueue goes on. */
+			ktask_rq_queue_work(rq);
+			break;
+		}
+		cond_resched();
+	}
+	w->rq = NULL;
+}
+
+/* smpboot: runs in the thread before it parks (CPU going offline). */
+static void ktask_worker_park(unsigned int cpu)
+{
+	struct ktask_worker *w = per_cpu_ptr(&ktask_workers, cpu);
+	struct ktask_rq *rq;
+	int old;
+
+	old = atomic_xchg(&w->state, KTASK_WORKER_BUSY);
+	if (old == KTASK_WORKER_IDLE)
+		atomic_dec(&ktask_nr_idle);
+	if (old != KTASK_WORKER_CLAIMED)
+		return;
+	/* The claimer stores the handoff with preemption disabled. */
+	while (!(rq = xchg(&w->handoff, NULL)))
+		cpu_relax();
+	ktask_rq_queue_work(rq);
+}
+
+static struct smp_hotplug_thread ktask_worker_threads = {
+	.store			= &ktask_workers.task,
+	.thread_should_run	= ktask_worker_should_run,
+	.thread_fn		= ktask_worker_run,
+	.thread_comm		= "ktask/%u",
+	.park			= ktask_worker_park,
+};
+
+/*
+ * A joiner runs a task on this CPU (harness.c): ktask_current_rq() finds
+ * @rq for it.  Process context, migration disabled until
+ * ktask_helper_exit().
+ */
+void ktask_helper_enter(struct ktask_helper *h)
+{
+	h->task = current;
+	preempt_disable();
+	list_add(&h->node, this_cpu_ptr(&ktask_workers.helpers));
+	preempt_enable();
+}
+
+void ktask_helper_exit(struct ktask_helper *h)
+{
+	preempt_disable();
+	list_del(&h->node);
+	preempt_enable();
 }
 
 /**
@@ -182,14 +414,33 @@ out:
  */
 struct ktask_rq *ktask_current_rq(void)
 {
+	struct ktask_worker *w;
+	struct ktask_helper *h;
+	struct ktask_rq *rq = NULL;
 	struct work_struct *work;
 
 	if (!in_task())
 		return NULL;
+	/*
+	 * Our own CPU's worker if we are one (it is bound to its CPU);
+	 * otherwise no CPU's worker is us, whichever we read.
+	 */
+	w = raw_cpu_ptr(&ktask_workers);
+	if (w->task == current)
+		return w->rq;
 	work = current_work();
-	if (!work || work->func != ktask_rq_drain)
-		return NULL;
-	return container_of(work, struct ktask_rq, drain_work);
+	if (work && work->func == ktask_rq_work)
+		return container_of(work, struct ktask_rq, drain_work);
+	/* A helping joiner does not migrate while it is on the list. */
+	preempt_disable();
+	list_for_each_entry(h, this_cpu_ptr(&ktask_workers.helpers), node) {
+		if (h->task == current) {
+			rq = &h->rq;
+			break;
+		}
+	}
+	preempt_enable();
+	return rq;
 }
 
 /**
@@ -229,7 +480,9 @@ static int ktask_cpu_offline(unsigned int cpu, struct hlist_node *node)
 		nr++;
 	atomic_sub(nr, &rq->depth);
 	/* The hotplug lock keeps @target online while we queue on it. */
+	preempt_disable();
 	ktask_rq_push(per_cpu_ptr(rt->rqs, target), first, last, nr);
+	preempt_enable();
 	return 0;
 }
 
@@ -245,15 +498,15 @@ int ktask_sched_init_rt(struct ktask_rt *rt)
 		struct ktask_rq *rq = per_cpu_ptr(rt->rqs, cpu);
 
 		init_llist_head(&rq->queue);
+		rq->flags = 0;
 		atomic_set(&rq->depth, 0);
 		rq->poll_start_ns = 0;
 		rq->reported_ns = 0;
 		rq->current_cell = NULL;
 		rq->backlog = NULL;
-		rq->draining = false;
 		rq->clock_ns = 0;
 		rq->poll_open = false;
-		INIT_WORK(&rq->drain_work, ktask_rq_drain);
+		INIT_WORK(&rq->drain_work, ktask_rq_work);
 		rq->rt = rt;
 		rq->cpu = cpu;
 	}
@@ -275,23 +528,50 @@ err_free:
 	return ret;
 }
 
-/* Every task has completed and no push is in flight (see runtime.h). */
+/*
+ * Every task has completed and no push is in flight (see runtime.h), but
+ * drains may still run, on a worker or the workqueue, dropping stale
+ * notifications: wait until no queue is kicked.
+ */
 void ktask_sched_destroy_rt(struct ktask_rt *rt)
 {
+	int cpu;
+
 	cpuhp_state_remove_instance_nocalls(ktask_cpuhp_state, &rt->cpuhp_node);
-	/* Runs the drains still queued: they drop stale notifications. */
+	for_each_possible_cpu(cpu) {
+		struct ktask_rq *rq = per_cpu_ptr(rt->rqs, cpu);
+
+		/*
+		 * A drain gives KICKED up as its last access to @rq; the
+		 * acquire orders our teardown after that access.
+		 */
+		while (test_bit_acquire(KTASK_RQ_KICKED, &rq->flags))
+			schedule_timeout_uninterruptible(1);
+	}
+	/* A work item that requeued itself has run by now; flush the rest. */
 	destroy_workqueue(rt->wq);
 	free_percpu(rt->rqs);
 }
 
 int ktask_sched_init(void)
 {
-	int ret;
+	int cpu, ret;
 
+	for_each_possible_cpu(cpu) {
+		struct ktask_worker *w = per_cpu_ptr(&ktask_workers, cpu);
+
+		atomic_set(&w->state, KTASK_WORKER_BUSY);
+		INIT_LIST_HEAD(&w->helpers);
+	}
+	ret = smpboot_register_percpu_thread(&ktask_worker_threads);
+	if (ret)
+		return ret;
 	ret = cpuhp_setup_state_multi(CPUHP_AP_ONLINE_DYN, "ktask/rq:online",
 				      NULL, ktask_cpu_offline);
-	if (ret < 0)
+	if (ret < 0) {
+		smpboot_unregister_percpu_thread(&ktask_worker_threads);
 		return ret;
+	}
 	ktask_cpuhp_state = ret;
 	return 0;
 }
@@ -299,4 +579,7 @@ int ktask_sched_init(void)
 void ktask_sched_exit(void)
 {
 	cpuhp_remove_multi_state(ktask_cpuhp_state);
+	/* Every runtime is gone: no drain runs, no dispatch claims. */
+	smpboot_unregister_percpu_thread(&ktask_worker_threads);
+	atomic_set(&ktask_nr_idle, 0);
 }
