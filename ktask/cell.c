@@ -4,6 +4,8 @@
  */
 #include <linux/atomic.h>
 #include <linux/build_bug.h>
+#include <linux/cpuhotplug.h>
+#include <linux/moduleparam.h>
 #include <linux/percpu.h>
 #include <linux/slab.h>
 
@@ -17,25 +19,127 @@ static DEFINE_PER_CPU(long, ktask_nr_cells);
 /* The last task id handed out; ids start at 1 so that 0 means "none". */
 static atomic64_t ktask_last_id = ATOMIC64_INIT(0);
 
+/*
+ * A per-CPU cache of free cells in front of the slab, as io_uring keeps
+ * requests: an empty cache is refilled with kmem_cache_alloc_bulk(), a
+ * full one gives half back with kmem_cache_free_bulk(), so a spawn and a
+ * free cost a few stores with interrupts off, and the slab's per-object
+ * costs (the init_on_alloc memset, freelist hardening) are paid in bulk.
+ * Off by default under KASAN, which must see every allocation and free.
+ */
+#define KTASK_CELL_CACHE_SIZE	64
+#define KTASK_CELL_CACHE_BATCH	(KTASK_CELL_CACHE_SIZE / 2)
+
+/**
+ * struct ktask_cell_pcp - one CPU's cache of free cells
+ * @nr: number of cells in @cells
+ * @cells: free cells, the most recently freed last
+ *
+ * Changed only on its CPU with interrupts disabled (a spawn may come from
+ * a hardirq), or by the CPU-dead callback once the CPU is gone.
+ */
+struct ktask_cell_pcp {
+	unsigned int nr;
+	void *cells[KTASK_CELL_CACHE_SIZE];
+};
+
+static DEFINE_PER_CPU(struct ktask_cell_pcp, ktask_cell_pcp);
+static enum cpuhp_state ktask_cell_cpuhp_state;
+
+static bool ktask_cell_cache_on = !IS_ENABLED(CONFIG_KASAN);
+module_param_named(cell_cache, ktask_cell_cache_on, bool, 0444);
+MODULE_PARM_DESC(cell_cache,
+		 "keep a per-CPU cache of free task cells (default: on, off under KASAN)");
+
+/* Give the cells of a dead CPU's cache back to the slab. */
+static int ktask_cell_cpu_dead(unsigned int cpu)
+{
+	struct ktask_cell_pcp *pcp = per_cpu_ptr(&ktask_cell_pcp, cpu);
+
+	kmem_cache_free_bulk(ktask_cell_cache, pcp->nr, pcp->cells);
+	pcp->nr = 0;
+	return 0;
+}
+
 int ktask_cell_cache_init(void)
 {
+	int ret;
+
 	/* The header and core must fit the first cache line (DESIGN.md). */
 	BUILD_BUG_ON(offsetof(struct ktask_cell, owned_node) > 64);
 	BUILD_BUG_ON(sizeof(struct ktask_cell) > 128);
 
 	ktask_cell_cache = KMEM_CACHE(ktask_cell, SLAB_HWCACHE_ALIGN);
-	return ktask_cell_cache ? 0 : -ENOMEM;
+	if (!ktask_cell_cache)
+		return -ENOMEM;
+	ret = cpuhp_setup_state_nocalls(CPUHP_BP_PREPARE_DYN, "ktask/cell:dead",
+					NULL, ktask_cell_cpu_dead);
+	if (ret < 0) {
+		kmem_cache_destroy(ktask_cell_cache);
+		return ret;
+	}
+	ktask_cell_cpuhp_state = ret;
+	return 0;
 }
 
 void ktask_cell_cache_exit(void)
 {
+	int cpu;
+
+	cpuhp_remove_state_nocalls(ktask_cell_cpuhp_state);
+	/* No task is left: every cell is in a cache or back in the slab. */
+	for_each_possible_cpu(cpu)
+		ktask_cell_cpu_dead(cpu);
 	kmem_cache_destroy(ktask_cell_cache);
+}
+
+/* Refill this CPU's empty cache and take a cell from it, or NULL. */
+static struct ktask_cell *ktask_cell_refill(gfp_t gfp)
+{
+	void *cells[KTASK_CELL_CACHE_BATCH];
+	struct ktask_cell_pcp *pcp;
+	unsigned long flags;
+	int nr, i;
+
+	nr = kmem_cache_alloc_bulk(ktask_cell_cache, gfp, ARRAY_SIZE(cells),
+				   cells);
+	if (!nr)
+		return NULL;
+	/* We may have moved, and the cache filled meanwhile. */
+	local_irq_save(flags);
+	pcp = this_cpu_ptr(&ktask_cell_pcp);
+	for (i = 1; i < nr && pcp->nr < KTASK_CELL_CACHE_SIZE; i++)
+		pcp->cells[pcp->nr++] = cells[i];
+	local_irq_restore(flags);
+	if (i < nr)
+		kmem_cache_free_bulk(ktask_cell_cache, nr - i, &cells[i]);
+	return cells[0];
 }
 
 struct ktask_cell *ktask_cell_alloc(gfp_t gfp)
 {
-	struct ktask_cell *cell = kmem_cache_alloc(ktask_cell_cache, gfp);
+	struct ktask_cell *cell = NULL;
 
+	if (ktask_cell_cache_on) {
+		struct ktask_cell_pcp *pcp;
+		unsigned long flags;
+
+		local_irq_save(flags);
+		pcp = this_cpu_ptr(&ktask_cell_pcp);
+		if (pcp->nr)
+			cell = pcp->cells[--pcp->nr];
+		local_irq_restore(flags);
+		/*
+		 * kmem_cache_alloc_bulk() enables interrupts on its way out:
+		 * with them off (a hardirq, a spinlock_irq section) take one.
+		 */
+		if (!cell && !irqs_disabled())
+			cell = ktask_cell_refill(gfp);
+		else if (!cell)
+			cell = kmem_cache_alloc(ktask_cell_cache, gfp);
+	} else {
+		cell = kmem_cache_alloc(ktask_cell_cache, gfp);
+	}
 	if (cell)
 		this_cpu_inc(ktask_nr_cells);
 	return cell;
@@ -43,8 +147,30 @@ struct ktask_cell *ktask_cell_alloc(gfp_t gfp)
 
 void ktask_cell_free(struct ktask_cell *cell)
 {
-	kmem_cache_free(ktask_cell_cache, cell);
+	void *spill[KTASK_CELL_CACHE_BATCH];
+	struct ktask_cell_pcp *pcp;
+	unsigned long flags;
+	unsigned int nr = 0;
+
 	this_cpu_dec(ktask_nr_cells);
+	if (!ktask_cell_cache_on) {
+		kmem_cache_free(ktask_cell_cache, cell);
+		return;
+	}
+	local_irq_save(flags);
+	pcp = this_cpu_ptr(&ktask_cell_pcp);
+	if (pcp->nr == KTASK_CELL_CACHE_SIZE) {
+		/* Full: the oldest half goes back to the slab. */
+		nr = KTASK_CELL_CACHE_BATCH;
+		memcpy(spill, pcp->cells, sizeof(spill));
+		memmove(pcp->cells, &pcp->cells[nr],
+			(KTASK_CELL_CACHE_SIZE - nr) * sizeof(pcp->cells[0]));
+		pcp->nr -= nr;
+	}
+	pcp->cells[pcp->nr++] = cell;
+	local_irq_restore(flags);
+	if (nr)
+		kmem_cache_free_bulk(ktask_cell_cache, nr, spill);
 }
 
 /**

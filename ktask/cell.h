@@ -80,7 +80,7 @@ enum ktask_stage {
  * @join_waker: W: a struct ktask_cell * waker, KTASK_JOIN_WAKER_THREAD, or 0
  * @owner: I: module pinned while the task's code may run
  * @spawn_site: I: the spawner's address, for debugfs and WARNs
- * @spawn_ns: I: local_clock() at spawn
+ * @spawn_ns: I: ktime_get_coarse_ns() at spawn (tick resolution)
  * @last_poll_ns: D: local_clock() at the start of the last poll
  * @polls: D: number of polls
  * @forced_yields: D: number of budget-forced yields

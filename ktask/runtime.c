@@ -9,6 +9,7 @@
 #include <linux/sched/clock.h>
 #include <linux/slab.h>
 #include <linux/string.h>
+#include <linux/timekeeping.h>
 #include <linux/wait_bit.h>
 
 #include "runtime.h"
@@ -190,7 +191,8 @@ struct ktask_handle *ktask_spawn_cell(struct ktask_rt *rt,
 	cell->join_waker = 0;
 	cell->owner = owner;
 	cell->spawn_site = site;
-	cell->spawn_ns = local_clock();
+	/* The tick's time: debugfs shows ages, not a clock read per spawn. */
+	cell->spawn_ns = ktime_get_coarse_ns();
 	cell->last_poll_ns = 0;
 	cell->polls = 0;
 	cell->forced_yields = 0;

@@ -40,6 +40,7 @@
 #include <linux/cpu.h>
 #include <linux/cpuhotplug.h>
 #include <linux/kthread.h>
+#include <linux/moduleparam.h>
 #include <linux/percpu.h>
 #include <linux/preempt.h>
 #include <linux/sched.h>
@@ -82,6 +83,11 @@ struct ktask_worker {
 };
 
 static DEFINE_PER_CPU(struct ktask_worker, ktask_workers);
+
+static unsigned int ktask_linger_us = 50;
+module_param_named(linger_us, ktask_linger_us, uint, 0644);
+MODULE_PARM_DESC(linger_us,
+		 "how long a worker thread whose queue ran dry waits for more before it sleeps, in us, while its CPU is otherwise idle (0: not at all; default 50)");
 
 /* Workers in KTASK_WORKER_IDLE, so that a dispatch need not scan for none. */
 static atomic_t ktask_nr_idle = ATOMIC_INIT(0);
@@ -234,11 +240,34 @@ static bool ktask_rq_release(struct ktask_rq *rq)
 }
 
 /*
+ * A worker thread whose queue ran dry waits a little for more before it
+ * gives the queue up, holding KICKED: a producer that keeps spawning then
+ * dispatches nothing, and pays no wake, as io_uring's SQPOLL thread spins
+ * before it sleeps.  Only while nothing else wants the CPU.
+ * Return: true if the queue has tasks again.
+ */
+static bool ktask_rq_linger(struct ktask_rq *rq)
+{
+	unsigned int us = READ_ONCE(ktask_linger_us);
+	u64 until;
+
+	if (!us)
+		return false;
+	until = local_clock() + us * NSEC_PER_USEC;
+	while (llist_empty(&rq->queue)) {
+		if (need_resched() || local_clock() > until)
+			return false;
+		cpu_relax();
+	}
+	return true;
+}
+
+/*
  * Poll @rq's tasks; the caller holds KICKED.  Return: true if the drain
  * stopped at its limit with tasks left (KICKED still held), false if it
  * ran dry and gave KICKED up.
  */
-static bool ktask_rq_drain(struct ktask_rq *rq)
+static bool ktask_rq_drain(struct ktask_rq *rq, bool linger)
 {
 	struct ktask_rt *rt = rq->rt;
 	unsigned int polled = 0;
@@ -275,6 +304,8 @@ static bool ktask_rq_drain(struct ktask_rq *rq)
 		/* The drain's one clock read of its own: its last poll's end. */
 		if (rq->poll_open)
 			ktask_rq_close_poll(rq, local_clock());
+		if (linger && ktask_rq_linger(rq))
+			continue;
 	} while (ktask_rq_release(rq));
 	return false;
 }
@@ -307,7 +338,7 @@ static void ktask_rq_work(struct work_struct *work)
 {
 	struct ktask_rq *rq = container_of(work, struct ktask_rq, drain_work);
 
-	if (!ktask_rq_drain(rq))
+	if (!ktask_rq_drain(rq, false))
 		return;
 	/* At the limit: go behind the other work of this CPU. */
 	if ((rq->rt->flags & KTASK_RT_UNBOUND) || cpu_online(rq->cpu))
@@ -349,7 +380,7 @@ static void ktask_worker_run(unsigned int cpu)
 	if (WARN_ON_ONCE(!rq))
 		return;
 	w->rq = rq;
-	while (ktask_rq_drain(rq)) {
+	while (ktask_rq_drain(rq, true)) {
 		if (kthread_should_park()) {
 			/* The CPU goes offline: the workqueue goes on. */
 			ktask_rq_queue_work(rq);
