@@ -70,7 +70,9 @@ enum ktask_stage {
  * @state: S: flags and reference count
  * @queue_node: Q: run-queue link
  * @vtable: I: operations
- * @rt: I: owner runtime; never dereferenced once the task is complete
+ * @rt: I: owner runtime; valid until the completion of the task has
+ *	dropped it from the runtime's alive count (ktask_complete()), never
+ *	dereferenced after that
  * @id: I: task id, never 0
  * @ops: I: pollable tasks: the operations
  * @fn: I: run-to-completion tasks: the function
@@ -85,6 +87,8 @@ enum ktask_stage {
  * @polls: D: number of polls
  * @forced_yields: D: number of budget-forced yields
  * @stage: R: enum ktask_stage
+ * @pin: KTASK_PIN_HELD (I): the task pins @owner; KTASK_PIN_RELEASED: the
+ *	completion has put it (release store; joiners wait for it)
  *
  * The header (@state to @rt) and the core (@id to @output) share the first
  * cache line; the trailer is the second.  Cells are cache-line aligned, so
@@ -114,7 +118,11 @@ struct ktask_cell {
 	u32 polls;
 	u16 forced_yields;
 	u8 stage;
+	u8 pin;
 };
+
+#define KTASK_PIN_HELD		BIT(0)
+#define KTASK_PIN_RELEASED	BIT(1)
 
 static inline struct ktask_cell *ktask_handle_cell(const struct ktask_handle *h)
 {
@@ -143,9 +151,23 @@ struct ktask_cell *ktask_cell_alloc(gfp_t gfp);
 void ktask_cell_free(struct ktask_cell *cell);
 u64 ktask_next_id(void);
 
+/*
+ * What a run_body returns, besides enum ktask_poll, when it has passed the
+ * task, still RUNNING, with the poll's reference, to code that will
+ * complete it (blocking.c: ktask_harness_finish()).
+ */
+#define KTASK_HANDED_OFF	((enum ktask_poll)2)
+
 /* harness.c */
 extern const struct ktask_vtable ktask_fn_vtable;
 extern const struct ktask_vtable ktask_poll_vtable;
+extern const struct ktask_vtable ktask_blocking_vtable;
+
+/* blocking.c */
+enum ktask_poll ktask_blocking_run(struct ktask_cell *cell,
+				   struct ktask_cx *cx, long *out);
+void ktask_blocking_drop(struct ktask_cell *cell);
+void ktask_blocking_hand_off(struct ktask_cell *cell);
 void ktask_drop_reference(struct ktask_cell *cell);
 void ktask_drop_output(struct ktask_cell *cell);
 

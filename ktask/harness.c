@@ -66,11 +66,31 @@ static void ktask_complete(struct ktask_cell *cell)
 	unsigned long snap;
 	bool released;
 
+	/*
+	 * Once COMPLETE is published, a joiner may return and its caller
+	 * unload the task's module: the task's code has returned for good,
+	 * so release the module before the joiner wakes.  A joiner that saw
+	 * COMPLETE first spins until the release (ktask_join_consume()),
+	 * which is why the two are not preempted apart; the release store
+	 * pairs with its acquire.  Without a joiner, the output is dropped
+	 * first, which may be the module's code.
+	 */
+	preempt_disable();
 	snap = ktask_state_to_complete(&cell->state);
+	if (pinned && (snap & KTASK_JOIN_INTEREST)) {
+		module_put(owner);
+		/* Pairs with the acquire in ktask_join_consume(). */
+		smp_store_release(&cell->pin, KTASK_PIN_HELD | KTASK_PIN_RELEASED);
+	}
+	preempt_enable();
 	if (!(snap & KTASK_JOIN_INTEREST)) {
 		/* Nobody will join: the output is ours to drop. */
 		ktask_drop_output(cell);
-	} else if (snap & KTASK_JOIN_WAKER) {
+		if (pinned)
+			module_put(owner);
+	}
+
+	if ((snap & KTASK_JOIN_INTEREST) && (snap & KTASK_JOIN_WAKER)) {
 		/* The slot is ours until JOIN_WAKER is cleared. */
 		ktask_join_waker_wake(cell, cell->join_waker);
 		snap = ktask_state_unset_waker_after_complete(&cell->state);
@@ -104,10 +124,6 @@ static void ktask_complete(struct ktask_cell *cell)
 	if (atomic_long_dec_and_test(&rt->alive) && READ_ONCE(rt->closed))
 		wake_up_var(&rt->alive);
 	rcu_read_unlock();
-
-	/* The task's code has returned for good: release its module. */
-	if (pinned)
-		module_put(owner);
 
 	if (ktask_state_to_terminal(&cell->state, released ? 2 : 1))
 		cell->vtable->dealloc(cell);
@@ -187,6 +203,22 @@ static enum ktask_poll ktask_poll_body(struct ktask_rq *rq,
 }
 
 /**
+ * ktask_harness_finish() - complete a task whose body returned its output
+ * @cell: the task; the caller holds RUNNING and the poll's reference
+ * @out: the output
+ *
+ * Context: Process context.  The poll, or the blocking pool's work item
+ * that a poll handed the task to.
+ */
+void ktask_harness_finish(struct ktask_cell *cell, long out)
+{
+	cell->vtable->drop_body(cell);
+	cell->output = out;
+	cell->stage = KTASK_STAGE_FINISHED;
+	ktask_complete(cell);
+}
+
+/**
  * ktask_harness_poll() - poll a task for a run queue
  * @rq: the run queue the task was taken from
  * @cell: the task; the caller passes its notification reference
@@ -213,10 +245,12 @@ void ktask_harness_poll(struct ktask_rq *rq, struct ktask_cell *cell)
 
 	res = ktask_poll_body(rq, cell, &out);
 	if (likely(res == KTASK_READY)) {
-		cell->vtable->drop_body(cell);
-		cell->output = out;
-		cell->stage = KTASK_STAGE_FINISHED;
-		ktask_complete(cell);
+		ktask_harness_finish(cell, out);
+		return;
+	}
+	if (res == KTASK_HANDED_OFF && cell->vtable == &ktask_blocking_vtable) {
+		/* The pool completes it, with our reference: hands off. */
+		ktask_blocking_hand_off(cell);
 		return;
 	}
 	if (unlikely(res != KTASK_PENDING)) {
@@ -231,7 +265,11 @@ void ktask_harness_poll(struct ktask_rq *rq, struct ktask_cell *cell)
 	case KTASK_IDLE_OK:
 		break;
 	case KTASK_IDLE_OK_NOTIFIED:
-		/* Our reference became the new notification's. */
+		/*
+		 * Our reference became the new notification's.  The push may
+		 * land on a queue another CPU drains, which may poll and free
+		 * the cell at once: nothing here touches it after the push.
+		 */
 		cell->rt->sched->yield(cell->rt, cell);
 		break;
 	case KTASK_IDLE_OK_DEALLOC:
@@ -277,10 +315,7 @@ bool ktask_harness_help(struct ktask_cell *cell)
 	ktask_poll_body(&helper.rq, cell, &out);
 	/* Before the completion, after which @rt may go away. */
 	ktask_rq_close_poll(&helper.rq, local_clock());
-	cell->vtable->drop_body(cell);
-	cell->output = out;
-	cell->stage = KTASK_STAGE_FINISHED;
-	ktask_complete(cell);
+	ktask_harness_finish(cell, out);
 	ktask_helper_exit(&helper);
 	migrate_enable();
 	return true;
@@ -375,4 +410,15 @@ const struct ktask_vtable ktask_poll_vtable = {
 	.shutdown = ktask_shutdown,
 	.run_body = ktask_ops_run,
 	.drop_body = ktask_ops_drop,
+};
+
+const struct ktask_vtable ktask_blocking_vtable = {
+	.poll = ktask_harness_poll,
+	.schedule = ktask_schedule,
+	.dealloc = ktask_dealloc,
+	.try_read_output = ktask_try_read_output,
+	.drop_join_handle_slow = ktask_drop_join_handle_slow,
+	.shutdown = ktask_shutdown,
+	.run_body = ktask_blocking_run,
+	.drop_body = ktask_blocking_drop,
 };

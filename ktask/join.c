@@ -73,13 +73,25 @@ static int ktask_join_consume(struct ktask_cell *cell, long *out)
 	 * (ktask_state_to_complete()), after the output was stored.
 	 */
 	smp_rmb();
+	/*
+	 * The completion puts the task's pin on its module right after it
+	 * published COMPLETE: wait for that, so that once the join returns
+	 * the module may be unloaded.  Acquire: pairs with the release
+	 * store in ktask_complete().
+	 */
+	if (cell->pin & KTASK_PIN_HELD) {
+		/* Pairs with the release in ktask_complete(). */
+		while (!(smp_load_acquire(&cell->pin) & KTASK_PIN_RELEASED))
+			cpu_relax();
+	}
 	ret = cell->vtable->try_read_output(cell, out);
 
 	cell->vtable->drop_join_handle_slow(cell);
 	return ret;
 }
 
-static int ktask_join_wait(struct ktask_handle *h, long *out, long timeout)
+static int ktask_join_wait(struct ktask_handle *h, long *out, long timeout,
+			   bool killable)
 {
 	struct ktask_cell *cell;
 	unsigned long snap;
@@ -100,26 +112,41 @@ static int ktask_join_wait(struct ktask_handle *h, long *out, long timeout)
 	 * Queued and never polled: run it rather than wait for a worker.
 	 * Not in a timed join, whose caller expects to get control back.
 	 */
-	if (timeout == MAX_SCHEDULE_TIMEOUT && ktask_harness_help(cell))
+	if (timeout == MAX_SCHEDULE_TIMEOUT && !killable &&
+	    ktask_harness_help(cell))
 		return ktask_join_consume(cell, out);
 	if (!ktask_join_register(cell, snap, KTASK_JOIN_WAKER_THREAD))
 		return ktask_join_consume(cell, out);
 
-	if (wait_var_event_timeout(cell, ktask_state_load(&cell->state) &
-				   KTASK_COMPLETE, timeout))
+	if (killable) {
+		ret = wait_var_event_killable(cell,
+					      ktask_state_load(&cell->state) &
+					      KTASK_COMPLETE) ? -EINTR : 0;
+	} else {
+		ret = wait_var_event_timeout(cell,
+					     ktask_state_load(&cell->state) &
+					     KTASK_COMPLETE, timeout) ?
+		      0 : -ETIMEDOUT;
+	}
+	if (!ret)
 		return ktask_join_consume(cell, out);
 
 	ktask_state_unset_join_waker(&cell->state, &ok);
 	if (!ok)	/* completed after all: the harness holds the slot */
 		return ktask_join_consume(cell, out);
 	cell->join_waker = 0;
-	return -ETIMEDOUT;
+	return ret;
 }
 
 /**
  * ktask_join() - wait for a task and take its output
  * @h: the join handle; consumed unless the return is -EINVAL or -EDEADLK
  * @out: where to store the output; may be NULL
+ *
+ * A run-to-completion task (ktask_spawn()) that is still queued and was
+ * never polled is run by the caller itself, on this CPU, rather than
+ * waited for (the helping join): its code must not assume it runs on a
+ * ktask worker thread.  ktask_current_id() in it gives its id.
  *
  * Context: Process context; sleeps (uninterruptibly).  Not from a task or
  * any other code running on a ktask worker: that could deadlock.
@@ -130,9 +157,28 @@ static int ktask_join_wait(struct ktask_handle *h, long *out, long timeout)
  */
 int ktask_join(struct ktask_handle *h, long *out)
 {
-	return ktask_join_wait(h, out, MAX_SCHEDULE_TIMEOUT);
+	return ktask_join_wait(h, out, MAX_SCHEDULE_TIMEOUT, false);
 }
 EXPORT_SYMBOL_GPL(ktask_join);
+
+/**
+ * ktask_join_killable() - wait for a task, unless the caller is killed
+ * @h: the join handle; consumed unless the return is -EINTR, -EINVAL or
+ *	-EDEADLK
+ * @out: where to store the output; may be NULL
+ *
+ * As ktask_join(), but a fatal signal ends the wait.  A queued task that
+ * was never polled is not run by the caller (see ktask_join()).
+ *
+ * Context: Process context; sleeps (killable).  Not from a ktask worker.
+ * Return: as ktask_join(), or -EINTR if a fatal signal is pending (the
+ * handle is still valid).
+ */
+int ktask_join_killable(struct ktask_handle *h, long *out)
+{
+	return ktask_join_wait(h, out, MAX_SCHEDULE_TIMEOUT, true);
+}
+EXPORT_SYMBOL_GPL(ktask_join_killable);
 
 /**
  * ktask_join_timeout() - wait a bounded time for a task's output
@@ -150,7 +196,7 @@ int ktask_join_timeout(struct ktask_handle *h, long *out,
 {
 	if (timeout > MAX_SCHEDULE_TIMEOUT)
 		timeout = MAX_SCHEDULE_TIMEOUT;
-	return ktask_join_wait(h, out, timeout);
+	return ktask_join_wait(h, out, timeout, false);
 }
 EXPORT_SYMBOL_GPL(ktask_join_timeout);
 
@@ -226,7 +272,13 @@ bool ktask_is_finished(struct ktask_handle *h)
 {
 	if (IS_ERR_OR_NULL(h))
 		return false;
-	return ktask_state_load(&ktask_handle_cell(h)->state) & KTASK_COMPLETE;
+	/*
+	 * Acquire, as Tokio's: a caller that sees the task finished sees
+	 * what the task and its drop wrote before it completed.  Pairs with
+	 * the fully ordered RMW that set COMPLETE.
+	 */
+	return atomic_long_read_acquire(&ktask_handle_cell(h)->state) &
+	       KTASK_COMPLETE;
 }
 EXPORT_SYMBOL_GPL(ktask_is_finished);
 

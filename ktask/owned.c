@@ -9,6 +9,7 @@
  */
 #include <linux/log2.h>
 #include <linux/sched.h>
+#include <linux/mm.h>
 #include <linux/slab.h>
 
 #include "runtime.h"
@@ -20,7 +21,8 @@ int ktask_owned_init(struct ktask_rt *rt)
 	unsigned int i, nr;
 
 	nr = min(roundup_pow_of_two(num_possible_cpus()) * 4, KTASK_MAX_SHARDS);
-	rt->shards = kcalloc(nr, sizeof(*rt->shards), GFP_KERNEL);
+	/* Up to 4 MiB on the largest machines: not a kmalloc() size. */
+	rt->shards = kvcalloc(nr, sizeof(*rt->shards), GFP_KERNEL);
 	if (!rt->shards)
 		return -ENOMEM;
 	for (i = 0; i < nr; i++) {
@@ -37,7 +39,7 @@ void ktask_owned_destroy(struct ktask_rt *rt)
 
 	for (i = 0; i <= rt->shard_mask; i++)
 		WARN_ON_ONCE(!list_empty(&rt->shards[i].list));
-	kfree(rt->shards);
+	kvfree(rt->shards);
 }
 
 static struct ktask_owned_shard *ktask_shard(struct ktask_rt *rt,

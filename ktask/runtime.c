@@ -68,8 +68,9 @@ struct ktask_rt *__ktask_rt_create(const char *name,
 	ret = ktask_owned_init(rt);
 	if (ret)
 		goto err_free;
-	rt->blocking_wq = alloc_workqueue("ktask_blocking/%s", WQ_UNBOUND, 0,
-					  rt->name);
+	rt->blocking_wq = alloc_workqueue("ktask_blocking/%s", WQ_UNBOUND |
+					  ((rt->flags & KTASK_RT_MEM_RECLAIM) ?
+					   WQ_MEM_RECLAIM : 0), 0, rt->name);
 	if (!rt->blocking_wq) {
 		ret = -ENOMEM;
 		goto err_owned;
@@ -159,6 +160,7 @@ EXPORT_SYMBOL_GPL(ktask_rt_num_alive);
 
 /* Spawn a task of @ops or @fn; the common body of every spawn. */
 struct ktask_handle *ktask_spawn_cell(struct ktask_rt *rt,
+				      const struct ktask_vtable *vtable,
 				      const struct ktask_ops *ops,
 				      long (*fn)(void *arg), void *arg,
 				      gfp_t gfp, struct module *owner,
@@ -167,7 +169,7 @@ struct ktask_handle *ktask_spawn_cell(struct ktask_rt *rt,
 	struct ktask_cell *cell;
 	bool pin;
 
-	if (IS_ERR_OR_NULL(rt) || (!ops && !fn))
+	if (IS_ERR_OR_NULL(rt))
 		return ERR_PTR(-EINVAL);
 	if (ktask_should_fail_spawn())
 		return ERR_PTR(-ENOMEM);
@@ -179,13 +181,11 @@ struct ktask_handle *ktask_spawn_cell(struct ktask_rt *rt,
 	ktask_state_init(&cell->state);
 	cell->rt = rt;
 	cell->id = ktask_next_id();
-	if (ops) {
-		cell->vtable = &ktask_poll_vtable;
+	cell->vtable = vtable;
+	if (ops)
 		cell->ops = ops;
-	} else {
-		cell->vtable = &ktask_fn_vtable;
+	else
 		cell->fn = fn;
-	}
 	cell->arg = arg;
 	cell->output = 0;
 	cell->join_waker = 0;
@@ -207,6 +207,7 @@ struct ktask_handle *ktask_spawn_cell(struct ktask_rt *rt,
 	pin = owner != rt->owner;
 	if (READ_ONCE(rt->closed) || (pin && !try_module_get(owner)))
 		goto shutdown;
+	cell->pin = pin ? KTASK_PIN_HELD : 0;
 	if (!ktask_owned_bind(rt, cell)) {
 		if (pin)
 			module_put(owner);
@@ -242,7 +243,10 @@ shutdown:
 struct ktask_handle *__ktask_spawn(struct ktask_rt *rt, long (*fn)(void *arg),
 				   void *arg, gfp_t gfp, struct module *owner)
 {
-	return ktask_spawn_cell(rt, NULL, fn, arg, gfp, owner, _RET_IP_);
+	if (!fn)
+		return ERR_PTR(-EINVAL);
+	return ktask_spawn_cell(rt, &ktask_fn_vtable, NULL, fn, arg, gfp, owner,
+				_RET_IP_);
 }
 EXPORT_SYMBOL_GPL(__ktask_spawn);
 
@@ -264,7 +268,8 @@ struct ktask_handle *__ktask_spawn_poll(struct ktask_rt *rt,
 {
 	if (!ops || !ops->poll)
 		return ERR_PTR(-EINVAL);
-	return ktask_spawn_cell(rt, ops, NULL, arg, gfp, owner, _RET_IP_);
+	return ktask_spawn_cell(rt, &ktask_poll_vtable, ops, NULL, arg, gfp,
+				owner, _RET_IP_);
 }
 EXPORT_SYMBOL_GPL(__ktask_spawn_poll);
 

@@ -221,6 +221,7 @@ void ktask_helper_exit(struct ktask_helper *h);
 /* harness.c */
 void ktask_harness_poll(struct ktask_rq *rq, struct ktask_cell *cell);
 bool ktask_harness_help(struct ktask_cell *cell);
+void ktask_harness_finish(struct ktask_cell *cell, long out);
 void ktask_rq_close_poll(struct ktask_rq *rq, u64 now);
 
 /* Publish the poll that begins for the long-poll detector. */
@@ -263,6 +264,7 @@ static inline bool ktask_cell_pins_owner(const struct ktask_cell *cell)
 
 /* runtime.c */
 struct ktask_handle *ktask_spawn_cell(struct ktask_rt *rt,
+				      const struct ktask_vtable *vtable,
 				      const struct ktask_ops *ops,
 				      long (*fn)(void *arg), void *arg,
 				      gfp_t gfp, struct module *owner,

@@ -28,9 +28,10 @@
  * A drain polls at most rt->max_polls tasks and for at most
  * KTASK_DRAIN_NS (plus its last poll: the limit is checked against the
  * clock read that starts each poll) before it lets other work on its CPU
- * run: a worker thread calls cond_resched() and goes on, a work item
- * requeues itself.  Tasks taken from the queue and not yet polled wait on
- * the run queue's backlog, oldest first.
+ * run: it goes on as a work item queued on that CPU's workqueue pool,
+ * behind the work queued there meanwhile (a worker thread hands the drain
+ * over and goes idle; a work item requeues itself).  Tasks taken from the
+ * queue and not yet polled wait on the run queue's backlog, oldest first.
  *
  * CPU hotplug: the offline callback moves the dying CPU's queued tasks to
  * an online CPU; a worker thread is parked (smpboot) and hands a drain it
@@ -380,13 +381,18 @@ static void ktask_worker_run(unsigned int cpu)
 	if (WARN_ON_ONCE(!rq))
 		return;
 	w->rq = rq;
-	while (ktask_rq_drain(rq, true)) {
-		if (kthread_should_park()) {
-			/* The CPU goes offline: the workqueue goes on. */
-			ktask_rq_queue_work(rq);
-			break;
-		}
-		cond_resched();
+	if (ktask_rq_drain(rq, true)) {
+		/*
+		 * At the limit: the drain goes on from this CPU's workqueue
+		 * pool, behind the work items queued there meanwhile, as a
+		 * work item's drain requeues itself; also when the CPU goes
+		 * offline (the workqueue then moves it).
+		 */
+		if (rq->rt->flags & KTASK_RT_UNBOUND)
+			queue_work(rq->rt->wq, &rq->drain_work);
+		else
+			queue_work_on(smp_processor_id(), rq->rt->wq,
+				      &rq->drain_work);
 	}
 	w->rq = NULL;
 }
@@ -520,6 +526,9 @@ static int ktask_cpu_offline(unsigned int cpu, struct hlist_node *node)
 int ktask_sched_init_rt(struct ktask_rt *rt)
 {
 	unsigned int wq_flags = (rt->flags & KTASK_RT_UNBOUND) ? WQ_UNBOUND : 0;
+
+	if (rt->flags & KTASK_RT_MEM_RECLAIM)
+		wq_flags |= WQ_MEM_RECLAIM;
 	int cpu, ret;
 
 	rt->rqs = alloc_percpu(struct ktask_rq);

@@ -65,17 +65,25 @@
  *
  * Invariants: J=0 implies W=0.  While W=1 only the harness touches the join
  * waker slot; while W=0 only the join handle does.  C=1 implies R=0 and is
- * never cleared.  N=1 means exactly one notification reference exists.
+ * never cleared.
  *
  * Reference counting has refcount_t semantics: increments are relaxed,
  * decrements release, and the one that reaches zero acquires.  An increment
  * past KTASK_REF_MAX or a decrement from zero WARNs once and parks the
  * count at KTASK_REF_SATURATED, turning a use-after-free into a leak.
  *
- * Ordering of the flag transitions: every cmpxchg here is fully ordered, so
- * what a waker wrote before a wake is visible to the poll that the wake
- * causes, and what a poll wrote before completing is visible to the joiner
- * that observes COMPLETE.
+ * Ordering of the flag transitions: every successful RMW here is fully
+ * ordered, so what a waker wrote before a wake is visible to the poll that
+ * the wake causes, and what a poll wrote before completing is visible to
+ * the joiner that observes COMPLETE.  A failed cmpxchg and a plain read
+ * order nothing: a transition that acts on a state it only read (to_idle's
+ * CANCELLED outcome) adds an acquire, and so do the callers that act on
+ * COMPLETE seen that way (join.c).
+ *
+ * N=1 means exactly one notification reference exists, except while R=1:
+ * a wake of a running task sets N without a reference of its own (the
+ * poll's reference becomes the notification's at to_idle), and a helping
+ * joiner's claim leaves the queued notification's N set.
  */
 #include "state.h"
 
@@ -157,8 +165,16 @@ enum ktask_idle_action ktask_state_to_idle(atomic_long_t *s)
 		unsigned long c = cur;
 
 		WARN_ONCE(!(c & KTASK_RUNNING), "ktask: idle while not running\n");
-		if (c & KTASK_CANCELLED)
+		if (c & KTASK_CANCELLED) {
+			/*
+			 * Seen in a plain read or a failed cmpxchg, neither of
+			 * which orders: the drop that runs next must see what
+			 * the aborter wrote before its (fully ordered) RMW
+			 * that set CANCELLED.
+			 */
+			smp_acquire__after_ctrl_dep();
 			return KTASK_IDLE_CANCELLED;
+		}
 
 		next = c & ~KTASK_RUNNING;
 		if (next & KTASK_NOTIFIED) {

@@ -4,7 +4,8 @@
  *
  * This file and state.c use only atomic_long_*, WARN_ONCE() and a few
  * helpers, so that the userspace model checker can compile them unchanged
- * with its own definitions of those (see selftests/ktask/model/).
+ * with its own definitions of those (selftests/ktask/model_compat.h; the
+ * checker is selftests/ktask/ktask_state_model.c).
  */
 #ifndef _KTASK_STATE_H
 #define _KTASK_STATE_H

@@ -53,7 +53,8 @@ EXPORT_SYMBOL_GPL(ktask_waker_clone);
 
 /**
  * ktask_wake() - wake a task and consume the waker
- * @w: the waker; invalid after the call
+ * @w: the waker, invalid after the call; or NULL, a no-op (so that
+ *	ktask_wake(xchg(&slot, NULL)) is safe however often it runs)
  *
  * The task is polled again (once, however many wakes arrive before that
  * poll starts).  Waking a finished task does nothing.
@@ -64,7 +65,7 @@ void ktask_wake(struct ktask_waker *w)
 {
 	struct ktask_cell *cell;
 
-	if (ktask_waker_bad(w, "wake"))
+	if (!w || ktask_waker_bad(w, "wake"))
 		return;
 	cell = ktask_waker_cell(w);
 	/* Keeps the runtime alive until the push is done; see runtime.h. */

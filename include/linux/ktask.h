@@ -67,9 +67,18 @@ struct ktask_rt_opts {
 	unsigned int flags;
 };
 
-/* Run tasks on an unbound workqueue instead of per-CPU workers. */
+/*
+ * Drains that find no idle ktask worker thread run on an unbound
+ * workqueue, not on the CPU that queued the tasks.
+ */
 #define KTASK_RT_UNBOUND	0x1
-#define KTASK_RT_VALID_FLAGS	(KTASK_RT_UNBOUND)
+/*
+ * For runtimes on a memory-reclaim path (storage, network): the
+ * runtime's workqueues get WQ_MEM_RECLAIM, so that a rescuer thread makes
+ * progress when no kworker can be created.
+ */
+#define KTASK_RT_MEM_RECLAIM	0x2
+#define KTASK_RT_VALID_FLAGS	(KTASK_RT_UNBOUND | KTASK_RT_MEM_RECLAIM)
 
 struct ktask_rt *__ktask_rt_create(const char *name,
 				   const struct ktask_rt_opts *opts,
@@ -134,6 +143,7 @@ struct ktask_handle *__ktask_spawn_poll(struct ktask_rt *rt,
 int ktask_join(struct ktask_handle *h, long *out);
 int ktask_join_timeout(struct ktask_handle *h, long *out,
 		       unsigned long timeout);
+int ktask_join_killable(struct ktask_handle *h, long *out);
 enum ktask_poll ktask_join_poll(struct ktask_handle *h, struct ktask_cx *cx,
 				long *out, int *err);
 bool ktask_is_finished(struct ktask_handle *h);
@@ -172,9 +182,11 @@ struct ktask_handle *__ktask_spawn_blocking(struct ktask_rt *rt,
  *
  * Tokio's spawn_blocking: @fn runs on the runtime's unbound blocking pool,
  * never on a task worker, and the task is joined and aborted like any
- * other.  An abort before @fn starts means it never runs; once it runs it
- * is not interrupted, the join returns -ECANCELED and its output is
- * discarded.  Runtime destroy waits for a running @fn to return.
+ * other.  An abort before @fn starts means it never runs and the join
+ * returns -ECANCELED; once it runs it is not interrupted: an abort does
+ * nothing, and the join waits for @fn and returns its output, so @arg may
+ * be freed once the join returned.  Runtime destroy waits for a running
+ * @fn to return.
  *
  * Context: Any context, with @gfp matching it.
  * Return: as ktask_spawn().

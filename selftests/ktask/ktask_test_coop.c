@@ -10,6 +10,7 @@
 #include <linux/delay.h>
 #include <linux/hrtimer.h>
 #include <linux/ktask.h>
+#include <linux/kthread.h>
 #include <linux/sched.h>
 #include <linux/slab.h>
 #include <linux/wait.h>
@@ -66,22 +67,53 @@ static long set_stop(void *arg)
 	return 0;
 }
 
+/* Holds the drain of the run queue it is polled from until released. */
+struct gate {
+	struct completion entered;
+	struct completion release;
+};
+
+static long gate_fn(void *arg)
+{
+	struct gate *g = arg;
+
+	complete(&g->entered);
+	wait_for_completion_timeout(&g->release, KT_WAIT);
+	return 0;
+}
+
 /*
  * A task spinning on ktask_consume_budget() cannot starve another task on
- * its CPU: the other is polled after one forced yield of the hog.
+ * its run queue: the other is polled after one forced yield of the hog.
+ * Both are queued behind a gate task that holds the queue's drain, so that
+ * the drain finds them together, hog first.
  */
 static int budget_hog_cannot_starve(void)
 {
 	struct ktask_rt *rt = coop_rt(0, 0);
-	struct ktask_handle *hh, *sh;
+	struct ktask_handle *hh = NULL, *sh = NULL, *gh;
 	struct hog hog = {};
+	struct gate g;
 	int r1, r2;
 
 	KT_ASSERT_NOT_ERR_OR_NULL(rt);
-	preempt_disable();	/* both on this CPU's queue, hog first */
-	hh = ktask_spawn_poll(rt, &hog_ops, &hog, GFP_ATOMIC);
-	sh = ktask_spawn(rt, set_stop, &hog.stop, GFP_ATOMIC);
-	preempt_enable();
+	init_completion(&g.entered);
+	init_completion(&g.release);
+	migrate_disable();	/* the gate, hog and other on one queue */
+	gh = ktask_spawn(rt, gate_fn, &g, GFP_KERNEL);
+	if (!IS_ERR(gh) && wait_for_completion_timeout(&g.entered, KT_WAIT)) {
+		hh = ktask_spawn_poll(rt, &hog_ops, &hog, GFP_KERNEL);
+		sh = ktask_spawn(rt, set_stop, &hog.stop, GFP_KERNEL);
+	}
+	migrate_enable();
+	complete(&g.release);
+	if (!IS_ERR(gh))
+		ktask_join(gh, NULL);
+	if (!hh || !sh) {
+		ktask_rt_destroy(rt);
+		KT_FAIL("the gate task did not run");
+		return -EINVAL;
+	}
 	r1 = IS_ERR(sh) ? PTR_ERR(sh) : ktask_join_timeout(sh, NULL, KT_WAIT);
 	atomic_set(&hog.stop, 1);
 	r2 = IS_ERR(hh) ? PTR_ERR(hh) : ktask_join(hh, NULL);
@@ -189,7 +221,11 @@ struct fair {
 
 static long fair_task(void *arg)
 {
-	atomic_inc(&((struct fair *)arg)->done);
+	struct fair *f = arg;
+
+	/* Other work for the drain's CPU, queued while the drain runs. */
+	if (atomic_inc_return(&f->done) == 1)
+		queue_work_on(raw_smp_processor_id(), system_wq, &f->work);
 	return 0;
 }
 
@@ -202,8 +238,9 @@ static void fair_work(struct work_struct *work)
 
 /*
  * A drain polls a bounded number of tasks and requeues itself behind the
- * other work of its CPU: a work item queued on that CPU after the tasks
- * runs before all of them are done.
+ * other work of its CPU: a work item queued on that CPU by the first task
+ * runs before all of them are done.  Timed joins, so that the joiner does
+ * not run the tasks itself.
  */
 static int drain_requeues_behind_other_work(void)
 {
@@ -218,10 +255,9 @@ static int drain_requeues_behind_other_work(void)
 	preempt_disable();
 	for (i = 0; i < ARRAY_SIZE(h); i++)
 		h[i] = ktask_spawn(rt, fair_task, &f, GFP_ATOMIC);
-	queue_work_on(smp_processor_id(), system_wq, &f.work);
 	preempt_enable();
 	for (i = 0; i < ARRAY_SIZE(h); i++)
-		if (IS_ERR(h[i]) || ktask_join(h[i], NULL))
+		if (IS_ERR(h[i]) || ktask_join_timeout(h[i], NULL, KT_WAIT))
 			bad++;
 	flush_work(&f.work);
 	destroy_work_on_stack(&f.work);
@@ -811,24 +847,72 @@ static int blocking_abort_before_start(void)
 static int blocking_abort_after_start(void)
 {
 	struct ktask_rt *rt = coop_rt(0, 0);
+	int ret = -EINVAL, early = -EINVAL;
+	bool finished_early = true;
 	struct ktask_handle *h;
 	struct blocker b;
-	int ret = -EINVAL;
+	long out = 0;
 
 	KT_ASSERT_NOT_ERR_OR_NULL(rt);
 	blocker_init(&b);
 	h = ktask_spawn_blocking(rt, blocking_fn, &b, GFP_KERNEL);
 	if (!IS_ERR(h)) {
 		wait_for_completion_timeout(&b.started, KT_WAIT);
-		/* Not interrupted: the task is cancelled, the function runs on. */
+		/*
+		 * Not interrupted, not cancelled: the join waits for the
+		 * function (whose argument is still in use) and gets its
+		 * output.
+		 */
 		ktask_abort(h);
-		ret = ktask_join(h, NULL);
+		early = ktask_join_timeout(h, &out, HZ / 10);
+		finished_early = ktask_is_finished(h);
+		complete(&b.release);
+		ret = ktask_join(h, &out);
 	}
-	complete(&b.release);
-	/* Destroy waits for the function to return. */
 	ktask_rt_destroy(rt);
-	KT_ASSERT_EQ(ret, -ECANCELED);
+	KT_ASSERT_EQ(early, -ETIMEDOUT);
+	KT_ASSERT(!finished_early);
+	KT_ASSERT_EQ(ret, 0);
+	KT_ASSERT_EQ(out, 42);
 	KT_ASSERT_EQ(atomic_read(&b.ran), 1);
+	return 0;
+}
+
+/*
+ * Runtime destroy cancels a blocking task whose function runs no more
+ * than an abort does: destroy waits for the function and the join then
+ * gets its output.
+ */
+static int destroy_release(void *arg)
+{
+	struct blocker *b = arg;
+
+	msleep(50);
+	complete(&b->release);
+	return 0;
+}
+
+static int blocking_destroy_waits_for_output(void)
+{
+	struct ktask_rt *rt = coop_rt(0, 0);
+	struct ktask_handle *h;
+	struct task_struct *t;
+	struct blocker b;
+	long out = 0;
+	int ret = -EINVAL;
+
+	KT_ASSERT_NOT_ERR_OR_NULL(rt);
+	blocker_init(&b);
+	h = ktask_spawn_blocking(rt, blocking_fn, &b, GFP_KERNEL);
+	KT_ASSERT_NOT_ERR_OR_NULL(h);
+	wait_for_completion_timeout(&b.started, KT_WAIT);
+	t = kthread_run(destroy_release, &b, "kt_release");
+	if (IS_ERR(t))
+		complete(&b.release);
+	ktask_rt_destroy(rt);
+	ret = ktask_join(h, &out);
+	KT_ASSERT_EQ(ret, 0);
+	KT_ASSERT_EQ(out, 42);
 	return 0;
 }
 
@@ -847,6 +931,7 @@ static const struct kt_case coop_cases[] = {
 	KT_CASE(blocking_runs_off_the_workers),
 	KT_CASE(blocking_abort_before_start),
 	KT_CASE(blocking_abort_after_start),
+	KT_CASE(blocking_destroy_waits_for_output),
 };
 
 KT_TEST_MODULE(coop, coop_cases);

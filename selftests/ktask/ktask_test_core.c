@@ -21,6 +21,7 @@
 #include <linux/ktask.h>
 #include <linux/random.h>
 #include <linux/sched.h>
+#include <linux/sched/signal.h>
 #include <linux/slab.h>
 #include <linux/smp.h>
 
@@ -378,12 +379,28 @@ KT_RT_CASE(waker_drop_without_wake)
 	return 0;
 }
 
+/* Holds the drain of the run queue it is polled from until released. */
+struct gate {
+	struct completion entered;
+	struct completion release;
+};
+
+static long gate_fn(void *arg)
+{
+	struct gate *g = arg;
+
+	complete(&g->entered);
+	wait_for_completion_timeout(&g->release, KT_WAIT);
+	return 0;
+}
+
 KT_RT_CASE(wakes_coalesce)
 {
-	struct probe p;
-	struct ktask_handle *h;
+	struct ktask_handle *h, *gh;
 	struct ktask_waker *w;
-	int i;
+	struct gate g;
+	struct probe p;
+	int i, polls;
 
 	probe_init(&p, 0);
 	h = ktask_spawn_poll(rt, &probe_ops, &p, GFP_KERNEL);
@@ -391,14 +408,36 @@ KT_RT_CASE(wakes_coalesce)
 	KT_ASSERT(probe_wait_polled(&p));
 	w = xchg(&p.waker, NULL);
 	KT_ASSERT(w);
-	/* Many wakes before the next poll starts make at most that poll. */
-	local_irq_disable();
-	for (i = 0; i < 100; i++)
-		ktask_wake_by_ref(w);
-	local_irq_enable();
+	/* Let the first poll return: the wakes are for an idle task. */
+	msleep(20);
+	/*
+	 * Many wakes before the next poll starts make at most that poll.
+	 * The wakes queue the task on this CPU's run queue, whose drain is
+	 * held in a gate task queued there first, so none of them can
+	 * start a poll before the last.
+	 */
+	init_completion(&g.entered);
+	init_completion(&g.release);
+	migrate_disable();
+	gh = ktask_spawn(rt, gate_fn, &g, GFP_KERNEL);
+	if (!IS_ERR(gh) &&
+	    wait_for_completion_timeout(&g.entered, KT_WAIT)) {
+		local_irq_disable();
+		for (i = 0; i < 100; i++)
+			ktask_wake_by_ref(w);
+		local_irq_enable();
+	}
+	migrate_enable();
 	ktask_waker_drop(w);
+	polls = atomic_read(&p.polls);
+	complete(&g.release);
+	KT_ASSERT_NOT_ERR_OR_NULL(gh);
+	KT_ASSERT_EQ(ktask_join(gh, NULL), 0);
+	KT_ASSERT_EQ(polls, 1);
 	KT_ASSERT(probe_wait_polled(&p));
-	KT_ASSERT_LE(atomic_read(&p.polls), 3);
+	/* Let a stray second poll show up if there is one. */
+	msleep(20);
+	KT_ASSERT_EQ(atomic_read(&p.polls), 2);
 	ktask_abort(h);
 	KT_ASSERT_EQ(ktask_join(h, NULL), -ECANCELED);
 	return 0;
@@ -863,6 +902,131 @@ static int spawn_on_foreign_runtime_pins(void)
 	KT_ASSERT_EQ(ret, 0);
 	KT_ASSERT_EQ(during, before + 1);
 	KT_ASSERT_EQ(after, before);
+	return 0;
+}
+
+static long plus_one(void *arg)
+{
+	return (long)arg + 1;
+}
+
+/*
+ * The pin is gone as soon as the join returns, whichever CPU completed the
+ * task, so that the module can be unloaded right after its last join.  A
+ * timed join does not run the task itself: a worker completes it.
+ */
+static int join_returns_after_unpin(void)
+{
+	struct ktask_rt *rt = __ktask_rt_create("foreign", NULL, NULL);
+	int before = module_refcount(THIS_MODULE);
+	int i, bad = 0, failed = 0;
+
+	KT_ASSERT_NOT_ERR_OR_NULL(rt);
+	for (i = 0; i < 500; i++) {
+		struct ktask_handle *h;
+		long out = 0;
+
+		h = ktask_spawn(rt, plus_one, (void *)(long)i, GFP_KERNEL);
+		if (IS_ERR(h) || ktask_join_timeout(h, &out, KT_WAIT) ||
+		    out != i + 1) {
+			failed++;
+			break;
+		}
+		if (module_refcount(THIS_MODULE) != before)
+			bad++;
+	}
+	ktask_rt_destroy(rt);
+	KT_ASSERT_EQ(failed, 0);
+	KT_ASSERT_EQ(bad, 0);
+	return 0;
+}
+
+/* ktask_join_killable(): a fatal signal ends the wait, the handle stays. */
+struct killable_join {
+	struct ktask_handle *h;
+	struct completion joining;
+	int ret;
+};
+
+static int killable_join_fn(void *arg)
+{
+	struct killable_join *kj = arg;
+
+	allow_signal(SIGKILL);
+	complete(&kj->joining);
+	kj->ret = ktask_join_killable(kj->h, NULL);
+	/* Stay until kthread_stop(), which needs us alive. */
+	while (!kthread_should_stop())
+		schedule_timeout_interruptible(1);
+	return 0;
+}
+
+KT_RT_CASE(join_killable_interrupted)
+{
+	struct killable_join kj = { .ret = 1 };
+	struct task_struct *t;
+	struct probe p;
+	int i, ret;
+
+	probe_init(&p, 2);
+	init_completion(&kj.joining);
+	kj.h = ktask_spawn_poll(rt, &probe_ops, &p, GFP_KERNEL);
+	KT_ASSERT_NOT_ERR_OR_NULL(kj.h);
+	KT_ASSERT(probe_wait_polled(&p));
+	t = kthread_run(killable_join_fn, &kj, "kt_killable");
+	if (IS_ERR(t)) {
+		probe_wake(&p);
+		ktask_join(kj.h, NULL);
+		KT_FAIL("kthread_run: %ld", PTR_ERR(t));
+		return -EINVAL;
+	}
+	get_task_struct(t);
+	wait_for_completion_timeout(&kj.joining, KT_WAIT);
+	/* Let it sleep in the join, then kill it. */
+	msleep(20);
+	send_sig(SIGKILL, t, 1);
+	for (i = 0; i < 250 && READ_ONCE(kj.ret) == 1; i++)
+		msleep(20);
+	kthread_stop(t);
+	put_task_struct(t);
+	/* The handle is still ours: the task completes and is joined. */
+	probe_wake(&p);
+	ret = ktask_join(kj.h, NULL);
+	KT_ASSERT_EQ(kj.ret, -EINTR);
+	KT_ASSERT_EQ(ret, 0);
+	return 0;
+}
+
+/* A runtime for a reclaim path: its workqueues have a rescuer. */
+static int mem_reclaim_runtime_runs_tasks(void)
+{
+	struct ktask_rt_opts opts = { .flags = KTASK_RT_MEM_RECLAIM };
+	struct ktask_rt *rt = ktask_rt_create("reclaim", &opts);
+	struct ktask_handle *h;
+	long out = 0;
+	int ret = -EINVAL;
+
+	KT_ASSERT_NOT_ERR_OR_NULL(rt);
+	h = ktask_spawn(rt, plus_one, (void *)41L, GFP_NOIO);
+	if (!IS_ERR(h))
+		ret = ktask_join_timeout(h, &out, KT_WAIT);
+	ktask_rt_destroy(rt);
+	KT_ASSERT_EQ(ret, 0);
+	KT_ASSERT_EQ(out, 42);
+	opts.flags = 0x80;
+	KT_ASSERT_EQ(PTR_ERR(ktask_rt_create("badflags", &opts)), -EINVAL);
+	return 0;
+}
+
+/* ktask_wake(NULL) is as harmless as ktask_waker_drop(NULL): no WARN. */
+static int wake_null_is_a_noop(void)
+{
+	struct ktask_waker *slot = NULL;
+
+	/* The interrupt handler's idiom, run twice with nothing to wake. */
+	ktask_wake(xchg(&slot, NULL));
+	ktask_wake(xchg(&slot, NULL));
+	KT_ASSERT(!slot);
 	return 0;
 }
 
@@ -1519,6 +1683,10 @@ static int many_tasks(void)
 
 static const struct kt_case core_cases[] = {
 	KT_CASE(spawn_join_fn),
+	KT_CASE(join_returns_after_unpin),
+	KT_CASE(wake_null_is_a_noop),
+	KT_CASE(join_killable_interrupted),
+	KT_CASE(mem_reclaim_runtime_runs_tasks),
 	KT_CASE(spawn_join_poll_ready),
 	KT_CASE(join_null_out),
 	KT_CASE(spawn_atomic_context),

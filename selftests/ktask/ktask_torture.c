@@ -305,8 +305,8 @@ static void tt_check_join(struct tt_rec *r, int ret, long out)
 		smp_rmb();
 		if (!READ_ONCE(r->aborted) && !READ_ONCE(r->gen->closing))
 			tt_err("join got -ECANCELED for a task never aborted");
-		/* A blocking function is not interrupted, only disowned. */
-		if (r->kind == TT_FN && atomic_read(&r->fn_runs))
+		/* A function that ran, blocking or not, completed. */
+		if (tt_is_fn(r->kind) && atomic_read(&r->fn_runs))
 			tt_err("join got -ECANCELED for a function that ran");
 		if (!tt_is_fn(r->kind)) {
 			if (READ_ONCE(r->readied))
