@@ -28,10 +28,10 @@
  * A drain polls at most rt->max_polls tasks and for at most
  * KTASK_DRAIN_NS (plus its last poll: the limit is checked against the
  * clock read that starts each poll) before it lets other work on its CPU
- * run: it goes on as a work item queued on that CPU's workqueue pool,
- * behind the work queued there meanwhile (a worker thread hands the drain
- * over and goes idle; a work item requeues itself).  Tasks taken from the
- * queue and not yet polled wait on the run queue's backlog, oldest first.
+ * run: a worker thread calls cond_resched() and goes on, a work item
+ * requeues itself behind the work queued on its CPU meanwhile.  Tasks
+ * taken from the queue and not yet polled wait on the run queue's backlog,
+ * oldest first.
  *
  * CPU hotplug: the offline callback moves the dying CPU's queued tasks to
  * an online CPU; a worker thread is parked (smpboot) and hands a drain it
@@ -254,6 +254,8 @@ static bool ktask_rq_linger(struct ktask_rq *rq)
 
 	if (!us)
 		return false;
+	if (!llist_empty(&rq->queue))
+		return true;
 	until = local_clock() + us * NSEC_PER_USEC;
 	while (llist_empty(&rq->queue)) {
 		if (need_resched() || local_clock() > until)
@@ -278,37 +280,44 @@ static bool ktask_rq_drain(struct ktask_rq *rq, bool linger)
 	this_cpu_inc(rt->rqs->stats.drains);
 	rq->clock_ns = local_clock();
 	deadline = rq->clock_ns + KTASK_DRAIN_NS;
-	do {
-		ktask_rq_refill(rq);
-		while ((node = rq->backlog)) {
-			struct ktask_cell *cell;
+	for (;;) {
+		struct ktask_cell *cell;
 
-			rq->backlog = node->next;
-			atomic_dec(&rq->depth);
-			cell = llist_entry(node, struct ktask_cell, queue_node);
-			/* The poll may requeue @cell: its link is no longer ours. */
-			cell->vtable->poll(rq, cell);
-			/*
-			 * A poll that ran the task's code set @clock_ns to its
-			 * start: the drain ends at most one poll late.
-			 */
-			if (++polled >= rt->max_polls || rq->clock_ns > deadline) {
-				ktask_rq_refill(rq);
-				if (!rq->backlog)
-					break;
-				this_cpu_inc(rt->rqs->stats.requeues);
-				if (rq->poll_open)
-					ktask_rq_close_poll(rq, local_clock());
-				return true;
-			}
-		}
-		/* The drain's one clock read of its own: its last poll's end. */
-		if (rq->poll_open)
-			ktask_rq_close_poll(rq, local_clock());
-		if (linger && ktask_rq_linger(rq))
+		/* What was pushed meanwhile, without giving KICKED up. */
+		if (!rq->backlog)
+			ktask_rq_refill(rq);
+		node = rq->backlog;
+		if (!node) {
+			/* Dry.  The drain's clock read: its last poll's end. */
+			if (rq->poll_open)
+				ktask_rq_close_poll(rq, local_clock());
+			if (linger && ktask_rq_linger(rq))
+				continue;
+			if (!ktask_rq_release(rq))
+				return false;
 			continue;
-	} while (ktask_rq_release(rq));
-	return false;
+		}
+		rq->backlog = node->next;
+		atomic_dec(&rq->depth);
+		cell = llist_entry(node, struct ktask_cell, queue_node);
+		/* The poll may requeue @cell: its link is no longer ours. */
+		cell->vtable->poll(rq, cell);
+		/*
+		 * A poll that ran the task's code set @clock_ns to its start:
+		 * the drain ends at most one poll late.
+		 */
+		if (++polled >= rt->max_polls || rq->clock_ns > deadline) {
+			ktask_rq_refill(rq);
+			if (!rq->backlog) {
+				polled = 0;
+				continue;
+			}
+			this_cpu_inc(rt->rqs->stats.requeues);
+			if (rq->poll_open)
+				ktask_rq_close_poll(rq, local_clock());
+			return true;
+		}
+	}
 }
 
 /*
@@ -381,18 +390,20 @@ static void ktask_worker_run(unsigned int cpu)
 	if (WARN_ON_ONCE(!rq))
 		return;
 	w->rq = rq;
-	if (ktask_rq_drain(rq, true)) {
+	while (ktask_rq_drain(rq, true)) {
+		if (kthread_should_park()) {
+			/* The CPU goes offline: the workqueue goes on. */
+			ktask_rq_queue_work(rq);
+			break;
+		}
 		/*
-		 * At the limit: the drain goes on from this CPU's workqueue
-		 * pool, behind the work items queued there meanwhile, as a
-		 * work item's drain requeues itself; also when the CPU goes
-		 * offline (the workqueue then moves it).
+		 * At the limit: whatever the scheduler wants to run on this
+		 * CPU (the kworker of work queued here meanwhile, a busy
+		 * thread whose turn it is) runs first.  Handing the drain to
+		 * a work item instead would cost a wake every max_polls
+		 * polls, and wait behind a busy thread.
 		 */
-		if (rq->rt->flags & KTASK_RT_UNBOUND)
-			queue_work(rq->rt->wq, &rq->drain_work);
-		else
-			queue_work_on(smp_processor_id(), rq->rt->wq,
-				      &rq->drain_work);
+		cond_resched();
 	}
 	w->rq = NULL;
 }

@@ -223,9 +223,16 @@ static long fair_task(void *arg)
 {
 	struct fair *f = arg;
 
-	/* Other work for the drain's CPU, queued while the drain runs. */
-	if (atomic_inc_return(&f->done) == 1)
+	/*
+	 * Other work for the drain's CPU, queued while the drain runs, and
+	 * the scheduler's wish to run it: whether the kworker's wake asks
+	 * to preempt us is the scheduler's choice, not what is tested.
+	 */
+	if (atomic_inc_return(&f->done) == 1) {
 		queue_work_on(raw_smp_processor_id(), system_wq, &f->work);
+		set_tsk_need_resched(current);
+		set_preempt_need_resched();
+	}
 	return 0;
 }
 
@@ -237,10 +244,10 @@ static void fair_work(struct work_struct *work)
 }
 
 /*
- * A drain polls a bounded number of tasks and requeues itself behind the
- * other work of its CPU: a work item queued on that CPU by the first task
- * runs before all of them are done.  Timed joins, so that the joiner does
- * not run the tasks itself.
+ * A drain polls a bounded number of tasks before it lets the other work
+ * of its CPU run: a work item queued on that CPU by the first task runs
+ * before all of them are done.  Timed joins, so that the joiner does not
+ * run the tasks itself.
  */
 static int drain_requeues_behind_other_work(void)
 {
