@@ -45,7 +45,8 @@ check-built: all
 run-built: all
 	+bash scripts/vm-run.sh --job run
 
-# The benchmarks take a few minutes under TCG; allow half an hour.
+# The benchmarks take a few minutes under TCG; allow half an hour. The job
+# also builds the Tokio contender, bench/tokio (scripts/jobs/bench.sh).
 bench-built: all
 	+KTASK_TIMEOUT=$${KTASK_TIMEOUT:-1800} bash scripts/vm-run.sh --job bench
 
@@ -68,7 +69,7 @@ deps:
 clean:
 	@if [ -n "$(KDIR)" ]; then $(MAKE) -C $(KDIR) M=$(CURDIR) clean; fi
 	$(MAKE) -C $(SELFTESTS) clean
-	rm -rf build out $(wildcard */Module.symvers)
+	rm -rf build out $(wildcard */Module.symvers) bench/tokio/target bench/tokio/Cargo.lock
 
 help:
 	@echo 'make [all]   build ktask.ko, the test and sample modules and the test programs'

@@ -32,6 +32,8 @@
  *			N producer kthreads bound to CPUs 0..N-1, each
  *			spawning @batch tasks then joining them, @tasks per
  *			producer; tasks/s over the slowest producer
+ *	spawn_all       one producer spawns @tasks tasks, then joins them
+ *			all in order; tasks/s
  *	switches_pN     context switches of the producers in that run, per
  *			100 tasks: how often the worker preempted a producer
  *			or a join slept
@@ -41,16 +43,19 @@
  *	wake_p50/p99    ns from a wake to the start of the woken side's
  *			poll, two tasks (or work items) ping-ponging on
  *			one CPU, @samples samples sorted
+ *	wake_busy_p50/p99  the same while a normal-priority kthread busy
+ *			loop (cond_resched() each turn) runs on every
+ *			online CPU
  *	forced_yield    ns per forced yield of a task spinning on
  *			ktask_consume_budget() with a budget of 1, against
  *			a work item requeueing itself
  *	bytes_per_task  bytes allocated by the spawning thread per task
  *	allocs_per_task allocations made by the spawning thread per task
  *			(both counted with the kmem tracepoints; a task's
- *			argument is 8 bytes; for ktask, whose cells come
- *			from a per-CPU cache refilled in bulk, the cells the
- *			spawns took, from ktask_num_cells(), and their slab
- *			object size)
+ *			argument is 8 bytes; ktask's cells come from a
+ *			per-CPU cache refilled in bulk, unseen by the
+ *			tracepoints: one cell per task, of its slab object
+ *			size, is added to what they see)
  *
  * Every interval is measured on one CPU (see bench_clock()).  This is a
  * measurement tool: it reports numbers; the medians and ratios are
@@ -502,6 +507,47 @@ static int bench_throughput(struct bench_run *run,
 	return 0;
 }
 
+/* --- spawn all, then join all ----------------------------------------- */
+
+static void **bench_all_tokens;	/* @tasks of them, for spawn_all */
+
+static int bench_spawn_all_body(struct bench_producer *p)
+{
+	const struct bench_contender *c = p->run->c;
+	unsigned int n, i;
+	int err = 0;
+
+	for (n = 0; n < tasks; n++) {
+		bench_all_tokens[n] = c->submit(n, GFP_KERNEL);
+		if (IS_ERR(bench_all_tokens[n])) {
+			err = PTR_ERR(bench_all_tokens[n]);
+			break;
+		}
+	}
+	for (i = 0; i < n; i++) {
+		long out = c->wait(bench_all_tokens[i]);
+
+		if (out != (long)i + 1 && !err)
+			err = out < 0 ? (int)out : -EIO;
+	}
+	return err;
+}
+
+static int bench_spawn_all(struct bench_run *run,
+			   const struct bench_contender *c, u64 *per_sec)
+{
+	int err;
+
+	run->c = c;
+	run->body = bench_spawn_all_body;
+	err = bench_run_producers(run, 1);
+	if (err)
+		return err;
+	*per_sec = div64_u64((u64)tasks * NSEC_PER_SEC,
+			     max(bench_ns(run->producers[0].elapsed), 1ULL));
+	return 0;
+}
+
 /* --- detached spawn cost ---------------------------------------------- */
 
 struct bench_detached {
@@ -829,6 +875,72 @@ static int bench_wake_latency(unsigned int idx, u64 *samples_buf, u64 *p50,
 	return 0;
 }
 
+/*
+ * The same with a normal-priority busy loop on every CPU, which the
+ * woken side must preempt or wait for: latency must not pay for the
+ * throughput of a worker that does not preempt its producer.
+ */
+struct bench_hogs {
+	struct task_struct *threads[BENCH_MAX_PRODUCERS];
+	unsigned int nr;
+};
+
+static int bench_hog_fn(void *data)
+{
+	while (!kthread_should_stop()) {
+		cpu_relax();
+		cond_resched();
+	}
+	return 0;
+}
+
+static void bench_hogs_stop(struct bench_hogs *hogs)
+{
+	while (hogs->nr) {
+		struct task_struct *t = hogs->threads[--hogs->nr];
+
+		kthread_stop(t);
+		put_task_struct(t);
+	}
+}
+
+static int bench_hogs_start(struct bench_hogs *hogs)
+{
+	unsigned int cpu;
+
+	hogs->nr = 0;
+	for_each_online_cpu(cpu) {
+		struct task_struct *t;
+
+		if (hogs->nr == ARRAY_SIZE(hogs->threads))
+			break;
+		t = kthread_create_on_cpu(bench_hog_fn, NULL, cpu,
+					  "ktask_bench_hog/%u");
+		if (IS_ERR(t)) {
+			bench_hogs_stop(hogs);
+			return PTR_ERR(t);
+		}
+		get_task_struct(t);
+		hogs->threads[hogs->nr++] = t;
+		wake_up_process(t);
+	}
+	return 0;
+}
+
+static int bench_wake_latency_busy(unsigned int idx, u64 *samples_buf,
+				   u64 *p50, u64 *p99)
+{
+	struct bench_hogs hogs;
+	int err;
+
+	err = bench_hogs_start(&hogs);
+	if (err)
+		return err;
+	err = bench_wake_latency(idx, samples_buf, p50, p99);
+	bench_hogs_stop(&hogs);
+	return err;
+}
+
 /* --- forced yield ----------------------------------------------------- */
 
 struct bench_yield {
@@ -986,7 +1098,7 @@ static int bench_memory(const struct bench_contender *c, u64 *allocs100,
 			u64 *bytes)
 {
 	bool is_ktask = c == &bench_contenders[0];
-	long allocs, nbytes, cells = 0, cell_bytes = 0;
+	long allocs, nbytes, cell_bytes = 0;
 	void *tokens[16];
 	unsigned int n, i;
 	int err = 0;
@@ -994,7 +1106,6 @@ static int bench_memory(const struct bench_contender *c, u64 *allocs100,
 	atomic_long_set(&bench_mem_allocs, 0);
 	atomic_long_set(&bench_mem_bytes, 0);
 	for (n = 0; n < BENCH_MEM_TASKS && !err; n += ARRAY_SIZE(tokens)) {
-		long cells0 = ktask_num_cells();
 		unsigned int k;
 
 		WRITE_ONCE(bench_mem_thread, current);
@@ -1007,8 +1118,6 @@ static int bench_memory(const struct bench_contender *c, u64 *allocs100,
 		}
 		/* Joining frees; only the spawns are counted. */
 		WRITE_ONCE(bench_mem_thread, NULL);
-		/* The handles keep the cells: each one is a slab object. */
-		cells += ktask_num_cells() - cells0;
 		if (is_ktask && k)
 			cell_bytes = ksize(tokens[0]);
 		for (i = 0; i < k; i++)
@@ -1020,12 +1129,13 @@ static int bench_memory(const struct bench_contender *c, u64 *allocs100,
 	nbytes = atomic_long_read(&bench_mem_bytes);
 	if (is_ktask) {
 		/*
-		 * Cells come from ktask's per-CPU cache, refilled with
-		 * kmem_cache_alloc_bulk(), which the kmem tracepoints do not
-		 * see: count the cells the spawns took instead.
+		 * A task's cell comes from ktask's per-CPU cache, refilled
+		 * with kmem_cache_alloc_bulk(), which the kmem tracepoints do
+		 * not see: count it, one slab object per task, on top of
+		 * whatever else they saw the spawns allocate.
 		 */
-		allocs = cells;
-		nbytes = cells * cell_bytes;
+		allocs += BENCH_MEM_TASKS;
+		nbytes += BENCH_MEM_TASKS * cell_bytes;
 	}
 	*allocs100 = div_u64((u64)allocs * 100, BENCH_MEM_TASKS);
 	*bytes = div_u64((u64)nbytes, BENCH_MEM_TASKS);
@@ -1049,7 +1159,8 @@ static int bench_all(struct bench_out *o)
 
 	run = kzalloc(sizeof(*run), GFP_KERNEL);
 	samples_buf = vmalloc(array_size(samples, sizeof(u64)));
-	if (!run || !samples_buf) {
+	bench_all_tokens = vmalloc(array_size(tasks, sizeof(void *)));
+	if (!run || !samples_buf || !bench_all_tokens) {
 		err = -ENOMEM;
 		goto out;
 	}
@@ -1083,6 +1194,11 @@ static int bench_all(struct bench_out *o)
 			if (err)
 				break;
 
+			err = bench_spawn_all(run, c, &v);
+			if (err)
+				break;
+			bench_result(o, r, "spawn_all", c->name, v, "tasks/s");
+
 			err = bench_detached_cost(run, c, &v);
 			if (err)
 				break;
@@ -1094,6 +1210,12 @@ static int bench_all(struct bench_out *o)
 					break;
 				bench_result(o, r, "wake_p50", c->name, v, "ns");
 				bench_result(o, r, "wake_p99", c->name, v2, "ns");
+				err = bench_wake_latency_busy(idx, samples_buf,
+							      &v, &v2);
+				if (err)
+					break;
+				bench_result(o, r, "wake_busy_p50", c->name, v, "ns");
+				bench_result(o, r, "wake_busy_p99", c->name, v2, "ns");
 			}
 
 			if (bench_has_yield(idx)) {
@@ -1115,6 +1237,8 @@ static int bench_all(struct bench_out *o)
 	}
 	bench_mem_probes(false);
 out:
+	vfree(bench_all_tokens);
+	bench_all_tokens = NULL;
 	vfree(samples_buf);
 	kfree(run);
 	return err;

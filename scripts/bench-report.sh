@@ -1,8 +1,8 @@
 #!/bin/bash
 # SPDX-License-Identifier: GPL-2.0
 #
-# bench-report.sh RESULTS: turn the "result ..." lines of ktask_bench (one
-# per figure, contender and round) into
+# bench-report.sh RESULTS: turn the "result ..." lines of ktask_bench and
+# of bench/tokio (one per figure, contender and round) into
 #   bench/results.csv     the median, minimum and maximum over the rounds
 #                         of every figure and contender, and ktask's polls
 #                         per drain in each benchmark's runtime (from the
@@ -10,7 +10,9 @@
 #   a table on stdout     every figure's medians, and ktask's advantage over
 #                         each baseline (>1: ktask is better; for tasks/s
 #                         ktask/baseline, for ns, bytes and allocations
-#                         baseline/ktask);
+#                         baseline/ktask), Tokio included; a column for
+#                         every contender with results, and a line saying
+#                         why Tokio has none or lacks some;
 #   bench/throughput.svg  throughput against producers (gnuplot, if
 #                         installed: scripts/deps.sh --bench);
 #   README.md             the Performance table between the
@@ -29,10 +31,17 @@ dir=$KTASK_SRC/bench
 csv=$dir/results.csv
 svg=$dir/throughput.svg
 readme=$KTASK_SRC/README.md
-contenders="ktask wq_percpu wq_unbound kthread_worker async"
+# The columns' order; contenders without results are left out, unknown
+# ones are added at the end.
+known="ktask wq_percpu wq_unbound kthread_worker async tokio"
 
 # --- medians ---------------------------------------------------------------
-header=$(grep -m1 '^ktask_bench ' "$results" || true)
+header=$(grep -m1 '^ktask_bench version=' "$results" || true)
+# bench/tokio's build ("tokio=V rustc=V"), and why it has no results (not
+# built, or failed), from scripts/jobs/bench.sh and bench.guest.
+tokio_build=$(sed -n 's/^ktask_bench tokio: build //p' "$results" | head -n 1)
+tokio_why=$(sed -n -E '/^ktask_bench tokio: (error|failed)/{s/^ktask_bench tokio: //p;q}' "$results")
+tokio_why=${tokio_why:-$(sed -n '/^ktask_bench tokio: missing: /{s///p;q}' "$results")}
 {
 	echo "figure,contender,unit,median,min,max,rounds"
 	awk '
@@ -83,6 +92,24 @@ header=$(grep -m1 '^ktask_bench ' "$results" || true)
 { grep '^figure,' "$csv.tmp"; grep -v '^figure,' "$csv.tmp"; } >"$csv"
 rm -f "$csv.tmp"
 echo "bench: wrote ${csv#"$KTASK_SRC"/} (${header:-no header})"
+
+present=$(awk -F, 'NR > 1 { print $2 }' "$csv" | sort -u)
+contenders=
+for c in $known $present; do
+	if grep -qxF "$c" <<<"$present" && [[ " $contenders " != *" $c "* ]]; then
+		contenders+=${contenders:+ }$c
+	fi
+done
+# One line on Tokio for the terminal and the README.
+if ! grep -qx tokio <<<"$present"; then
+	tokio_note="Tokio: not measured in this run: ${tokio_why:-no results from bench/tokio}."
+elif [[ -n "$tokio_why" ]]; then
+	tokio_note="Tokio: incomplete: $tokio_why."
+else
+	tokio_note="tokio: Tokio's multi-threaded runtime${tokio_build:+ ($tokio_build)}, a worker per CPU,"
+	tokio_note+=" in a static program (bench/tokio) run in the same boot after the kernel's benchmarks;"
+	tokio_note+=" its producers are threads outside the runtime (Handle::spawn, Handle::block_on)."
+fi
 
 # --- the table -------------------------------------------------------------
 # Prints one row per figure: unit, the medians, then ktask's advantage.
@@ -148,29 +175,35 @@ table text
 echo
 echo "ktask advantage: >1 means ktask is better (tasks/s: ktask/baseline;"
 echo "ns, bytes, allocations: baseline/ktask). Medians over the rounds."
+echo "$tokio_note"
 
 # --- the plot --------------------------------------------------------------
-if command -v gnuplot >/dev/null; then
+if ! grep -q '^throughput_p' "$csv"; then
+	echo "bench: no throughput figures: no ${svg#"$KTASK_SRC"/}"
+elif command -v gnuplot >/dev/null; then
 	data=$(mktemp)
 	trap 'rm -f "$data"' EXIT
+	# One data block per contender with throughput figures.
+	plotted=0
 	for c in $contenders; do
-		echo "\"$c\""
-		awk -F, -v c="$c" '$2 == c && $1 ~ /^throughput_p[0-9]+$/ {
-			sub(/^throughput_p/, "", $1); print $1, $4, $5, $6 }' "$csv" | sort -n
-		printf '\n\n'
+		rows=$(awk -F, -v c="$c" '$2 == c && $1 ~ /^throughput_p[0-9]+$/ {
+			sub(/^throughput_p/, "", $1); print $1, $4, $5, $6 }' "$csv" | sort -n)
+		[[ -n "$rows" ]] || continue
+		printf '"%s"\n%s\n\n\n' "$c" "$rows"
+		plotted=$((plotted + 1))
 	done >"$data"
 	gnuplot <<EOF
 set terminal svg size 720,440 dynamic noenhanced font "sans,12"
 set output "$svg"
 set title "spawn + run + join of tiny tasks (median of rounds, bars: min..max)"
-set xlabel "producers (kthreads bound to CPUs)"
+set xlabel "producers (threads bound to CPUs)"
 set ylabel "tasks/s"
 set xtics 1
 set offsets 0.2, 0.2, 0, 0
 set key outside right
 set grid ytics
 set yrange [0:*]
-plot for [i=0:4] "$data" index i using 1:2:3:4 with yerrorlines lw 2 title columnheader(1)
+plot for [i=0:$((plotted - 1))] "$data" index i using 1:2:3:4 with yerrorlines lw 2 title columnheader(1)
 EOF
 	echo "bench: wrote ${svg#"$KTASK_SRC"/}"
 else
@@ -191,6 +224,8 @@ if grep -qxF "$begin" "$readme" && grep -qxF "$end" "$readme"; then
 			"in parentheses, ktask's advantage over that baseline (>1: ktask is better)."
 		echo
 		table markdown
+		echo
+		echo "$tokio_note"
 		echo
 		echo "$end"
 	} >"$section"

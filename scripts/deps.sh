@@ -5,7 +5,11 @@
 # Idempotent: installs only missing packages, and runs apt-get update only
 # when something is missing.
 #
-#   --bench   also what "make bench" needs (gnuplot for the plot)
+#   --bench   also what "make bench" needs: gnuplot for the plot, and for
+#             the Tokio contender (bench/tokio) Debian's Tokio crate and,
+#             if there is no cargo, Debian's Rust toolchain. Those are
+#             optional: if they cannot be installed, this says so and
+#             succeeds, and "make bench" runs without Tokio.
 #   --kernel  also what building a kernel from linux-source needs
 #             (scripts/debug-kernel.sh, make check-debug, make check-kcsan)
 set -euo pipefail
@@ -34,8 +38,14 @@ pkgs=(
 	sparse			# make lint (C=1)
 	shellcheck		# make lint (scripts)
 )
+optional=()
 if ((bench)); then
 	pkgs+=(gnuplot-nox)	# make bench: bench/throughput.svg
+	# bench/tokio, built offline from /usr/share/cargo/registry
+	optional+=(librust-tokio-dev)
+	if ! command -v cargo >/dev/null; then
+		optional+=(cargo)	# and rustc, with a static libstd
+	fi
 fi
 if ((kernel)); then
 	pkgs+=(
@@ -47,23 +57,44 @@ if ((kernel)); then
 	)
 fi
 
-missing=()
-for p in "${pkgs[@]}"; do
-	if ! dpkg-query -W -f='${db:Status-Status}' "$p" 2>/dev/null | grep -qx installed; then
-		missing+=("$p")
-	fi
-done
-if ((${#missing[@]} == 0)); then
-	echo "deps: all ${#pkgs[@]} packages installed"
+# not_installed PKG...: print the ones not installed.
+not_installed() {
+	local p
+
+	for p in "$@"; do
+		if ! dpkg-query -W -f='${db:Status-Status}' "$p" 2>/dev/null | grep -qx installed; then
+			echo "$p"
+		fi
+	done
+}
+
+mapfile -t missing < <(not_installed "${pkgs[@]}")
+mapfile -t missing_optional < <(not_installed "${optional[@]}")
+if ((${#missing[@]} + ${#missing_optional[@]} == 0)); then
+	echo "deps: all $((${#pkgs[@]} + ${#optional[@]})) packages installed"
 	exit 0
 fi
 
 sudo=()
 if ((EUID != 0)); then
-	command -v sudo >/dev/null || { echo "deps: need root or sudo to install: ${missing[*]}" >&2; exit 1; }
+	if ! command -v sudo >/dev/null; then
+		if ((${#missing[@]})); then
+			echo "deps: need root or sudo to install: ${missing[*]} ${missing_optional[*]}" >&2
+			exit 1
+		fi
+		echo "deps: need root or sudo to install ${missing_optional[*]}: make bench runs without Tokio" >&2
+		exit 0
+	fi
 	sudo=(sudo)
 fi
-echo "deps: installing ${missing[*]}"
 export DEBIAN_FRONTEND=noninteractive
-"${sudo[@]}" apt-get update -q
-"${sudo[@]}" apt-get install -y -q --no-install-recommends "${missing[@]}"
+"${sudo[@]}" apt-get update -q || ((${#missing[@]} == 0))
+if ((${#missing[@]})); then
+	echo "deps: installing ${missing[*]}"
+	"${sudo[@]}" apt-get install -y -q --no-install-recommends "${missing[@]}"
+fi
+if ((${#missing_optional[@]})); then
+	echo "deps: installing ${missing_optional[*]} (optional)"
+	"${sudo[@]}" apt-get install -y -q --no-install-recommends "${missing_optional[@]}" ||
+		echo "deps: could not install ${missing_optional[*]}: make bench runs without Tokio" >&2
+fi
