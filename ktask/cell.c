@@ -23,9 +23,11 @@ static atomic64_t ktask_last_id = ATOMIC64_INIT(0);
  * A per-CPU cache of free cells in front of the slab, as io_uring keeps
  * requests: an empty cache is refilled with kmem_cache_alloc_bulk(), a
  * full one gives half back with kmem_cache_free_bulk(), so a spawn and a
- * free cost a few stores with interrupts off, and the slab's per-object
+ * free cost a few stores with preemption off, and the slab's per-object
  * costs (the init_on_alloc memset, freelist hardening) are paid in bulk.
- * Off by default under KASAN, which must see every allocation and free.
+ * Only process context uses it: interrupts, which may spawn and free too,
+ * go to the slab, so that disabling preemption is enough to own it.  Off
+ * by default under KASAN, which must see every allocation and free.
  */
 #define KTASK_CELL_CACHE_SIZE	64
 #define KTASK_CELL_CACHE_BATCH	(KTASK_CELL_CACHE_SIZE / 2)
@@ -35,8 +37,8 @@ static atomic64_t ktask_last_id = ATOMIC64_INIT(0);
  * @nr: number of cells in @cells
  * @cells: free cells, the most recently freed last
  *
- * Changed only on its CPU with interrupts disabled (a spawn may come from
- * a hardirq), or by the CPU-dead callback once the CPU is gone.
+ * Changed only on its CPU, from process context with preemption disabled,
+ * or by the CPU-dead callback once the CPU is gone.
  */
 struct ktask_cell_pcp {
 	unsigned int nr;
@@ -101,7 +103,6 @@ static struct ktask_cell *ktask_cell_refill(gfp_t gfp)
 {
 	void *cells[KTASK_CELL_CACHE_BATCH];
 	struct ktask_cell_pcp *pcp;
-	unsigned long flags;
 	int nr, i;
 
 	nr = kmem_cache_alloc_bulk(ktask_cell_cache, gfp, ARRAY_SIZE(cells),
@@ -109,11 +110,10 @@ static struct ktask_cell *ktask_cell_refill(gfp_t gfp)
 	if (!nr)
 		return NULL;
 	/* We may have moved, and the cache filled meanwhile. */
-	local_irq_save(flags);
-	pcp = this_cpu_ptr(&ktask_cell_pcp);
+	pcp = get_cpu_ptr(&ktask_cell_pcp);
 	for (i = 1; i < nr && pcp->nr < KTASK_CELL_CACHE_SIZE; i++)
 		pcp->cells[pcp->nr++] = cells[i];
-	local_irq_restore(flags);
+	put_cpu_ptr(&ktask_cell_pcp);
 	if (i < nr)
 		kmem_cache_free_bulk(ktask_cell_cache, nr - i, &cells[i]);
 	return cells[0];
@@ -123,18 +123,16 @@ struct ktask_cell *ktask_cell_alloc(gfp_t gfp)
 {
 	struct ktask_cell *cell = NULL;
 
-	if (ktask_cell_cache_on) {
+	if (ktask_cell_cache_on && in_task()) {
 		struct ktask_cell_pcp *pcp;
-		unsigned long flags;
 
-		local_irq_save(flags);
-		pcp = this_cpu_ptr(&ktask_cell_pcp);
+		pcp = get_cpu_ptr(&ktask_cell_pcp);
 		if (pcp->nr)
 			cell = pcp->cells[--pcp->nr];
-		local_irq_restore(flags);
+		put_cpu_ptr(&ktask_cell_pcp);
 		/*
 		 * kmem_cache_alloc_bulk() enables interrupts on its way out:
-		 * with them off (a hardirq, a spinlock_irq section) take one.
+		 * with them off (a spinlock_irq section) take one.
 		 */
 		if (!cell && !irqs_disabled())
 			cell = ktask_cell_refill(gfp);
@@ -152,16 +150,14 @@ void ktask_cell_free(struct ktask_cell *cell)
 {
 	void *spill[KTASK_CELL_CACHE_BATCH];
 	struct ktask_cell_pcp *pcp;
-	unsigned long flags;
 	unsigned int nr = 0;
 
 	this_cpu_dec(ktask_nr_cells);
-	if (!ktask_cell_cache_on) {
+	if (!ktask_cell_cache_on || !in_task()) {
 		kmem_cache_free(ktask_cell_cache, cell);
 		return;
 	}
-	local_irq_save(flags);
-	pcp = this_cpu_ptr(&ktask_cell_pcp);
+	pcp = get_cpu_ptr(&ktask_cell_pcp);
 	if (pcp->nr == KTASK_CELL_CACHE_SIZE) {
 		/* Full: the oldest half goes back to the slab. */
 		nr = KTASK_CELL_CACHE_BATCH;
@@ -171,9 +167,16 @@ void ktask_cell_free(struct ktask_cell *cell)
 		pcp->nr -= nr;
 	}
 	pcp->cells[pcp->nr++] = cell;
-	local_irq_restore(flags);
-	if (nr)
+	put_cpu_ptr(&ktask_cell_pcp);
+	if (!nr)
+		return;
+	/* kmem_cache_free_bulk() wants interrupts enabled. */
+	if (!irqs_disabled()) {
 		kmem_cache_free_bulk(ktask_cell_cache, nr, spill);
+		return;
+	}
+	while (nr--)
+		kmem_cache_free(ktask_cell_cache, spill[nr]);
 }
 
 /**
