@@ -40,6 +40,22 @@ static void ktask_blocking_fn(struct work_struct *work)
 	ktask_harness_finish(cell, b->fn(b->arg));
 }
 
+/**
+ * ktask_blocking_current_rt() - the runtime of the blocking function running
+ *
+ * Context: Any context.
+ * Return: the runtime whose blocking function the caller is running in,
+ * or NULL.
+ */
+struct ktask_rt *ktask_blocking_current_rt(void)
+{
+	struct work_struct *work = in_task() ? current_work() : NULL;
+
+	if (!work || work->func != ktask_blocking_fn)
+		return NULL;
+	return container_of(work, struct ktask_blocking, work)->cell->rt;
+}
+
 /* vtable run_body: the poll ends by handing the task over. */
 enum ktask_poll ktask_blocking_run(struct ktask_cell *cell,
 				   struct ktask_cx *cx, long *out)

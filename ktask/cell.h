@@ -168,6 +168,7 @@ enum ktask_poll ktask_blocking_run(struct ktask_cell *cell,
 				   struct ktask_cx *cx, long *out);
 void ktask_blocking_drop(struct ktask_cell *cell);
 void ktask_blocking_hand_off(struct ktask_cell *cell);
+struct ktask_rt *ktask_blocking_current_rt(void);
 void ktask_drop_reference(struct ktask_cell *cell);
 void ktask_drop_output(struct ktask_cell *cell);
 

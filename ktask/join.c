@@ -95,18 +95,28 @@ static int ktask_join_wait(struct ktask_handle *h, long *out, long timeout,
 {
 	struct ktask_cell *cell;
 	unsigned long snap;
+	bool ok, deadlock;
 	int ret;
-	bool ok;
 
 	might_sleep();
 	ret = ktask_handle_check(h, "join");
 	if (ret)
 		return ret;
 	cell = ktask_handle_cell(h);
+	/* Not complete in the RCU section: the runtime stays (runtime.h). */
+	rcu_read_lock();
 	snap = ktask_state_load(&cell->state);
+	deadlock = !(snap & KTASK_COMPLETE) &&
+		   READ_ONCE(cell->rt->destroyer) == current;
+	rcu_read_unlock();
 	if (snap & KTASK_COMPLETE)
 		return ktask_join_consume(cell, out);
-	if (ktask_current_rq())
+	/*
+	 * From a ktask worker, or from an ops->drop that the runtime's
+	 * destroy runs (which would cancel the joined task only after the
+	 * drop returned).
+	 */
+	if (deadlock || ktask_current_rq())
 		return -EDEADLK;
 	/*
 	 * Queued and never polled: run it rather than wait for a worker.
@@ -153,7 +163,8 @@ static int ktask_join_wait(struct ktask_handle *h, long *out, long timeout,
  * Return: 0 with *@out set to the task's output; -ECANCELED if the task was
  * aborted before it completed; -EPROTO (and the poll function's bad return
  * WARNed) if its poll function broke the protocol; -EINVAL for an invalid
- * or consumed handle; -EDEADLK from a ktask worker (handle still valid).
+ * or consumed handle; -EDEADLK from a ktask worker, or from an ops->drop
+ * run by the destroy of the joined task's runtime (handle still valid).
  */
 int ktask_join(struct ktask_handle *h, long *out)
 {

@@ -107,8 +107,10 @@ EXPORT_SYMBOL_GPL(__ktask_rt_create);
  * have stopped.  Join and abort handles stay valid and must still be
  * consumed or put.
  *
- * Context: Process context; sleeps.  Not from a task of @rt (WARNs and
- * leaks @rt instead of deadlocking).
+ * Context: Process context; sleeps.  Not from a task of @rt or a blocking
+ * function of @rt (WARNs and leaks @rt instead of deadlocking).  An
+ * @ops->drop that destroy runs gets -EDEADLK from ktask_join() of another
+ * task of @rt that has not completed.
  */
 void ktask_rt_destroy(struct ktask_rt *rt)
 {
@@ -120,11 +122,17 @@ void ktask_rt_destroy(struct ktask_rt *rt)
 	if (WARN_ONCE(rq && rq->rt == rt,
 		      "ktask: runtime %s destroyed from its own task\n", rt->name))
 		return;
+	/* Destroy waits for the blocking function it is called from. */
+	if (WARN_ONCE(ktask_blocking_current_rt() == rt,
+		      "ktask: runtime %s destroyed from its own blocking function\n",
+		      rt->name))
+		return;
 
 	mutex_lock(&ktask_rt_lock);
 	list_del(&rt->node);
 	mutex_unlock(&ktask_rt_lock);
 
+	WRITE_ONCE(rt->destroyer, current);
 	ktask_owned_close_and_shutdown(rt);
 	wait_var_event(&rt->alive, !atomic_long_read(&rt->alive));
 	/* Let every wake that may still push onto our queues finish. */

@@ -44,8 +44,9 @@
  * @polls: P: polls run on this CPU
  * @wakes: P: wakes that queued a task from this CPU
  * @forced_yields: P: polls that ran out of budget
- * @drains: P: drain work invocations
- * @requeues: P: drains that stopped early and requeued themselves
+ * @drains: P: drains started on this CPU, by a worker thread or a work item
+ * @requeues: P: drains that reached their limit with tasks left (a worker
+ *	thread then reschedules and goes on, a work item requeues itself)
  * @longest_poll_ns: P: longest single poll seen, from its start to the
  *	start of the next poll or the end of its drain
  */
@@ -145,7 +146,7 @@ struct ktask_sched_ops {
  * @owner: I: the module that created the runtime and will destroy it
  * @flags: I: KTASK_RT_* flags
  * @budget: I: coop budget per poll
- * @max_polls: I: polls per drain before the drain requeues itself
+ * @max_polls: I: polls per drain before it lets other work run
  * @sched: I: the scheduler
  * @wq: I: the workqueue the drains run on
  * @blocking_wq: I: the unbound workqueue of ktask_spawn_blocking()
@@ -155,6 +156,9 @@ struct ktask_sched_ops {
  * @closed: A: set once by destroy before it drains the shards; spawners
  *	test it under their shard's lock
  * @alive: A: tasks bound and not yet completed; destroy waits for zero
+ * @destroyer: A: the thread in ktask_rt_destroy(), set once (WRITE_ONCE())
+ *	before it cancels the tasks; a join it makes from a task's drop
+ *	would wait for itself
  * @cpuhp_node: I: CPU-hotplug instance
  * @node: L: entry in ktask_rt_list
  */
@@ -172,6 +176,7 @@ struct ktask_rt {
 	unsigned int shard_mask;
 	bool closed;
 	atomic_long_t alive;
+	struct task_struct *destroyer;
 	struct hlist_node cpuhp_node;
 	struct list_head node;
 };

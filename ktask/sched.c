@@ -537,10 +537,10 @@ static int ktask_cpu_offline(unsigned int cpu, struct hlist_node *node)
 int ktask_sched_init_rt(struct ktask_rt *rt)
 {
 	unsigned int wq_flags = (rt->flags & KTASK_RT_UNBOUND) ? WQ_UNBOUND : 0;
+	int cpu, ret;
 
 	if (rt->flags & KTASK_RT_MEM_RECLAIM)
 		wq_flags |= WQ_MEM_RECLAIM;
-	int cpu, ret;
 
 	rt->rqs = alloc_percpu(struct ktask_rq);
 	if (!rt->rqs)

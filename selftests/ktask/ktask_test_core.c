@@ -1018,6 +1018,81 @@ static int mem_reclaim_runtime_runs_tasks(void)
 	return 0;
 }
 
+/*
+ * An ops->drop run by runtime destroy that joins a sibling gets -EDEADLK
+ * rather than waiting for a task that destroy cancels only after the drop
+ * returned.  The sibling is running, held in its poll until that drop
+ * lets it go: without the check, the join and the sibling wait for each
+ * other until the sibling's wait times out.
+ */
+struct sibling {
+	struct completion entered;
+	struct completion release;
+	struct ktask_handle *other;
+	int join_ret;
+};
+
+static enum ktask_poll sibling_held_poll(struct ktask_cx *cx, void *arg,
+					 long *out)
+{
+	struct sibling *sb = arg;
+
+	complete(&sb->entered);
+	wait_for_completion_timeout(&sb->release, KT_WAIT);
+	return KTASK_PENDING;
+}
+
+static const struct ktask_ops sibling_held_ops = {
+	.poll = sibling_held_poll,
+};
+
+static enum ktask_poll sibling_parked_poll(struct ktask_cx *cx, void *arg,
+					   long *out)
+{
+	return KTASK_PENDING;
+}
+
+static void sibling_joining_drop(void *arg)
+{
+	struct sibling *sb = arg;
+
+	sb->join_ret = ktask_join(sb->other, NULL);
+	complete(&sb->release);
+}
+
+static const struct ktask_ops sibling_joining_ops = {
+	.poll = sibling_parked_poll,
+	.drop = sibling_joining_drop,
+};
+
+static int drop_joining_sibling_in_destroy(void)
+{
+	struct ktask_rt *rt = ktask_rt_create("siblings", NULL);
+	struct sibling sb = { .join_ret = 1 };
+	struct ktask_handle *a;
+	int ret;
+
+	KT_ASSERT_NOT_ERR_OR_NULL(rt);
+	init_completion(&sb.entered);
+	init_completion(&sb.release);
+	sb.other = ktask_spawn_poll(rt, &sibling_held_ops, &sb, GFP_KERNEL);
+	a = ktask_spawn_poll(rt, &sibling_joining_ops, &sb, GFP_KERNEL);
+	if (IS_ERR(sb.other) || IS_ERR(a) ||
+	    !wait_for_completion_timeout(&sb.entered, KT_WAIT)) {
+		complete(&sb.release);
+		ktask_rt_destroy(rt);
+		KT_FAIL("setup failed");
+		return -EINVAL;
+	}
+	ktask_rt_destroy(rt);
+	/* Both were cancelled; the sibling's handle is still ours. */
+	ret = ktask_join(sb.other, NULL);
+	KT_ASSERT_EQ(ktask_join(a, NULL), -ECANCELED);
+	KT_ASSERT_EQ(sb.join_ret, -EDEADLK);
+	KT_ASSERT_EQ(ret, -ECANCELED);
+	return 0;
+}
+
 /* ktask_wake(NULL) is as harmless as ktask_waker_drop(NULL): no WARN. */
 static int wake_null_is_a_noop(void)
 {
@@ -1687,6 +1762,7 @@ static const struct kt_case core_cases[] = {
 	KT_CASE(wake_null_is_a_noop),
 	KT_CASE(join_killable_interrupted),
 	KT_CASE(mem_reclaim_runtime_runs_tasks),
+	KT_CASE(drop_joining_sibling_in_destroy),
 	KT_CASE(spawn_join_poll_ready),
 	KT_CASE(join_null_out),
 	KT_CASE(spawn_atomic_context),
