@@ -215,63 +215,112 @@ static int unconstrained_opts_out(void)
 
 struct fair {
 	atomic_t done;
-	int done_when_work_ran;
-	struct work_struct work;
+	int done_when_it_ran;
+	int cpu;			/* the drain's, set by the first task */
+	struct task_struct *threads[NR_CPUS];
+	struct completion ran;
 };
+
+/*
+ * A real-time thread bound to a CPU, woken by the first task on that CPU:
+ * it takes the CPU at the first point where the drain lets it, and
+ * records how many tasks were done by then.
+ */
+static int fair_thread(void *arg)
+{
+	struct fair *f = arg;
+	int cpu = raw_smp_processor_id();
+
+	for (;;) {
+		set_current_state(TASK_INTERRUPTIBLE);
+		if (kthread_should_stop())
+			break;
+		if (READ_ONCE(f->cpu) == cpu && f->done_when_it_ran < 0) {
+			__set_current_state(TASK_RUNNING);
+			f->done_when_it_ran = atomic_read(&f->done);
+			complete(&f->ran);
+			continue;
+		}
+		schedule();
+	}
+	__set_current_state(TASK_RUNNING);
+	return 0;
+}
 
 static long fair_task(void *arg)
 {
 	struct fair *f = arg;
 
-	/*
-	 * Other work for the drain's CPU, queued while the drain runs, and
-	 * the scheduler's wish to run it: whether the kworker's wake asks
-	 * to preempt us is the scheduler's choice, not what is tested.
-	 */
 	if (atomic_inc_return(&f->done) == 1) {
-		queue_work_on(raw_smp_processor_id(), system_wq, &f->work);
-		set_tsk_need_resched(current);
-		set_preempt_need_resched();
+		int cpu = raw_smp_processor_id();
+
+		WRITE_ONCE(f->cpu, cpu);
+		if (f->threads[cpu])
+			wake_up_process(f->threads[cpu]);
 	}
 	return 0;
 }
 
-static void fair_work(struct work_struct *work)
-{
-	struct fair *f = container_of(work, struct fair, work);
-
-	f->done_when_work_ran = atomic_read(&f->done);
-}
-
 /*
- * A drain polls a bounded number of tasks before it lets the other work
- * of its CPU run: a work item queued on that CPU by the first task runs
- * before all of them are done.  Timed joins, so that the joiner does not
- * run the tasks itself.
+ * A drain polls a bounded number of tasks before it lets other work of its
+ * CPU run: a real-time thread woken on the drain's CPU by the first task
+ * runs before all of them are done, also on a kernel without involuntary
+ * preemption (where it can only take the CPU where the drain offers it).
+ * Timed joins, so that the joiner does not run the tasks itself.
  */
 static int drain_requeues_behind_other_work(void)
 {
 	struct ktask_rt *rt = coop_rt(0, 2);
 	struct ktask_handle *h[10];
-	struct fair f = {};
-	int i, bad = 0;
+	int i, cpu, bad = 0, err = 0;
+	struct fair *f;
 
 	KT_ASSERT_NOT_ERR_OR_NULL(rt);
-	INIT_WORK_ONSTACK(&f.work, fair_work);
-	f.done_when_work_ran = -1;
-	preempt_disable();
-	for (i = 0; i < ARRAY_SIZE(h); i++)
-		h[i] = ktask_spawn(rt, fair_task, &f, GFP_ATOMIC);
-	preempt_enable();
-	for (i = 0; i < ARRAY_SIZE(h); i++)
-		if (IS_ERR(h[i]) || ktask_join_timeout(h[i], NULL, KT_WAIT))
-			bad++;
-	flush_work(&f.work);
-	destroy_work_on_stack(&f.work);
+	f = kzalloc(sizeof(*f), GFP_KERNEL);
+	if (!f) {
+		ktask_rt_destroy(rt);
+		return -ENOMEM;
+	}
+	f->done_when_it_ran = -1;
+	f->cpu = -1;
+	init_completion(&f->ran);
+	for_each_online_cpu(cpu) {
+		struct task_struct *t;
+
+		t = kthread_create_on_cpu(fair_thread, f, cpu, "kt_fair/%u");
+		if (IS_ERR(t)) {
+			err = PTR_ERR(t);
+			break;
+		}
+		get_task_struct(t);
+		sched_set_fifo(t);
+		f->threads[cpu] = t;
+		wake_up_process(t);
+	}
+	if (!err) {
+		preempt_disable();
+		for (i = 0; i < ARRAY_SIZE(h); i++)
+			h[i] = ktask_spawn(rt, fair_task, f, GFP_ATOMIC);
+		preempt_enable();
+		for (i = 0; i < ARRAY_SIZE(h); i++)
+			if (IS_ERR(h[i]) ||
+			    ktask_join_timeout(h[i], NULL, KT_WAIT))
+				bad++;
+		wait_for_completion_timeout(&f->ran, KT_WAIT);
+	}
+	for_each_online_cpu(cpu) {
+		if (f->threads[cpu]) {
+			kthread_stop(f->threads[cpu]);
+			put_task_struct(f->threads[cpu]);
+		}
+	}
 	ktask_rt_destroy(rt);
+	i = f->done_when_it_ran;
+	kfree(f);
+	KT_ASSERT_EQ(err, 0);
 	KT_ASSERT_EQ(bad, 0);
-	KT_ASSERT_GE(f.done_when_work_ran, 0);
-	KT_ASSERT_LT(f.done_when_work_ran, ARRAY_SIZE(h));
+	KT_ASSERT_GE(i, 1);
+	KT_ASSERT_LT(i, ARRAY_SIZE(h));
 	return 0;
 }
 
