@@ -74,6 +74,7 @@
 #include <linux/sched/clock.h>
 #include <linux/slab.h>
 #include <linux/sort.h>
+#include <linux/string.h>
 #include <linux/vmalloc.h>
 #include <linux/workqueue.h>
 #include <trace/events/kmem.h>
@@ -100,6 +101,10 @@ MODULE_PARM_DESC(samples, "wake-to-poll samples per run (default 10000)");
 static unsigned int yields = 50000;
 module_param(yields, uint, 0644);
 MODULE_PARM_DESC(yields, "forced yields per run (default 50000)");
+
+static char *only;
+module_param(only, charp, 0644);
+MODULE_PARM_DESC(only, "run only this contender, e.g. to profile it (default: all)");
 
 #define BENCH_MAX_BATCH		64U
 #define BENCH_MAX_PRODUCERS	64U
@@ -1178,6 +1183,9 @@ static int bench_all(struct bench_out *o)
 			const struct bench_contender *c = &bench_contenders[idx];
 			char figure[32];
 			u64 v, v2;
+
+			if (only && *only && !sysfs_streq(only, c->name))
+				continue;
 
 			for (j = 0; j < nr_producers && !err; j++) {
 				err = bench_throughput(run, c, producers[j], &v, &v2);
