@@ -73,7 +73,7 @@ tokio_why=${tokio_why:-$(sed -n '/^ktask_bench tokio: missing: /{s///p;q}' "$res
 		}
 	}' "$results"
 	# ktask's own statistics of the benchmark's runtimes (one per kind of
-	# benchmark): polls per run of the drain work item, over the boot.
+	# benchmark): polls per drain, over the boot.
 	awk '
 	$1 == "ktask_stats" && $2 == "runtime" {
 		for (i = 2; i <= NF; i++) col[$i] = i
