@@ -82,8 +82,8 @@ enum ktask_stage {
  * @join_waker: W: a struct ktask_cell * waker, KTASK_JOIN_WAKER_THREAD, or 0
  * @owner: I: module pinned while the task's code may run
  * @spawn_site: I: the spawner's address, for debugfs and WARNs
- * @spawn_ns: I: ktime_get_coarse_ns() at spawn (tick resolution)
- * @last_poll_ns: D: local_clock() at the start of the last poll
+ * @spawn_ns: I: ktask_clock() at spawn (tick resolution)
+ * @last_poll_ns: D: ktask_clock() at the start of the last poll
  * @polls: D: number of polls
  * @forced_yields: D: number of budget-forced yields
  * @stage: R: enum ktask_stage
@@ -170,6 +170,10 @@ void ktask_blocking_drop(struct ktask_cell *cell);
 void ktask_blocking_hand_off(struct ktask_cell *cell);
 struct ktask_rt *ktask_blocking_current_rt(void);
 void ktask_drop_reference(struct ktask_cell *cell);
+void ktask_schedule(struct ktask_cell *cell);
+void ktask_dealloc(struct ktask_cell *cell);
+int ktask_try_read_output(struct ktask_cell *cell, long *out);
+void ktask_drop_join_handle_slow(struct ktask_cell *cell);
 void ktask_drop_output(struct ktask_cell *cell);
 
 /* waker.c: wake the waker stored in a join-waker slot */

@@ -184,7 +184,7 @@ static int ktask_tasks_show(struct seq_file *m, void *v)
 	struct ktask_task_snap *t = v;
 	static const char letters[] = "RCNJWX";
 	char state[sizeof(letters)];
-	u64 now = local_clock(), coarse = ktime_get_coarse_ns();
+	u64 now = ktask_clock();
 	int i;
 
 	if (v == SEQ_START_TOKEN) {
@@ -197,7 +197,7 @@ static int ktask_tasks_show(struct seq_file *m, void *v)
 	seq_printf(m, "%10llu %-16s %s %6lu %-16s %8u %6u %10llu %10lld  %pS\n",
 		   t->id, it->rt->name, state, ktask_refs(t->state), t->owner,
 		   t->polls, t->forced_yields,
-		   div_u64(coarse - t->spawn_ns, NSEC_PER_USEC),
+		   div_u64(now - t->spawn_ns, NSEC_PER_USEC),
 		   t->last_poll_ns ?
 		   (s64)div_u64(now - t->last_poll_ns, NSEC_PER_USEC) : -1LL,
 		   (void *)t->site);

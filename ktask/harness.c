@@ -9,6 +9,7 @@
  * cancelled; the output is dropped exactly once, by the harness when no join
  * handle exists at completion, otherwise by the join handle.
  */
+#include <linux/indirect_call_wrapper.h>
 #include <linux/module.h>
 #include <linux/rcupdate.h>
 #include <linux/sched/clock.h>
@@ -17,7 +18,7 @@
 #include "runtime.h"
 #include "ktask_trace.h"
 
-static void ktask_dealloc(struct ktask_cell *cell)
+void ktask_dealloc(struct ktask_cell *cell)
 {
 	trace_ktask_dealloc(cell->id);
 	ktask_cell_free(cell);
@@ -26,12 +27,14 @@ static void ktask_dealloc(struct ktask_cell *cell)
 void ktask_drop_reference(struct ktask_cell *cell)
 {
 	if (ktask_state_ref_dec(&cell->state))
-		cell->vtable->dealloc(cell);
+		INDIRECT_CALL_1(cell->vtable->dealloc, ktask_dealloc, cell);
 }
 
-static void ktask_schedule(struct ktask_cell *cell)
+void ktask_schedule(struct ktask_cell *cell)
 {
-	cell->rt->sched->schedule(cell->rt, cell);
+	struct ktask_rt *rt = cell->rt;
+
+	INDIRECT_CALL_1(rt->sched->schedule, ktask_percpu_schedule, rt, cell);
 }
 
 /* Drop an output nobody will read.  Caller owns the output. */
@@ -126,7 +129,7 @@ static void ktask_complete(struct ktask_cell *cell)
 	rcu_read_unlock();
 
 	if (ktask_state_to_terminal(&cell->state, released ? 2 : 1))
-		cell->vtable->dealloc(cell);
+		INDIRECT_CALL_1(cell->vtable->dealloc, ktask_dealloc, cell);
 }
 
 static void ktask_cancel_and_complete(struct ktask_cell *cell)
@@ -138,11 +141,12 @@ static void ktask_cancel_and_complete(struct ktask_cell *cell)
 /**
  * ktask_rq_close_poll() - account the length of the drain's latest poll
  * @rq: the run queue whose drain the caller runs
- * @now: local_clock(), read by the caller
+ * @now: ktask_clock(), read by the caller
  *
  * One clock read per poll: a poll's length is taken at the start of the
  * next poll of the same drain, or at the drain's end, so it includes the
- * few atomics the harness runs between two polls.
+ * few atomics the harness runs between two polls; to a tick (a poll within
+ * one tick gives no sample).
  *
  * Context: The drain of @rq.
  */
@@ -167,6 +171,11 @@ void ktask_rq_close_poll(struct ktask_rq *rq, u64 now)
 		WRITE_ONCE(stats->longest_poll_ns, took);
 }
 
+static enum ktask_poll ktask_fn_run(struct ktask_cell *cell,
+				    struct ktask_cx *cx, long *out);
+static enum ktask_poll ktask_ops_run(struct ktask_cell *cell,
+				     struct ktask_cx *cx, long *out);
+
 /* Run the body once with a fresh budget; caller holds RUNNING. */
 static enum ktask_poll ktask_poll_body(struct ktask_rq *rq,
 				       struct ktask_cell *cell, long *out)
@@ -181,7 +190,7 @@ static enum ktask_poll ktask_poll_body(struct ktask_rq *rq,
 	u64 start;
 
 	trace_ktask_poll_start(cell);
-	start = local_clock();
+	start = ktask_clock();
 	ktask_rq_close_poll(rq, start);
 	/* The drain's clock, and the start of the poll to account next. */
 	rq->clock_ns = start;
@@ -189,7 +198,8 @@ static enum ktask_poll ktask_poll_body(struct ktask_rq *rq,
 	WRITE_ONCE(cell->last_poll_ns, start);
 	WRITE_ONCE(cell->polls, cell->polls + 1);
 	ktask_rq_poll_begin(rq, cell, start);
-	res = cell->vtable->run_body(cell, &cx, out);
+	res = INDIRECT_CALL_2(cell->vtable->run_body, ktask_ops_run, ktask_fn_run,
+			      cell, &cx, out);
 	ktask_rq_poll_end(rq);
 	trace_ktask_poll_end(cell, res);
 
@@ -239,7 +249,7 @@ void ktask_harness_poll(struct ktask_rq *rq, struct ktask_cell *cell)
 	case KTASK_RUN_FAILED:
 		return;
 	case KTASK_RUN_DEALLOC:
-		cell->vtable->dealloc(cell);
+		INDIRECT_CALL_1(cell->vtable->dealloc, ktask_dealloc, cell);
 		return;
 	}
 
@@ -273,7 +283,7 @@ void ktask_harness_poll(struct ktask_rq *rq, struct ktask_cell *cell)
 		cell->rt->sched->yield(cell->rt, cell);
 		break;
 	case KTASK_IDLE_OK_DEALLOC:
-		cell->vtable->dealloc(cell);
+		INDIRECT_CALL_1(cell->vtable->dealloc, ktask_dealloc, cell);
 		break;
 	case KTASK_IDLE_CANCELLED:
 		ktask_cancel_and_complete(cell);
@@ -314,7 +324,7 @@ bool ktask_harness_help(struct ktask_cell *cell)
 	/* A fn task is READY on its first poll. */
 	ktask_poll_body(&helper.rq, cell, &out);
 	/* Before the completion, after which @rt may go away. */
-	ktask_rq_close_poll(&helper.rq, local_clock());
+	ktask_rq_close_poll(&helper.rq, ktask_clock());
 	ktask_harness_finish(cell, out);
 	ktask_helper_exit(&helper);
 	migrate_enable();
@@ -332,7 +342,7 @@ static void ktask_shutdown(struct ktask_cell *cell)
 	ktask_cancel_and_complete(cell);
 }
 
-static int ktask_try_read_output(struct ktask_cell *cell, long *out)
+int ktask_try_read_output(struct ktask_cell *cell, long *out)
 {
 	u8 stage = cell->stage;
 
@@ -351,7 +361,7 @@ static int ktask_try_read_output(struct ktask_cell *cell, long *out)
 	}
 }
 
-static void ktask_drop_join_handle_slow(struct ktask_cell *cell)
+void ktask_drop_join_handle_slow(struct ktask_cell *cell)
 {
 	struct ktask_handle_drop drop;
 

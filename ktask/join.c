@@ -15,6 +15,7 @@
  * freed object; while another reference (an abort handle, a waker) keeps
  * the cell alive it is detected and WARNs once instead.
  */
+#include <linux/indirect_call_wrapper.h>
 #include <linux/rcupdate.h>
 #include <linux/sched.h>
 #include <linux/wait_bit.h>
@@ -84,9 +85,11 @@ static int ktask_join_consume(struct ktask_cell *cell, long *out)
 		while (!(smp_load_acquire(&cell->pin) & KTASK_PIN_RELEASED))
 			cpu_relax();
 	}
-	ret = cell->vtable->try_read_output(cell, out);
+	ret = INDIRECT_CALL_1(cell->vtable->try_read_output,
+			      ktask_try_read_output, cell, out);
 
-	cell->vtable->drop_join_handle_slow(cell);
+	INDIRECT_CALL_1(cell->vtable->drop_join_handle_slow,
+			ktask_drop_join_handle_slow, cell);
 	return ret;
 }
 
@@ -311,7 +314,8 @@ void ktask_detach(struct ktask_handle *h)
 	cell = ktask_handle_cell(h);
 	if (ktask_state_drop_join_handle_fast(&cell->state))
 		return;
-	cell->vtable->drop_join_handle_slow(cell);
+	INDIRECT_CALL_1(cell->vtable->drop_join_handle_slow,
+			ktask_drop_join_handle_slow, cell);
 }
 EXPORT_SYMBOL_GPL(ktask_detach);
 

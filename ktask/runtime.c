@@ -200,7 +200,7 @@ struct ktask_handle *ktask_spawn_cell(struct ktask_rt *rt,
 	cell->owner = owner;
 	cell->spawn_site = site;
 	/* The tick's time: debugfs shows ages, not a clock read per spawn. */
-	cell->spawn_ns = ktime_get_coarse_ns();
+	cell->spawn_ns = ktask_clock();
 	cell->last_poll_ns = 0;
 	cell->polls = 0;
 	cell->forced_yields = 0;

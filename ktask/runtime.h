@@ -32,6 +32,7 @@
 #include <linux/mutex.h>
 #include <linux/llist.h>
 #include <linux/spinlock.h>
+#include <linux/ktime.h>
 #include <linux/workqueue.h>
 
 #include "cell.h"
@@ -71,12 +72,12 @@ struct ktask_cpu_stats {
  * @backlog: D: tasks taken from @queue and not yet polled, oldest first
  * @backlog_tail: D: last node of @backlog
  * @current_cell: D: the task being polled, or NULL
- * @clock_ns: D: local_clock() at the start of the drain or of its latest
+ * @clock_ns: D: ktask_clock() at the start of the drain or of its latest
  *	poll, whichever is later; the drain's time limit reads it instead of
  *	the clock
  * @poll_open: D: @clock_ns is the start of a poll whose length is not yet
  *	accounted (see ktask_rq_close_poll())
- * @poll_start_ns: R: local_clock() when the current poll began, 0 if none
+ * @poll_start_ns: R: ktask_clock() when the current poll began, 0 if none
  * @poll_id: R: id of the task being polled
  * @poll_site: R: its spawn site
  * @reported_ns: W: @poll_start_ns of the last poll reported as long
@@ -215,6 +216,7 @@ void ktask_owned_close_and_shutdown(struct ktask_rt *rt);
 
 /* sched.c */
 extern const struct ktask_sched_ops ktask_percpu_sched;
+void ktask_percpu_schedule(struct ktask_rt *rt, struct ktask_cell *cell);
 int ktask_sched_init_rt(struct ktask_rt *rt);
 void ktask_sched_destroy_rt(struct ktask_rt *rt);
 int ktask_sched_init(void);
@@ -228,6 +230,18 @@ void ktask_harness_poll(struct ktask_rq *rq, struct ktask_cell *cell);
 bool ktask_harness_help(struct ktask_cell *cell);
 void ktask_harness_finish(struct ktask_cell *cell, long out);
 void ktask_rq_close_poll(struct ktask_rq *rq, u64 now);
+
+/*
+ * The clock of polls and drains: the time of the last tick.  A read costs
+ * a few loads, where local_clock() under an unstable TSC (qemu's TCG, for
+ * one) was half of a worker's time per task; the drain's 2 ms limit, the
+ * long-poll detector's milliseconds and debugfs's idle times need no
+ * more, and poll lengths are accounted to a tick.
+ */
+static inline u64 ktask_clock(void)
+{
+	return ktime_get_coarse_ns();
+}
 
 /* Publish the poll that begins for the long-poll detector. */
 static inline void ktask_rq_poll_begin(struct ktask_rq *rq,

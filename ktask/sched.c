@@ -40,6 +40,7 @@
  */
 #include <linux/cpu.h>
 #include <linux/cpuhotplug.h>
+#include <linux/indirect_call_wrapper.h>
 #include <linux/kthread.h>
 #include <linux/moduleparam.h>
 #include <linux/percpu.h>
@@ -193,7 +194,7 @@ static struct ktask_rq *ktask_local_rq(struct ktask_rt *rt)
 	return this_cpu_ptr(rt->rqs);
 }
 
-static void ktask_percpu_schedule(struct ktask_rt *rt, struct ktask_cell *cell)
+void ktask_percpu_schedule(struct ktask_rt *rt, struct ktask_cell *cell)
 {
 	preempt_disable();
 	ktask_rq_push(ktask_local_rq(rt), &cell->queue_node, &cell->queue_node,
@@ -250,6 +251,7 @@ static bool ktask_rq_release(struct ktask_rq *rq)
 static bool ktask_rq_linger(struct ktask_rq *rq)
 {
 	unsigned int us = READ_ONCE(ktask_linger_us);
+	unsigned int n;
 	u64 until;
 
 	if (!us)
@@ -257,8 +259,11 @@ static bool ktask_rq_linger(struct ktask_rq *rq)
 	if (!llist_empty(&rq->queue))
 		return true;
 	until = local_clock() + us * NSEC_PER_USEC;
-	while (llist_empty(&rq->queue)) {
-		if (need_resched() || local_clock() > until)
+	for (n = 1; llist_empty(&rq->queue); n++) {
+		if (need_resched())
+			return false;
+		/* A precise clock, but not at every turn: it is not cheap. */
+		if (!(n % 32) && local_clock() > until)
 			return false;
 		cpu_relax();
 	}
@@ -278,7 +283,7 @@ static bool ktask_rq_drain(struct ktask_rq *rq, bool linger)
 	u64 deadline;
 
 	this_cpu_inc(rt->rqs->stats.drains);
-	rq->clock_ns = local_clock();
+	rq->clock_ns = ktask_clock();
 	deadline = rq->clock_ns + KTASK_DRAIN_NS;
 	for (;;) {
 		struct ktask_cell *cell;
@@ -290,7 +295,7 @@ static bool ktask_rq_drain(struct ktask_rq *rq, bool linger)
 		if (!node) {
 			/* Dry.  The drain's clock read: its last poll's end. */
 			if (rq->poll_open)
-				ktask_rq_close_poll(rq, local_clock());
+				ktask_rq_close_poll(rq, ktask_clock());
 			if (linger && ktask_rq_linger(rq))
 				continue;
 			if (!ktask_rq_release(rq))
@@ -301,7 +306,7 @@ static bool ktask_rq_drain(struct ktask_rq *rq, bool linger)
 		atomic_dec(&rq->depth);
 		cell = llist_entry(node, struct ktask_cell, queue_node);
 		/* The poll may requeue @cell: its link is no longer ours. */
-		cell->vtable->poll(rq, cell);
+		INDIRECT_CALL_1(cell->vtable->poll, ktask_harness_poll, rq, cell);
 		/*
 		 * A poll that ran the task's code set @clock_ns to its start:
 		 * the drain ends at most one poll late.
@@ -314,7 +319,7 @@ static bool ktask_rq_drain(struct ktask_rq *rq, bool linger)
 			}
 			this_cpu_inc(rt->rqs->stats.requeues);
 			if (rq->poll_open)
-				ktask_rq_close_poll(rq, local_clock());
+				ktask_rq_close_poll(rq, ktask_clock());
 			return true;
 		}
 	}

@@ -4,6 +4,7 @@
  * task, which a worker then polls.  Every function here is safe in any
  * context, hardirq included, and never sleeps.
  */
+#include <linux/indirect_call_wrapper.h>
 #include <linux/rcupdate.h>
 #include <linux/wait_bit.h>
 
@@ -74,10 +75,10 @@ void ktask_wake(struct ktask_waker *w)
 	case KTASK_NOTIFY_SUBMIT:
 		trace_ktask_wake(cell);
 		this_cpu_inc(cell->rt->rqs->stats.wakes);
-		cell->vtable->schedule(cell);
+		INDIRECT_CALL_1(cell->vtable->schedule, ktask_schedule, cell);
 		break;
 	case KTASK_NOTIFY_DEALLOC:
-		cell->vtable->dealloc(cell);
+		INDIRECT_CALL_1(cell->vtable->dealloc, ktask_dealloc, cell);
 		break;
 	case KTASK_NOTIFY_NOTHING:
 		break;
@@ -103,7 +104,7 @@ void ktask_wake_by_ref(struct ktask_waker *w)
 	if (ktask_state_notify_by_ref(&cell->state) == KTASK_NOTIFY_SUBMIT) {
 		trace_ktask_wake(cell);
 		this_cpu_inc(cell->rt->rqs->stats.wakes);
-		cell->vtable->schedule(cell);
+		INDIRECT_CALL_1(cell->vtable->schedule, ktask_schedule, cell);
 	}
 	rcu_read_unlock();
 }

@@ -70,7 +70,7 @@ static void ktask_watchdog_fn(struct work_struct *work)
 			for_each_possible_cpu(cpu)
 				ktask_watchdog_check_rq(rt,
 							per_cpu_ptr(rt->rqs, cpu),
-							local_clock(),
+							ktask_clock(),
 							(u64)limit_ms * NSEC_PER_MSEC);
 		mutex_unlock(&ktask_rt_lock);
 	}
