@@ -12,6 +12,7 @@
 #include <linux/indirect_call_wrapper.h>
 #include <linux/module.h>
 #include <linux/rcupdate.h>
+#include <linux/sched.h>
 #include <linux/sched/clock.h>
 #include <linux/wait_bit.h>
 
@@ -296,7 +297,8 @@ void ktask_harness_poll(struct ktask_rq *rq, struct ktask_cell *cell)
  * @cell: the task; the caller holds its join handle and would sleep on it
  *
  * A task that is queued and was never polled is run by its joiner instead
- * of waiting for a worker: the helping join.  It is claimed with
+ * of waiting for a worker: the helping join, when the joiner is a kernel
+ * thread without a user mm or a journal handle.  It is claimed with
  * ktask_state_to_running_help(), which leaves the queued notification in
  * place (the drain that pops it finds the task complete and drops it),
  * and is run as a worker would run it: its id is ktask_current_id() and
@@ -312,7 +314,13 @@ bool ktask_harness_help(struct ktask_cell *cell)
 	struct ktask_helper helper;
 	long out = 0;
 
-	if (cell->vtable != &ktask_fn_vtable ||
+	/*
+	 * Only a kernel thread with no user mm and no filesystem journal
+	 * handle of its own runs a task: the task's code must not find a
+	 * user's mm, pending signals or a journal in its context.
+	 */
+	if (cell->vtable != &ktask_fn_vtable || !(current->flags & PF_KTHREAD) ||
+	    current->mm || current->journal_info ||
 	    !ktask_state_to_running_help(&cell->state))
 		return false;
 

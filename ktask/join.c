@@ -80,7 +80,7 @@ static int ktask_join_consume(struct ktask_cell *cell, long *out)
 	 * the module may be unloaded.  Acquire: pairs with the release
 	 * store in ktask_complete().
 	 */
-	if (cell->pin & KTASK_PIN_HELD) {
+	if (READ_ONCE(cell->pin) & KTASK_PIN_HELD) {
 		/* Pairs with the release in ktask_complete(). */
 		while (!(smp_load_acquire(&cell->pin) & KTASK_PIN_RELEASED))
 			cpu_relax();
@@ -158,8 +158,10 @@ static int ktask_join_wait(struct ktask_handle *h, long *out, long timeout,
  *
  * A run-to-completion task (ktask_spawn()) that is still queued and was
  * never polled is run by the caller itself, on this CPU, rather than
- * waited for (the helping join): its code must not assume it runs on a
- * ktask worker thread.  ktask_current_id() in it gives its id.
+ * waited for (the helping join), when the caller is a kernel thread
+ * without a user mm or a journal handle: the task's code must not assume
+ * it runs on a ktask worker thread, and runs under the caller's locks.
+ * ktask_current_id() in it gives its id.
  *
  * Context: Process context; sleeps (uninterruptibly).  Not from a task or
  * any other code running on a ktask worker: that could deadlock.

@@ -51,7 +51,10 @@
 
 #include "runtime.h"
 
-/* Longest a drain polls before it lets other work run: well under 10 ms. */
+/*
+ * Longest a drain polls before it lets other work run, checked against the
+ * tick's clock: up to a tick more.
+ */
 #define KTASK_DRAIN_NS		(2 * NSEC_PER_MSEC)
 
 /* rq->flags: a drain is dispatched or running; its holder owns the D fields. */
@@ -110,9 +113,10 @@ static struct ktask_worker *ktask_claim_worker(void)
 	for (n = 0; n < nr_cpu_ids; n++) {
 		struct ktask_worker *w;
 
-		cpu = cpumask_next(cpu, cpu_online_mask);
+		/* Active: not a CPU on its way offline, whose worker parks. */
+		cpu = cpumask_next(cpu, cpu_active_mask);
 		if (cpu >= nr_cpu_ids)
-			cpu = cpumask_first(cpu_online_mask);
+			cpu = cpumask_first(cpu_active_mask);
 		if (cpu >= nr_cpu_ids)
 			break;
 		w = per_cpu_ptr(&ktask_workers, cpu);
@@ -230,15 +234,25 @@ static void ktask_rq_refill(struct ktask_rq *rq)
  */
 static bool ktask_rq_release(struct ktask_rq *rq)
 {
-	/* Nothing of the drain's own after this: another may start. */
-	clear_bit(KTASK_RQ_KICKED, &rq->flags);
+	bool again;
+
+	/*
+	 * From the clear on, destroy may see the queue idle: the look that
+	 * follows is inside an RCU read section, which destroy waits for
+	 * before it looks again and frees (ktask_sched_destroy_rt()).
+	 */
+	rcu_read_lock();
+	/* Release: the drain's writes before a destroy that sees it clear. */
+	clear_bit_unlock(KTASK_RQ_KICKED, &rq->flags);
 	/*
 	 * The clear before the look at the queue; pairs with the fully
 	 * ordered llist_add_batch() in ktask_rq_push().
 	 */
 	smp_mb__after_atomic();
-	return !llist_empty(&rq->queue) &&
-	       !test_and_set_bit(KTASK_RQ_KICKED, &rq->flags);
+	again = !llist_empty(&rq->queue) &&
+		!test_and_set_bit(KTASK_RQ_KICKED, &rq->flags);
+	rcu_read_unlock();
+	return again;
 }
 
 /*
@@ -587,23 +601,37 @@ err_free:
 /*
  * Every task has completed and no push is in flight (see runtime.h), but
  * drains may still run, on a worker or the workqueue, dropping stale
- * notifications: wait until no queue is kicked.
+ * notifications: wait until no queue is kicked, for good.
  */
 void ktask_sched_destroy_rt(struct ktask_rt *rt)
 {
 	int cpu;
 
-	cpuhp_state_remove_instance_nocalls(ktask_cpuhp_state, &rt->cpuhp_node);
-	for_each_possible_cpu(cpu) {
-		struct ktask_rq *rq = per_cpu_ptr(rt->rqs, cpu);
+	bool kicked;
 
-		/*
-		 * A drain gives KICKED up as its last access to @rq; the
-		 * acquire orders our teardown after that access.
-		 */
-		while (test_bit_acquire(KTASK_RQ_KICKED, &rq->flags))
-			schedule_timeout_uninterruptible(1);
-	}
+	cpuhp_state_remove_instance_nocalls(ktask_cpuhp_state, &rt->cpuhp_node);
+	/*
+	 * No new push can come (runtime.h), but stale notifications may
+	 * still be drained, and a drain that ends (ktask_rq_release()) looks
+	 * at its queue after it cleared KICKED, in an RCU read section, and
+	 * may take KICKED again; a work item that hands its backlog over
+	 * kicks another queue first.  So: every queue seen idle, then a
+	 * grace period, then every queue seen idle again.
+	 */
+	do {
+		for_each_possible_cpu(cpu) {
+			struct ktask_rq *rq = per_cpu_ptr(rt->rqs, cpu);
+
+			/* Pairs with the drain's clear_bit_unlock(). */
+			while (test_bit_acquire(KTASK_RQ_KICKED, &rq->flags))
+				schedule_timeout_uninterruptible(1);
+		}
+		synchronize_rcu();
+		kicked = false;
+		for_each_possible_cpu(cpu)
+			kicked |= test_bit_acquire(KTASK_RQ_KICKED,
+						   &per_cpu_ptr(rt->rqs, cpu)->flags);
+	} while (kicked);
 	/* A work item that requeued itself has run by now; flush the rest. */
 	destroy_workqueue(rt->wq);
 	free_percpu(rt->rqs);

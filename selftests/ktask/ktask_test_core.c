@@ -1093,6 +1093,87 @@ static int drop_joining_sibling_in_destroy(void)
 	return 0;
 }
 
+/*
+ * The helping join: a kernel thread that joins a queued, never-polled
+ * function task runs it itself, as that task (ktask_current_id()).  The
+ * task is queued behind a gate task that holds its queue's drain, so no
+ * worker can take it first.
+ */
+struct helped {
+	struct ktask_handle *h;
+	struct task_struct *ran_on;
+	u64 id_inside;
+	long out;
+	int ret;
+	struct completion done;
+};
+
+static long helped_fn(void *arg)
+{
+	struct helped *hp = arg;
+
+	hp->ran_on = current;
+	hp->id_inside = ktask_current_id();
+	return 7;
+}
+
+static int helping_joiner(void *arg)
+{
+	struct helped *hp = arg;
+
+	hp->ret = ktask_join(hp->h, &hp->out);
+	complete(&hp->done);
+	while (!kthread_should_stop())
+		schedule_timeout_interruptible(1);
+	return 0;
+}
+
+static int helping_join_runs_task_as_itself(void)
+{
+	struct ktask_rt *rt = ktask_rt_create("helping", NULL);
+	struct helped hp = { .ret = 1 };
+	struct task_struct *t = NULL;
+	struct ktask_handle *gh;
+	struct gate g;
+	u64 id = 0;
+
+	KT_ASSERT_NOT_ERR_OR_NULL(rt);
+	init_completion(&g.entered);
+	init_completion(&g.release);
+	init_completion(&hp.done);
+	migrate_disable();
+	gh = ktask_spawn(rt, gate_fn, &g, GFP_KERNEL);
+	if (!IS_ERR(gh) && wait_for_completion_timeout(&g.entered, KT_WAIT))
+		hp.h = ktask_spawn(rt, helped_fn, &hp, GFP_KERNEL);
+	migrate_enable();
+	if (!IS_ERR_OR_NULL(hp.h)) {
+		id = ktask_id(hp.h);
+		t = kthread_run(helping_joiner, &hp, "kt_helper");
+		if (!IS_ERR(t)) {
+			get_task_struct(t);
+			wait_for_completion_timeout(&hp.done, KT_WAIT);
+			/* A join that did not help waits for the gate. */
+			complete(&g.release);
+			kthread_stop(t);
+		} else {
+			complete(&g.release);
+			ktask_join(hp.h, NULL);
+		}
+	}
+	complete(&g.release);
+	if (!IS_ERR(gh))
+		ktask_join(gh, NULL);
+	ktask_rt_destroy(rt);
+	KT_ASSERT(!IS_ERR_OR_NULL(hp.h));
+	KT_ASSERT(!IS_ERR_OR_NULL(t));
+	put_task_struct(t);
+	KT_ASSERT_EQ(hp.ret, 0);
+	KT_ASSERT_EQ(hp.out, 7);
+	KT_ASSERT(hp.ran_on == t);
+	KT_ASSERT_EQ(hp.id_inside, id);
+	return 0;
+}
+
 /* ktask_wake(NULL) is as harmless as ktask_waker_drop(NULL): no WARN. */
 static int wake_null_is_a_noop(void)
 {
@@ -1763,6 +1844,7 @@ static const struct kt_case core_cases[] = {
 	KT_CASE(join_killable_interrupted),
 	KT_CASE(mem_reclaim_runtime_runs_tasks),
 	KT_CASE(drop_joining_sibling_in_destroy),
+	KT_CASE(helping_join_runs_task_as_itself),
 	KT_CASE(spawn_join_poll_ready),
 	KT_CASE(join_null_out),
 	KT_CASE(spawn_atomic_context),
