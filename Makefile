@@ -5,8 +5,12 @@
 
 # Empty until scripts/deps.sh has installed the headers: "check" and "run"
 # install what is missing, then build in a sub-make that looks again.
+# KVER picks another installed kernel: 6.12, 6.12-rt (see scripts/lib.sh);
+# without it the default is Debian's default kernel, whatever else is
+# installed.  Passed by hand: make 4.3's $(shell) does not see command-line
+# variables.
 ifeq ($(KDIR),)
-KDIR := $(shell bash scripts/kdir.sh 2>/dev/null)
+KDIR := $(shell KVER='$(KVER)' bash scripts/kdir.sh 2>/dev/null)
 endif
 export KDIR
 
@@ -64,7 +68,7 @@ lint:
 	+bash scripts/lint.sh
 
 deps:
-	bash scripts/deps.sh $(DEPS_FLAGS)
+	KVER='$(KVER)' bash scripts/deps.sh $(DEPS_FLAGS)
 
 clean:
 	@if [ -n "$(KDIR)" ]; then $(MAKE) -C $(KDIR) M=$(CURDIR) clean; fi

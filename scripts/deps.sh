@@ -12,7 +12,12 @@
 #             succeeds, and "make bench" runs without Tokio.
 #   --kernel  also what building a kernel from linux-source needs
 #             (scripts/debug-kernel.sh, make check-debug, make check-kcsan)
+#
+# With KVER set (6.12, 6.12-rt; see ktask_kver_abi in lib.sh), also the
+# image and headers of the newest such kernel Debian has.
 set -euo pipefail
+# shellcheck source=scripts/lib.sh
+. "$(dirname "$0")/lib.sh"
 
 bench=0
 kernel=0
@@ -46,6 +51,15 @@ if ((bench)); then
 	if ! command -v cargo >/dev/null; then
 		optional+=(cargo)	# and rustc, with a static libstd
 	fi
+fi
+if [[ -n "${KVER:-}" && "$KVER" != 6.1 && "$KVER" != default ]]; then
+	kabi=$(ktask_kver_abi "$KVER")
+	if [[ -z "$kabi" ]]; then
+		apt-get update -q
+		kabi=$(ktask_kver_abi "$KVER")
+	fi
+	[[ -n "$kabi" ]] || { echo "deps: KVER=$KVER: no such kernel in Debian's archive" >&2; exit 1; }
+	pkgs+=("linux-image-$kabi" "linux-headers-$kabi")
 fi
 if ((kernel)); then
 	pkgs+=(

@@ -20,14 +20,26 @@ usage() {
 }
 
 # ktask_kdir: print the kernel build directory to build against.
-# $KDIR if set; else the running kernel's build dir; else the newest
-# installed Debian linux-headers-*-amd64 whose kernel image and module
-# directory are installed too (so the VM can boot what we build against).
+# $KDIR if set; else the headers of the kernel $KVER names (see
+# ktask_kver_headers); else those of Debian's default kernel, the one
+# linux-image-amd64 depends on, whatever other kernels are installed; else
+# the running kernel's build dir; else the newest installed Debian
+# linux-headers-*-amd64 whose kernel image and module directory are
+# installed too (so the VM can boot what we build against).
 ktask_kdir() {
 	local d ver
 
 	if [[ -n "${KDIR:-}" ]]; then
 		printf '%s\n' "$KDIR"
+		return
+	fi
+	if [[ -n "${KVER:-}" ]]; then
+		ktask_kver_headers "$KVER"
+		return
+	fi
+	ver=$(ktask_default_kernel)
+	if [[ -n "$ver" ]] && ktask_kernel_installed "$ver"; then
+		printf '%s\n' "/usr/src/linux-headers-$ver"
 		return
 	fi
 	d=/lib/modules/$(uname -r)/build
@@ -37,12 +49,63 @@ ktask_kdir() {
 	fi
 	for d in $(compgen -G '/usr/src/linux-headers-*-amd64' | sort -rV); do
 		ver=${d#/usr/src/linux-headers-}
-		if [[ -e /boot/vmlinuz-$ver && -d /lib/modules/$ver ]]; then
+		if ktask_kernel_installed "$ver"; then
 			printf '%s\n' "$d"
 			return
 		fi
 	done
 	die "no kernel build dir: set KDIR or run scripts/deps.sh"
+}
+
+# ktask_default_kernel: the ABI name (6.1.0-NN-amd64) of Debian's default
+# kernel, from linux-image-amd64's dependency; empty if it is not installed.
+ktask_default_kernel() {
+	dpkg-query -W -f='${Depends}\n' linux-image-amd64 2>/dev/null |
+		sed -n 's/^linux-image-\([^ ,]*\).*/\1/p' || true
+}
+
+# ktask_kernel_installed VER: headers, image and modules of VER are there.
+ktask_kernel_installed() {
+	[[ -d /usr/src/linux-headers-$1 && -e /boot/vmlinuz-$1 && -d /lib/modules/$1 ]]
+}
+
+# ktask_kver_abi KVER: the ABI name of the newest kernel of KVER ("6.1":
+# Debian's default; "6.12": the newest 6.12 *-amd64; "6.12-rt": the newest
+# 6.12 *-rt-amd64) that apt knows of, installed or not.
+ktask_kver_abi() {
+	local kver=$1 series flavour=amd64
+
+	case $kver in
+	6.1 | default)
+		ktask_default_kernel
+		return
+		;;
+	*-rt)
+		series=${kver%-rt}
+		flavour=rt-amd64
+		;;
+	*)
+		series=$kver
+		;;
+	esac
+	{
+		compgen -G "/usr/src/linux-headers-$series.*" |
+			sed 's|^/usr/src/linux-headers-||' || true
+		apt-cache search --names-only "^linux-headers-$series\\." 2>/dev/null |
+			sed 's/^linux-headers-\([^ ]*\) .*/\1/' || true
+	} | { grep -E "^${series//./\\.}\\.[0-9]+\\+[^-]*-$flavour\$" || true; } |
+		sort -uV | tail -1
+}
+
+# ktask_kver_headers KVER: the installed headers dir of KVER's kernel.
+ktask_kver_headers() {
+	local ver
+
+	ver=$(ktask_kver_abi "$1")
+	[[ -n "$ver" ]] || die "KVER=$1: no such kernel known to apt"
+	ktask_kernel_installed "$ver" ||
+		die "KVER=$1: kernel $ver is not installed (make deps KVER=$1)"
+	printf '%s\n' "/usr/src/linux-headers-$ver"
 }
 
 # ktask_kver KDIR: the release string of the kernel KDIR builds for.

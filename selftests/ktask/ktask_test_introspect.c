@@ -469,7 +469,6 @@ static const struct file_operations ctl_fops = {
 	.owner = THIS_MODULE,
 	.open = simple_open,
 	.write = ctl_write,
-	.llseek = no_llseek,
 };
 
 static int ids_show(struct seq_file *m, void *v)

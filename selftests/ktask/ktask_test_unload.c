@@ -236,7 +236,6 @@ static const struct file_operations ut_release_fops = {
 	.owner = THIS_MODULE,
 	.open = simple_open,
 	.write = ut_release_write,
-	.llseek = no_llseek,
 };
 
 static int __init ut_init(void)
