@@ -34,9 +34,11 @@
  * oldest first.
  *
  * CPU hotplug: the offline callback moves the dying CPU's queued tasks to
- * an online CPU; a worker thread is parked (smpboot) and hands a drain it
- * was claimed for to the workqueue; a work item whose CPU went away hands
- * its backlog over.  Nothing waits on an offline CPU.
+ * an online CPU; the CPU's worker thread is unbound, as workqueue.c
+ * unbinds its kworkers, and finishes what it drains elsewhere (no claim
+ * goes to a CPU that is not active); a work item whose CPU went away
+ * hands its backlog over.  Nothing waits on an offline CPU, and the
+ * offline waits for no task.
  */
 #include <linux/cpu.h>
 #include <linux/cpuhotplug.h>
@@ -47,7 +49,7 @@
 #include <linux/preempt.h>
 #include <linux/sched.h>
 #include <linux/sched/clock.h>
-#include <linux/smpboot.h>
+#include <linux/sched/task.h>
 
 #include "runtime.h"
 
@@ -62,20 +64,20 @@
 
 /* ktask_worker.state */
 enum {
-	KTASK_WORKER_BUSY,	/* draining, starting up or parked */
+	KTASK_WORKER_BUSY,	/* draining, or starting up */
 	KTASK_WORKER_IDLE,	/* sleeping; a dispatch may claim it */
 	KTASK_WORKER_CLAIMED,	/* claimed; @handoff is or will be set */
 };
 
 /**
  * struct ktask_worker - ktask's worker thread of one CPU
- * @task: I: the thread (smpboot), bound to its CPU
+ * @task: I: the thread, bound to its CPU while the CPU is online
  * @state: A: KTASK_WORKER_*; only a dispatch moves IDLE to CLAIMED, only
  *	the thread itself moves it out of BUSY and CLAIMED
  * @handoff: A: the run queue a dispatch gave the thread, with its KICKED
  *	bit; written once per claim, taken with xchg() by the thread
  * @rq: the run queue being drained; written and read only by the thread
- *	(ktask_current_rq())
+ *	(ktask_current_rq(), ktask_local_rq())
  * @helpers: joiners running a task on this CPU (ktask_harness_help());
  *	changed and walked with preemption disabled, from process context
  */
@@ -113,7 +115,7 @@ static struct ktask_worker *ktask_claim_worker(void)
 	for (n = 0; n < nr_cpu_ids; n++) {
 		struct ktask_worker *w;
 
-		/* Active: not a CPU on its way offline, whose worker parks. */
+		/* Active: not a CPU on its way offline, whose worker unbinds. */
 		cpu = cpumask_next(cpu, cpu_active_mask);
 		if (cpu >= nr_cpu_ids)
 			cpu = cpumask_first(cpu_active_mask);
@@ -143,8 +145,8 @@ static void ktask_rq_queue_work(struct ktask_rq *rq)
 
 /*
  * Start a drain of @rq, whose KICKED bit the caller holds (and passes on).
- * Preemption is disabled: a claimed worker waits for its handoff without
- * sleeping (see ktask_worker_park()), so nothing may delay it.
+ * Preemption is disabled: a claimed worker is not claimable again until
+ * it has run its handoff, which must not wait for a preempted claimer.
  */
 static void ktask_rq_dispatch(struct ktask_rq *rq)
 {
@@ -182,6 +184,8 @@ static void ktask_rq_push(struct ktask_rq *rq, struct llist_node *first,
 		ktask_rq_dispatch(rq);
 }
 
+static struct ktask_worker *ktask_current_worker(void);
+
 /*
  * The queue a task of @rt woken (or spawned, or yielding) by the caller
  * goes to: the one the caller's worker thread drains, if it drains one of
@@ -191,10 +195,11 @@ static void ktask_rq_push(struct ktask_rq *rq, struct llist_node *first,
  */
 static struct ktask_rq *ktask_local_rq(struct ktask_rt *rt)
 {
-	struct ktask_worker *w = this_cpu_ptr(&ktask_workers);
+	struct ktask_worker *w = ktask_current_worker();
+	struct ktask_rq *rq = w ? READ_ONCE(w->rq) : NULL;
 
-	if (w->task == current && in_task() && w->rq && w->rq->rt == rt)
-		return w->rq;
+	if (rq && rq->rt == rt)
+		return rq;
 	return this_cpu_ptr(rt->rqs);
 }
 
@@ -376,11 +381,9 @@ static void ktask_rq_work(struct work_struct *work)
 		ktask_rq_hand_over(rq);
 }
 
-/* smpboot: with preemption disabled and the thread's state set to sleep. */
-static int ktask_worker_should_run(unsigned int cpu)
+/* The thread's own check, with its state set to sleep. */
+static bool ktask_worker_should_run(struct ktask_worker *w)
 {
-	struct ktask_worker *w = per_cpu_ptr(&ktask_workers, cpu);
-
 	switch (atomic_read(&w->state)) {
 	case KTASK_WORKER_CLAIMED:
 		/* If not yet there, the claimer's wake follows its store. */
@@ -393,28 +396,22 @@ static int ktask_worker_should_run(unsigned int cpu)
 		 * first, which the signed count absorbs.
 		 */
 		atomic_inc(&ktask_nr_idle);
-		return 0;
+		return false;
 	default:
-		return 0;
+		return false;
 	}
 }
 
-/* smpboot: a claim was woken to; drain the queue handed over. */
-static void ktask_worker_run(unsigned int cpu)
+/* A claim was woken to: drain the queue handed over. */
+static void ktask_worker_run(struct ktask_worker *w)
 {
-	struct ktask_worker *w = per_cpu_ptr(&ktask_workers, cpu);
 	struct ktask_rq *rq = xchg(&w->handoff, NULL);
 
 	atomic_set(&w->state, KTASK_WORKER_BUSY);
 	if (WARN_ON_ONCE(!rq))
 		return;
-	w->rq = rq;
+	WRITE_ONCE(w->rq, rq);
 	while (ktask_rq_drain(rq, true)) {
-		if (kthread_should_park()) {
-			/* The CPU goes offline: the workqueue goes on. */
-			ktask_rq_queue_work(rq);
-			break;
-		}
 		/*
 		 * At the limit: whatever the scheduler wants to run on this
 		 * CPU (the kworker of work queued here meanwhile, a busy
@@ -424,34 +421,112 @@ static void ktask_worker_run(unsigned int cpu)
 		 */
 		cond_resched();
 	}
-	w->rq = NULL;
+	WRITE_ONCE(w->rq, NULL);
 }
 
-/* smpboot: runs in the thread before it parks (CPU going offline). */
-static void ktask_worker_park(unsigned int cpu)
+static int ktask_worker_fn(void *data)
+{
+	struct ktask_worker *w = data;
+
+	for (;;) {
+		set_current_state(TASK_INTERRUPTIBLE);
+		if (kthread_should_stop())
+			break;
+		if (!ktask_worker_should_run(w)) {
+			schedule();
+			continue;
+		}
+		__set_current_state(TASK_RUNNING);
+		ktask_worker_run(w);
+	}
+	__set_current_state(TASK_RUNNING);
+	return 0;
+}
+
+/* The caller's worker struct if it is a ktask worker thread, else NULL. */
+static struct ktask_worker *ktask_current_worker(void)
+{
+	if (!in_task() || !(current->flags & PF_KTHREAD) ||
+	    kthread_func(current) != ktask_worker_fn)
+		return NULL;
+	return kthread_data(current);
+}
+
+/*
+ * CPU hotplug, as kernel/workqueue.c does for its per-CPU kworkers: a
+ * worker thread is bound to its CPU while the CPU is up; when the CPU goes
+ * down, the thread is unbound and may finish the drain it is in (and any
+ * that was handed to it) elsewhere, so the offline never waits for task
+ * code.  Dispatches claim only workers of active CPUs.
+ */
+static int ktask_worker_online(unsigned int cpu)
 {
 	struct ktask_worker *w = per_cpu_ptr(&ktask_workers, cpu);
-	struct ktask_rq *rq;
-	int old;
 
-	old = atomic_xchg(&w->state, KTASK_WORKER_BUSY);
-	if (old == KTASK_WORKER_IDLE)
-		atomic_dec(&ktask_nr_idle);
-	if (old != KTASK_WORKER_CLAIMED)
-		return;
-	/* The claimer stores the handoff with preemption disabled. */
-	while (!(rq = xchg(&w->handoff, NULL)))
-		cpu_relax();
-	ktask_rq_queue_work(rq);
+	return set_cpus_allowed_ptr(w->task, cpumask_of(cpu));
 }
 
-static struct smp_hotplug_thread ktask_worker_threads = {
-	.store			= &ktask_workers.task,
-	.thread_should_run	= ktask_worker_should_run,
-	.thread_fn		= ktask_worker_run,
-	.thread_comm		= "ktask/%u",
-	.park			= ktask_worker_park,
-};
+static int ktask_worker_offline(unsigned int cpu)
+{
+	struct ktask_worker *w = per_cpu_ptr(&ktask_workers, cpu);
+
+	return set_cpus_allowed_ptr(w->task, cpu_possible_mask);
+}
+
+static enum cpuhp_state ktask_worker_cpuhp_state;
+
+static void ktask_workers_stop(void)
+{
+	int cpu;
+
+	for_each_possible_cpu(cpu) {
+		struct ktask_worker *w = per_cpu_ptr(&ktask_workers, cpu);
+
+		if (w->task) {
+			kthread_stop(w->task);
+			put_task_struct(w->task);
+			w->task = NULL;
+		}
+	}
+}
+
+static int ktask_workers_start(void)
+{
+	int cpu, ret;
+
+	for_each_possible_cpu(cpu) {
+		struct ktask_worker *w = per_cpu_ptr(&ktask_workers, cpu);
+		struct task_struct *t;
+
+		t = kthread_create_on_node(ktask_worker_fn, w, cpu_to_node(cpu),
+					   "ktask/%u", cpu);
+		if (IS_ERR(t)) {
+			ktask_workers_stop();
+			return PTR_ERR(t);
+		}
+		get_task_struct(t);
+		w->task = t;
+	}
+	/* Bound to the online CPUs now, and to each as it comes up. */
+	cpus_read_lock();
+	for_each_possible_cpu(cpu)
+		set_cpus_allowed_ptr(per_cpu_ptr(&ktask_workers, cpu)->task,
+				     cpu_online(cpu) ? cpumask_of(cpu) :
+						       cpu_possible_mask);
+	ret = cpuhp_setup_state_cpuslocked(CPUHP_AP_ONLINE_DYN,
+					   "ktask/worker:online",
+					   ktask_worker_online,
+					   ktask_worker_offline);
+	cpus_read_unlock();
+	if (ret < 0) {
+		ktask_workers_stop();
+		return ret;
+	}
+	ktask_worker_cpuhp_state = ret;
+	for_each_possible_cpu(cpu)
+		wake_up_process(per_cpu_ptr(&ktask_workers, cpu)->task);
+	return 0;
+}
 
 /*
  * A joiner runs a task on this CPU (harness.c): ktask_current_rq() finds
@@ -488,13 +563,9 @@ struct ktask_rq *ktask_current_rq(void)
 
 	if (!in_task())
 		return NULL;
-	/*
-	 * Our own CPU's worker if we are one (it is bound to its CPU);
-	 * otherwise no CPU's worker is us, whichever we read.
-	 */
-	w = raw_cpu_ptr(&ktask_workers);
-	if (w->task == current)
-		return w->rq;
+	w = ktask_current_worker();
+	if (w)
+		return READ_ONCE(w->rq);
 	work = current_work();
 	if (work && work->func == ktask_rq_work)
 		return container_of(work, struct ktask_rq, drain_work);
@@ -647,13 +718,14 @@ int ktask_sched_init(void)
 		atomic_set(&w->state, KTASK_WORKER_BUSY);
 		INIT_LIST_HEAD(&w->helpers);
 	}
-	ret = smpboot_register_percpu_thread(&ktask_worker_threads);
+	ret = ktask_workers_start();
 	if (ret)
 		return ret;
 	ret = cpuhp_setup_state_multi(CPUHP_AP_ONLINE_DYN, "ktask/rq:online",
 				      NULL, ktask_cpu_offline);
 	if (ret < 0) {
-		smpboot_unregister_percpu_thread(&ktask_worker_threads);
+		cpuhp_remove_state(ktask_worker_cpuhp_state);
+		ktask_workers_stop();
 		return ret;
 	}
 	ktask_cpuhp_state = ret;
@@ -663,7 +735,8 @@ int ktask_sched_init(void)
 void ktask_sched_exit(void)
 {
 	cpuhp_remove_multi_state(ktask_cpuhp_state);
+	cpuhp_remove_state(ktask_worker_cpuhp_state);
 	/* Every runtime is gone: no drain runs, no dispatch claims. */
-	smpboot_unregister_percpu_thread(&ktask_worker_threads);
+	ktask_workers_stop();
 	atomic_set(&ktask_nr_idle, 0);
 }

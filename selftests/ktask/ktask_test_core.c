@@ -14,6 +14,7 @@
  */
 #include <linux/atomic.h>
 #include <linux/completion.h>
+#include <linux/cpu.h>
 #include <linux/cpumask.h>
 #include <linux/delay.h>
 #include <linux/hrtimer.h>
@@ -383,6 +384,7 @@ KT_RT_CASE(waker_drop_without_wake)
 struct gate {
 	struct completion entered;
 	struct completion release;
+	int cpu;
 };
 
 static long gate_fn(void *arg)
@@ -1174,6 +1176,133 @@ static int helping_join_runs_task_as_itself(void)
 	return 0;
 }
 
+/*
+ * Taking a CPU offline does not wait for the task code its worker thread
+ * runs: the worker is unbound and goes on elsewhere.  (A worker that had
+ * to park first would hold the offline until the task returned.)
+ */
+struct offliner {
+	int cpu;
+	int ret;
+	struct completion done;
+};
+
+static int offliner_fn(void *arg)
+{
+	struct offliner *o = arg;
+
+	o->ret = remove_cpu(o->cpu);
+	complete(&o->done);
+	while (!kthread_should_stop())
+		schedule_timeout_interruptible(1);
+	return 0;
+}
+
+static long gate_cpu_fn(void *arg)
+{
+	struct gate *g = arg;
+
+	g->cpu = raw_smp_processor_id();
+	return gate_fn(arg);
+}
+
+/* Spawns the gate task from CPU 0, whose dispatch claims another CPU's worker first. */
+struct gate_spawner {
+	struct ktask_rt *rt;
+	struct gate *g;
+	struct ktask_handle *h;
+	struct completion done;
+};
+
+static int gate_spawner_fn(void *arg)
+{
+	struct gate_spawner *gs = arg;
+
+	gs->h = ktask_spawn(gs->rt, gate_cpu_fn, gs->g, GFP_KERNEL);
+	complete(&gs->done);
+	while (!kthread_should_stop())
+		schedule_timeout_interruptible(1);
+	return 0;
+}
+
+static struct ktask_handle *spawn_gate_from_cpu0(struct ktask_rt *rt,
+						 struct gate *g)
+{
+	struct gate_spawner gs = { .rt = rt, .g = g, .h = ERR_PTR(-EINVAL) };
+	struct task_struct *t;
+
+	init_completion(&gs.done);
+	t = kthread_create_on_cpu(gate_spawner_fn, &gs, 0, "kt_spawner/%u");
+	if (IS_ERR(t))
+		return ERR_CAST(t);
+	get_task_struct(t);
+	wake_up_process(t);
+	wait_for_completion_timeout(&gs.done, KT_WAIT);
+	kthread_stop(t);
+	put_task_struct(t);
+	return gs.h;
+}
+
+static int offline_does_not_wait_for_task(void)
+{
+	struct ktask_rt *rt = ktask_rt_create("hotplug", NULL);
+	struct offliner o = { .ret = 1 };
+	struct ktask_handle *gh = NULL;
+	struct task_struct *t;
+	bool done = false;
+	struct gate g;
+	int i;
+
+	KT_ASSERT_NOT_ERR_OR_NULL(rt);
+	if (num_online_cpus() < 2) {
+		ktask_rt_destroy(rt);
+		KT_FAIL("needs two online CPUs");
+		return -EINVAL;
+	}
+	/* A task held in its function on a worker of a CPU that can go. */
+	for (i = 0; i < 20; i++) {
+		init_completion(&g.entered);
+		init_completion(&g.release);
+		g.cpu = -1;
+		gh = spawn_gate_from_cpu0(rt, &g);
+		if (IS_ERR(gh))
+			break;
+		if (wait_for_completion_timeout(&g.entered, KT_WAIT) &&
+		    g.cpu > 0)
+			break;
+		complete(&g.release);
+		ktask_join(gh, NULL);
+		gh = NULL;
+	}
+	if (IS_ERR_OR_NULL(gh)) {
+		ktask_rt_destroy(rt);
+		KT_FAIL("no task held on a CPU other than 0");
+		return -EINVAL;
+	}
+	o.cpu = g.cpu;
+	init_completion(&o.done);
+	t = kthread_run(offliner_fn, &o, "kt_offliner");
+	if (!IS_ERR(t)) {
+		get_task_struct(t);
+		done = wait_for_completion_timeout(&o.done, 10 * HZ);
+	}
+	complete(&g.release);
+	if (!IS_ERR(t)) {
+		if (!done)
+			wait_for_completion_timeout(&o.done, KT_WAIT);
+		kthread_stop(t);
+		put_task_struct(t);
+	}
+	ktask_join(gh, NULL);
+	if (!o.ret)
+		add_cpu(o.cpu);
+	ktask_rt_destroy(rt);
+	KT_ASSERT(!IS_ERR(t));
+	KT_ASSERT_EQ(o.ret, 0);
+	KT_ASSERT(done);
+	return 0;
+}
+
 /* ktask_wake(NULL) is as harmless as ktask_waker_drop(NULL): no WARN. */
 static int wake_null_is_a_noop(void)
 {
@@ -1845,6 +1974,7 @@ static const struct kt_case core_cases[] = {
 	KT_CASE(mem_reclaim_runtime_runs_tasks),
 	KT_CASE(drop_joining_sibling_in_destroy),
 	KT_CASE(helping_join_runs_task_as_itself),
+	KT_CASE(offline_does_not_wait_for_task),
 	KT_CASE(spawn_join_poll_ready),
 	KT_CASE(join_null_out),
 	KT_CASE(spawn_atomic_context),
