@@ -39,6 +39,7 @@
 #ifndef _KTASK_TEST_H
 #define _KTASK_TEST_H
 
+#include <linux/completion.h>
 #include <linux/debugfs.h>
 #include <linux/err.h>
 #include <linux/fs.h>
@@ -66,6 +67,26 @@ struct kt_case {
 #define KT_FAIL(fmt, ...)						\
 	pr_err("ktask_test: %s:%d: assertion failed: " fmt "\n",	\
 	       __FILE__, __LINE__, ##__VA_ARGS__)
+
+/*
+ * A function task that holds the drain of the run queue it is polled from
+ * until released (30 s at most): tasks queued there meanwhile wait behind
+ * it, in order.  @cpu is for the caller's use.
+ */
+struct kt_gate {
+	struct completion entered;
+	struct completion release;
+	int cpu;
+};
+
+static inline long kt_gate_fn(void *arg)
+{
+	struct kt_gate *g = arg;
+
+	complete(&g->entered);
+	wait_for_completion_timeout(&g->release, 30 * HZ);
+	return 0;
+}
 
 /* KT_ASSERT(cond) - fail the case unless @cond is true. */
 #define KT_ASSERT(cond) do {						\

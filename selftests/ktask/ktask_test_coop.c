@@ -67,20 +67,6 @@ static long set_stop(void *arg)
 	return 0;
 }
 
-/* Holds the drain of the run queue it is polled from until released. */
-struct gate {
-	struct completion entered;
-	struct completion release;
-};
-
-static long gate_fn(void *arg)
-{
-	struct gate *g = arg;
-
-	complete(&g->entered);
-	wait_for_completion_timeout(&g->release, KT_WAIT);
-	return 0;
-}
 
 /*
  * A task spinning on ktask_consume_budget() cannot starve another task on
@@ -93,14 +79,14 @@ static int budget_hog_cannot_starve(void)
 	struct ktask_rt *rt = coop_rt(0, 0);
 	struct ktask_handle *hh = NULL, *sh = NULL, *gh;
 	struct hog hog = {};
-	struct gate g;
+	struct kt_gate g;
 	int r1, r2;
 
 	KT_ASSERT_NOT_ERR_OR_NULL(rt);
 	init_completion(&g.entered);
 	init_completion(&g.release);
 	migrate_disable();	/* the gate, hog and other on one queue */
-	gh = ktask_spawn(rt, gate_fn, &g, GFP_KERNEL);
+	gh = ktask_spawn(rt, kt_gate_fn, &g, GFP_KERNEL);
 	if (!IS_ERR(gh) && wait_for_completion_timeout(&g.entered, KT_WAIT)) {
 		hh = ktask_spawn_poll(rt, &hog_ops, &hog, GFP_KERNEL);
 		sh = ktask_spawn(rt, set_stop, &hog.stop, GFP_KERNEL);

@@ -380,27 +380,12 @@ KT_RT_CASE(waker_drop_without_wake)
 	return 0;
 }
 
-/* Holds the drain of the run queue it is polled from until released. */
-struct gate {
-	struct completion entered;
-	struct completion release;
-	int cpu;
-};
-
-static long gate_fn(void *arg)
-{
-	struct gate *g = arg;
-
-	complete(&g->entered);
-	wait_for_completion_timeout(&g->release, KT_WAIT);
-	return 0;
-}
 
 KT_RT_CASE(wakes_coalesce)
 {
 	struct ktask_handle *h, *gh;
 	struct ktask_waker *w;
-	struct gate g;
+	struct kt_gate g;
 	struct probe p;
 	int i, polls;
 
@@ -421,7 +406,7 @@ KT_RT_CASE(wakes_coalesce)
 	init_completion(&g.entered);
 	init_completion(&g.release);
 	migrate_disable();
-	gh = ktask_spawn(rt, gate_fn, &g, GFP_KERNEL);
+	gh = ktask_spawn(rt, kt_gate_fn, &g, GFP_KERNEL);
 	if (!IS_ERR(gh) &&
 	    wait_for_completion_timeout(&g.entered, KT_WAIT)) {
 		local_irq_disable();
@@ -1136,7 +1121,7 @@ static int helping_join_runs_task_as_itself(void)
 	struct helped hp = { .ret = 1 };
 	struct task_struct *t = NULL;
 	struct ktask_handle *gh;
-	struct gate g;
+	struct kt_gate g;
 	u64 id = 0;
 
 	KT_ASSERT_NOT_ERR_OR_NULL(rt);
@@ -1144,7 +1129,7 @@ static int helping_join_runs_task_as_itself(void)
 	init_completion(&g.release);
 	init_completion(&hp.done);
 	migrate_disable();
-	gh = ktask_spawn(rt, gate_fn, &g, GFP_KERNEL);
+	gh = ktask_spawn(rt, kt_gate_fn, &g, GFP_KERNEL);
 	if (!IS_ERR(gh) && wait_for_completion_timeout(&g.entered, KT_WAIT))
 		hp.h = ktask_spawn(rt, helped_fn, &hp, GFP_KERNEL);
 	migrate_enable();
@@ -1200,16 +1185,16 @@ static int offliner_fn(void *arg)
 
 static long gate_cpu_fn(void *arg)
 {
-	struct gate *g = arg;
+	struct kt_gate *g = arg;
 
 	g->cpu = raw_smp_processor_id();
-	return gate_fn(arg);
+	return kt_gate_fn(arg);
 }
 
 /* Spawns the gate task from CPU 0, whose dispatch claims another CPU's worker first. */
 struct gate_spawner {
 	struct ktask_rt *rt;
-	struct gate *g;
+	struct kt_gate *g;
 	struct ktask_handle *h;
 	struct completion done;
 };
@@ -1226,7 +1211,7 @@ static int gate_spawner_fn(void *arg)
 }
 
 static struct ktask_handle *spawn_gate_from_cpu0(struct ktask_rt *rt,
-						 struct gate *g)
+						 struct kt_gate *g)
 {
 	struct gate_spawner gs = { .rt = rt, .g = g, .h = ERR_PTR(-EINVAL) };
 	struct task_struct *t;
@@ -1250,7 +1235,7 @@ static int offline_does_not_wait_for_task(void)
 	struct ktask_handle *gh = NULL;
 	struct task_struct *t;
 	bool done = false;
-	struct gate g;
+	struct kt_gate g;
 	int i;
 
 	KT_ASSERT_NOT_ERR_OR_NULL(rt);
