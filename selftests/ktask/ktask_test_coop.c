@@ -67,7 +67,6 @@ static long set_stop(void *arg)
 	return 0;
 }
 
-
 /*
  * A task spinning on ktask_consume_budget() cannot starve another task on
  * its run queue: the other is polled after one forced yield of the hog.

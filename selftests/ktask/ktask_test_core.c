@@ -380,7 +380,6 @@ KT_RT_CASE(waker_drop_without_wake)
 	return 0;
 }
 
-
 KT_RT_CASE(wakes_coalesce)
 {
 	struct ktask_handle *h, *gh;
