@@ -88,7 +88,9 @@ enum ktask_stage {
  * @forced_yields: D: number of budget-forced yields
  * @stage: R: enum ktask_stage
  * @pin: KTASK_PIN_HELD (I): the task pins @owner; KTASK_PIN_RELEASED: the
- *	completion has put it (release store; joiners wait for it)
+ *	completion has put it (release store; joiners wait for it), unless
+ *	it left it to the join handle with an output that ops->drop_output
+ *	may drop (ktask_output_pin())
  *
  * The header (@state to @rt) and the core (@id to @output) share the first
  * cache line; the trailer is the second.  Cells are cache-line aligned, so
@@ -175,6 +177,7 @@ void ktask_dealloc(struct ktask_cell *cell);
 int ktask_try_read_output(struct ktask_cell *cell, long *out);
 void ktask_drop_join_handle_slow(struct ktask_cell *cell);
 void ktask_drop_output(struct ktask_cell *cell);
+struct module *ktask_output_pin(const struct ktask_cell *cell);
 
 /* waker.c: wake the waker stored in a join-waker slot */
 void ktask_join_waker_wake(struct ktask_cell *cell, unsigned long waker);

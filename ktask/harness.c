@@ -38,11 +38,37 @@ void ktask_schedule(struct ktask_cell *cell)
 	INDIRECT_CALL_1(rt->sched->schedule, ktask_percpu_schedule, rt, cell);
 }
 
+/* Whether dropping the output calls the task's code (ops->drop_output). */
+static bool ktask_output_has_drop(const struct ktask_cell *cell)
+{
+	return cell->stage == KTASK_STAGE_FINISHED &&
+	       cell->vtable == &ktask_poll_vtable && cell->ops->drop_output;
+}
+
+/**
+ * ktask_output_pin() - the module pin that a completed task's output holds
+ * @cell: a completed task whose output the caller (the join handle) owns
+ *
+ * An output that ops->drop_output may still drop is code of the task's
+ * module: the completion then leaves the task's pin to the join handle,
+ * which puts it once the output is read or dropped.
+ *
+ * Return: the module the caller must put after it consumed the output, or
+ * NULL.
+ */
+struct module *ktask_output_pin(const struct ktask_cell *cell)
+{
+	/* @pin's HELD bit is I; RELEASED may be stored concurrently. */
+	if ((READ_ONCE(cell->pin) & KTASK_PIN_HELD) &&
+	    ktask_output_has_drop(cell))
+		return cell->owner;
+	return NULL;
+}
+
 /* Drop an output nobody will read.  Caller owns the output. */
 void ktask_drop_output(struct ktask_cell *cell)
 {
-	if (cell->stage == KTASK_STAGE_FINISHED &&
-	    cell->vtable == &ktask_poll_vtable && cell->ops->drop_output)
+	if (ktask_output_has_drop(cell))
 		cell->ops->drop_output(cell->output);
 	cell->stage = KTASK_STAGE_CONSUMED;
 }
@@ -77,11 +103,14 @@ static void ktask_complete(struct ktask_cell *cell)
 	 * COMPLETE first spins until the release (ktask_join_consume()),
 	 * which is why the two are not preempted apart; the release store
 	 * pairs with its acquire.  Without a joiner, the output is dropped
-	 * first, which may be the module's code.
+	 * first, which may be the module's code; with one, an output that
+	 * ops->drop_output may drop keeps the pin, which the join handle
+	 * puts after it (ktask_output_pin()).
 	 */
 	preempt_disable();
 	snap = ktask_state_to_complete(&cell->state);
-	if (pinned && (snap & KTASK_JOIN_INTEREST)) {
+	if (pinned && (snap & KTASK_JOIN_INTEREST) &&
+	    !ktask_output_has_drop(cell)) {
 		module_put(owner);
 		/* Pairs with the acquire in ktask_join_consume(). */
 		smp_store_release(&cell->pin, KTASK_PIN_HELD | KTASK_PIN_RELEASED);
@@ -374,8 +403,12 @@ void ktask_drop_join_handle_slow(struct ktask_cell *cell)
 	struct ktask_handle_drop drop;
 
 	drop = ktask_state_join_handle_dropped(&cell->state);
-	if (drop.drop_output)
+	if (drop.drop_output) {
+		struct module *pin = ktask_output_pin(cell);
+
 		ktask_drop_output(cell);
+		module_put(pin);
+	}
 	if (drop.drop_waker) {
 		unsigned long waker = cell->join_waker;
 

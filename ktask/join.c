@@ -65,6 +65,7 @@ complete:
 /* The task is complete and @cell's handle is ours: take the result. */
 static int ktask_join_consume(struct ktask_cell *cell, long *out)
 {
+	struct module *pin;
 	int ret;
 
 	/*
@@ -76,11 +77,12 @@ static int ktask_join_consume(struct ktask_cell *cell, long *out)
 	smp_rmb();
 	/*
 	 * The completion puts the task's pin on its module right after it
-	 * published COMPLETE: wait for that, so that once the join returns
-	 * the module may be unloaded.  Acquire: pairs with the release
-	 * store in ktask_complete().
+	 * published COMPLETE, unless it left it to us (an output that
+	 * ops->drop_output could drop): wait for that put, so that once the
+	 * join returns the module may be unloaded.
 	 */
-	if (READ_ONCE(cell->pin) & KTASK_PIN_HELD) {
+	pin = ktask_output_pin(cell);
+	if (!pin && (READ_ONCE(cell->pin) & KTASK_PIN_HELD)) {
 		/* Pairs with the release in ktask_complete(). */
 		while (!(smp_load_acquire(&cell->pin) & KTASK_PIN_RELEASED))
 			cpu_relax();
@@ -90,6 +92,8 @@ static int ktask_join_consume(struct ktask_cell *cell, long *out)
 
 	INDIRECT_CALL_1(cell->vtable->drop_join_handle_slow,
 			ktask_drop_join_handle_slow, cell);
+	/* The output is read: the module's code is not needed for it. */
+	module_put(pin);
 	return ret;
 }
 

@@ -4,7 +4,8 @@
  * events without blocking a worker.  Each stores a clone of the task's
  * waker where the event source finds it, takes one unit of coop budget
  * (given back when it made no progress), and is woken from any context:
- * an hrtimer, a wake_up() from an interrupt handler, a completion.
+ * an hrtimer, a wake_up() from an interrupt handler (completion.c has the
+ * wait for a struct completion).
  *
  * Every state object has exactly one waker slot, exchanged with xchg():
  * whoever takes the waker out of it (the event source to wake it, the
@@ -16,7 +17,6 @@
 #include <linux/ktask.h>
 #include <linux/sched.h>
 #include <linux/wait.h>
-#include <linux/workqueue.h>
 
 #include "runtime.h"
 
@@ -221,112 +221,3 @@ void ktask_wait_cancel(struct ktask_wait *w)
 	ktask_waker_drop(xchg(&w->waker, NULL));
 }
 EXPORT_SYMBOL_GPL(ktask_wait_cancel);
-
-/*
- * A struct completion has no hook for a callback, so a work item on the
- * unbound system workqueue waits for it, in slices so that it can be
- * cancelled, and wakes the task.  States of @cw->state:
- */
-enum {
-	KTASK_CW_IDLE,		/* no wait in flight */
-	KTASK_CW_WAITING,	/* the work waits for the completion */
-	KTASK_CW_DONE,		/* it consumed one completion for the task */
-	KTASK_CW_CANCELLED,	/* the task gave up */
-};
-
-#define KTASK_CW_SLICE	(HZ / 20)
-
-static void ktask_completion_wait_fn(struct work_struct *work)
-{
-	struct ktask_completion_wait *cw =
-		container_of(work, struct ktask_completion_wait, work);
-
-	while (atomic_read(&cw->state) == KTASK_CW_WAITING) {
-		if (!wait_for_completion_timeout(cw->completion, KTASK_CW_SLICE))
-			continue;
-		if (atomic_cmpxchg(&cw->state, KTASK_CW_WAITING,
-				   KTASK_CW_DONE) == KTASK_CW_WAITING)
-			ktask_wake_slot(&cw->waker);
-		else
-			complete(cw->completion);	/* not ours: give it back */
-		return;
-	}
-}
-
-/**
- * ktask_completion_wait_init() - prepare a completion wait
- * @cw: the task's completion-wait state
- *
- * Context: Any context.
- */
-void ktask_completion_wait_init(struct ktask_completion_wait *cw)
-{
-	INIT_WORK(&cw->work, ktask_completion_wait_fn);
-	cw->completion = NULL;
-	cw->waker = NULL;
-	atomic_set(&cw->state, KTASK_CW_IDLE);
-}
-EXPORT_SYMBOL_GPL(ktask_completion_wait_init);
-
-/**
- * ktask_wait_for_completion() - wait in a task for a struct completion
- * @cx: the poll context
- * @cw: the task's completion-wait state
- * @done: the completion; consumed once, as wait_for_completion() does
- *
- * Context: Inside a poll function.
- * Return: KTASK_READY once @done was completed (and consumed), else
- * KTASK_PENDING.
- */
-enum ktask_poll ktask_wait_for_completion(struct ktask_cx *cx,
-					  struct ktask_completion_wait *cw,
-					  struct completion *done)
-{
-	if (!ktask_coop_proceed(cx))
-		return KTASK_PENDING;
-	switch (atomic_read(&cw->state)) {
-	case KTASK_CW_DONE:
-		/*
-		 * A waker parked by a later poll may still be in the slot if
-		 * the work item has not taken it yet: whichever of us takes
-		 * it first releases it, as ktask_sleep_until() does.
-		 */
-		ktask_waker_drop(xchg(&cw->waker, NULL));
-		atomic_set(&cw->state, KTASK_CW_IDLE);
-		break;
-	case KTASK_CW_WAITING:
-		ktask_park_waker(cx, &cw->waker);
-		return KTASK_PENDING;
-	default:
-		if (try_wait_for_completion(done))
-			break;
-		cw->completion = done;
-		ktask_park_waker(cx, &cw->waker);
-		atomic_set(&cw->state, KTASK_CW_WAITING);
-		queue_work(system_unbound_wq, &cw->work);
-		return KTASK_PENDING;
-	}
-	ktask_coop_made_progress(cx);
-	return KTASK_READY;
-}
-EXPORT_SYMBOL_GPL(ktask_wait_for_completion);
-
-/**
- * ktask_completion_wait_cancel() - abandon a completion wait
- * @cw: the task's completion-wait state
- *
- * A completion that arrives as the wait is abandoned is given back to
- * @done, not lost.  Call it from ops->drop of a task that may be aborted
- * while it waits.
- *
- * Context: Process context; may sleep for a few jiffies.
- */
-void ktask_completion_wait_cancel(struct ktask_completion_wait *cw)
-{
-	if (atomic_xchg(&cw->state, KTASK_CW_CANCELLED) == KTASK_CW_DONE)
-		complete(cw->completion);	/* consumed but never seen */
-	cancel_work_sync(&cw->work);
-	ktask_waker_drop(xchg(&cw->waker, NULL));
-	atomic_set(&cw->state, KTASK_CW_IDLE);
-}
-EXPORT_SYMBOL_GPL(ktask_completion_wait_cancel);

@@ -38,13 +38,18 @@ static int __init ktask_init(void)
 	ret = ktask_sched_init();
 	if (ret)
 		goto err_cache;
-	ret = ktask_rt_init();
+	ret = ktask_completion_init();
 	if (ret)
 		goto err_sched;
+	ret = ktask_rt_init();
+	if (ret)
+		goto err_completion;
 	ktask_debugfs_init();
 	ktask_watchdog_init();
 	return 0;
 
+err_completion:
+	ktask_completion_exit();
 err_sched:
 	ktask_sched_exit();
 err_cache:
@@ -62,6 +67,7 @@ static void __exit ktask_exit(void)
 	ktask_watchdog_exit();
 	ktask_debugfs_exit();
 	ktask_rt_exit();
+	ktask_completion_exit();
 	ktask_sched_exit();
 	ktask_cell_cache_exit();
 }

@@ -291,6 +291,10 @@ struct ktask_handle *ktask_spawn_cell(struct ktask_rt *rt,
 int ktask_rt_init(void);
 void ktask_rt_exit(void);
 
+/* completion.c */
+int ktask_completion_init(void);
+void ktask_completion_exit(void);
+
 /* watchdog.c */
 void ktask_watchdog_init(void);
 void ktask_watchdog_exit(void);

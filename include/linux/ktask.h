@@ -288,23 +288,26 @@ void ktask_wait_cancel(struct ktask_wait *w);
 	__kw_ret;							\
 })
 
+struct ktask_cw_waiter;
+
 /**
  * struct ktask_completion_wait - a task waiting for a struct completion;
  * init with ktask_completion_wait_init(), release with
  * ktask_completion_wait_cancel()
- * @work: waits for the completion on the blocking pool
+ * @node: on the queue of waits that no waiter thread serves yet
  * @completion: what it waits for
  * @waker: the task to wake
- * @state: KTASK_CW_* state, with atomic transitions
+ * @waiter: the thread of ktask's completion-wait pool that serves it
+ * @state: where the wait is; see ktask/completion.c
  *
- * It lives in the task's state, never on a stack: @work is initialised as
- * a static object, which CONFIG_DEBUG_OBJECTS_WORK reports on a stack.
+ * Private to ktask; it lives in the task's state, as every leaf's does.
  */
 struct ktask_completion_wait {
-	struct work_struct work;
+	struct list_head node;
 	struct completion *completion;
 	struct ktask_waker *waker;
-	atomic_t state;
+	struct ktask_cw_waiter *waiter;
+	int state;
 };
 
 void ktask_completion_wait_init(struct ktask_completion_wait *cw);

@@ -717,7 +717,6 @@ static const struct ktask_ops cwaiter_ops = {
 	.drop = cwaiter_drop,
 };
 
-/* Not on the stack: struct ktask_completion_wait holds a work item. */
 static struct cwaiter *cwaiter_new(struct completion *done)
 {
 	struct cwaiter *c = kzalloc(sizeof(*c), GFP_KERNEL);
@@ -781,6 +780,133 @@ static int completion_wait_abort_keeps_completion(void)
 	KT_ASSERT_EQ(drops, 1);
 	/* The abandoned wait did not swallow the completion. */
 	KT_ASSERT(try_wait_for_completion(&done));
+	return 0;
+}
+
+#define CW_MANY	100	/* more than completion_waiters' default, 64 */
+
+struct cw_many {
+	struct completion done[CW_MANY];
+	struct cwaiter *c[CW_MANY];
+	struct ktask_handle *h[CW_MANY];
+};
+
+/* Spawn CW_MANY completion waiters and wait until each was polled once. */
+static int cw_many_spawn(struct ktask_rt *rt, struct cw_many *m)
+{
+	unsigned long end = jiffies + KT_WAIT;
+	int i, polled;
+
+	for (i = 0; i < CW_MANY; i++) {
+		init_completion(&m->done[i]);
+		m->c[i] = cwaiter_new(&m->done[i]);
+		m->h[i] = m->c[i] ? ktask_spawn_poll(rt, &cwaiter_ops, m->c[i],
+						     GFP_KERNEL) :
+				    ERR_PTR(-ENOMEM);
+		if (IS_ERR(m->h[i]))
+			return PTR_ERR(m->h[i]);
+	}
+	do {
+		for (polled = 0, i = 0; i < CW_MANY; i++)
+			polled += !!atomic_read(&m->c[i]->polls);
+		if (polled == CW_MANY)
+			return 0;
+		usleep_range(1000, 2000);
+	} while (time_before(jiffies, end));
+	return -ETIMEDOUT;
+}
+
+/* After a failed cw_many_spawn(): release the tasks it spawned. */
+static void cw_many_abort(struct cw_many *m)
+{
+	int i;
+
+	for (i = 0; i < CW_MANY; i++) {
+		if (IS_ERR_OR_NULL(m->h[i]))
+			continue;
+		ktask_abort(m->h[i]);
+		ktask_join(m->h[i], NULL);
+	}
+}
+
+static void cw_many_free(struct cw_many *m)
+{
+	int i;
+
+	for (i = 0; i < CW_MANY; i++)
+		kfree(m->c[i]);
+	kfree(m);
+}
+
+/*
+ * More tasks wait for completions than the pool has threads: the waits
+ * past the pool's size start as others end, and none is lost.  Completed
+ * last-first, so that the queued ones are completed before they are served.
+ */
+static int completion_waits_beyond_the_pool(void)
+{
+	struct ktask_rt *rt = coop_rt(0, 0);
+	struct cw_many *m = kzalloc(sizeof(*m), GFP_KERNEL);
+	int i, ret, bad = 0, left = 0;
+
+	KT_ASSERT_NOT_ERR_OR_NULL(rt);
+	ret = m ? cw_many_spawn(rt, m) : -ENOMEM;
+	if (ret && m)
+		cw_many_abort(m);
+	if (!ret) {
+		for (i = CW_MANY - 1; i >= 0; i--)
+			complete(&m->done[i]);
+		for (i = 0; i < CW_MANY; i++)
+			if (ktask_join_timeout(m->h[i], NULL, KT_WAIT))
+				bad++;
+		for (i = 0; i < CW_MANY; i++)
+			left += try_wait_for_completion(&m->done[i]);
+	}
+	ktask_rt_destroy(rt);
+	if (m)
+		cw_many_free(m);
+	KT_ASSERT_EQ(ret, 0);
+	KT_ASSERT_EQ(bad, 0);
+	/* Each task consumed its completion. */
+	KT_ASSERT_EQ(left, 0);
+	return 0;
+}
+
+/*
+ * Aborting tasks whose completion waits are queued or served by a waiter
+ * thread cancels them all at once, without waiting for the completions;
+ * each completion that comes afterwards is still there to take.
+ */
+static int completion_waits_cancelled_in_flight(void)
+{
+	struct ktask_rt *rt = coop_rt(0, 0);
+	struct cw_many *m = kzalloc(sizeof(*m), GFP_KERNEL);
+	int i, ret, bad = 0, drops = 0, kept = 0;
+
+	KT_ASSERT_NOT_ERR_OR_NULL(rt);
+	ret = m ? cw_many_spawn(rt, m) : -ENOMEM;
+	if (ret && m)
+		cw_many_abort(m);
+	if (!ret) {
+		for (i = 0; i < CW_MANY; i++)
+			ktask_abort(m->h[i]);
+		for (i = 0; i < CW_MANY; i++)
+			if (ktask_join_timeout(m->h[i], NULL, KT_WAIT) !=
+			    -ECANCELED)
+				bad++;
+		for (i = 0; i < CW_MANY; i++) {
+			drops += atomic_read(&m->c[i]->drops);
+			complete(&m->done[i]);
+			kept += try_wait_for_completion(&m->done[i]);
+		}
+	}
+	ktask_rt_destroy(rt);
+	if (m)
+		cw_many_free(m);
+	KT_ASSERT_EQ(ret, 0);
+	KT_ASSERT_EQ(bad, 0);
+	KT_ASSERT_EQ(drops, CW_MANY);
+	KT_ASSERT_EQ(kept, CW_MANY);
 	return 0;
 }
 
@@ -969,6 +1095,8 @@ static const struct kt_case coop_cases[] = {
 	KT_CASE(wait_queue_move_while_woken),
 	KT_CASE(wait_for_completion_in_task),
 	KT_CASE(completion_wait_abort_keeps_completion),
+	KT_CASE(completion_waits_beyond_the_pool),
+	KT_CASE(completion_waits_cancelled_in_flight),
 	KT_CASE(blocking_runs_off_the_workers),
 	KT_CASE(blocking_abort_before_start),
 	KT_CASE(blocking_abort_after_start),

@@ -891,6 +891,61 @@ static int spawn_on_foreign_runtime_pins(void)
 	return 0;
 }
 
+/* Wait, boundedly, until a task has completed; false if it did not. */
+static bool wait_finished(struct ktask_handle *h)
+{
+	unsigned long end = jiffies + KT_WAIT;
+
+	while (!ktask_is_finished(h) && time_before(jiffies, end))
+		usleep_range(100, 200);
+	return ktask_is_finished(h);
+}
+
+/*
+ * A completed output that ops->drop_output may drop is the module's code:
+ * it keeps the task's pin until the join handle has read or dropped it.
+ */
+static int output_with_drop_keeps_pin(void)
+{
+	struct ktask_rt *rt = __ktask_rt_create("foreign", NULL, NULL);
+	int before = module_refcount(THIS_MODULE);
+	int done[2] = { -1, -1 }, after[2] = { -1, -1 };
+	struct ktask_handle *h;
+	struct probe p[2];
+	long out = 0;
+	int ret = -EINVAL;
+
+	KT_ASSERT_NOT_ERR_OR_NULL(rt);
+	probe_init(&p[0], 1);
+	probe_init(&p[1], 1);
+	/* Detached once complete: the handle drops the output, then unpins. */
+	h = ktask_spawn_poll(rt, &probe_ops, &p[0], GFP_KERNEL);
+	if (!IS_ERR(h)) {
+		if (wait_finished(h))
+			done[0] = module_refcount(THIS_MODULE);
+		ktask_detach(h);
+		after[0] = module_refcount(THIS_MODULE);
+	}
+	/* Joined once complete: the join reads the output, then unpins. */
+	h = ktask_spawn_poll(rt, &probe_ops, &p[1], GFP_KERNEL);
+	if (!IS_ERR(h)) {
+		if (wait_finished(h))
+			done[1] = module_refcount(THIS_MODULE);
+		ret = ktask_join(h, &out);
+		after[1] = module_refcount(THIS_MODULE);
+	}
+	ktask_rt_destroy(rt);
+	KT_ASSERT_EQ(done[0], before + 1);
+	KT_ASSERT_EQ(after[0], before);
+	KT_ASSERT_EQ(atomic_read(&p[0].drop_outputs), 1);
+	KT_ASSERT_EQ(ret, 0);
+	KT_ASSERT_PTR_EQ((void *)out, &p[1]);
+	KT_ASSERT_EQ(done[1], before + 1);
+	KT_ASSERT_EQ(after[1], before);
+	KT_ASSERT_EQ(atomic_read(&p[1].drop_outputs), 0);
+	return 0;
+}
+
 static long plus_one(void *arg)
 {
 	return (long)arg + 1;
@@ -1952,6 +2007,7 @@ static int many_tasks(void)
 
 static const struct kt_case core_cases[] = {
 	KT_CASE(spawn_join_fn),
+	KT_CASE(output_with_drop_keeps_pin),
 	KT_CASE(join_returns_after_unpin),
 	KT_CASE(wake_null_is_a_noop),
 	KT_CASE(join_killable_interrupted),
