@@ -56,7 +56,7 @@ struct ktask_rt *ktask_blocking_current_rt(void)
 	return container_of(work, struct ktask_blocking, work)->cell->rt;
 }
 
-/* vtable run_body: the poll ends by handing the task over. */
+/* The body of a blocking task: the poll ends by handing the task over. */
 enum ktask_poll ktask_blocking_run(struct ktask_cell *cell,
 				   struct ktask_cx *cx, long *out)
 {
@@ -75,7 +75,7 @@ void ktask_blocking_hand_off(struct ktask_cell *cell)
 	queue_work(cell->rt->blocking_wq, &b->work);
 }
 
-/* vtable drop_body: the function has returned, or will never run. */
+/* Drop a blocking task's body: the function has returned, or never will. */
 void ktask_blocking_drop(struct ktask_cell *cell)
 {
 	kfree(cell->arg);
@@ -117,7 +117,7 @@ struct ktask_handle *__ktask_spawn_blocking(struct ktask_rt *rt,
 	b->arg = arg;
 	b->cell = NULL;
 
-	h = ktask_spawn_cell(rt, &ktask_blocking_vtable, NULL, NULL, b, gfp,
+	h = ktask_spawn_cell(rt, KTASK_KIND_BLOCKING, NULL, NULL, b, gfp,
 			     owner, _RET_IP_);
 	if (IS_ERR(h))
 		kfree(b);

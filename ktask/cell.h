@@ -14,6 +14,7 @@
  * W: the join-waker slot; owned by the join handle while JOIN_WAKER is
  *    clear, by the harness while it is set (see state.c).
  * D: statistics for debugfs; written by the poller, read racily.
+ * P: written by the stuck-task scan under the owned-list shard lock.
  */
 #ifndef _KTASK_CELL_H
 #define _KTASK_CELL_H
@@ -28,31 +29,35 @@
 struct ktask_cell;
 struct ktask_rq;
 
-/**
- * struct ktask_vtable - type-erased operations on a cell
- * @poll: poll the task once for a run queue; the caller passes its
- *	notification reference
- * @schedule: queue a notified task (consumes a notification reference)
- * @dealloc: free the cell; the last reference is gone
- * @try_read_output: move the output out; the caller saw COMPLETE and
- *	owns the output (the join handle)
- * @drop_join_handle_slow: release the join handle when the fast path fails
- * @shutdown: cancel the task on runtime destroy; consumes the owned-list
- *	reference
- * @run_body: kind-specific: invoke the task's code once
- * @drop_body: kind-specific: release the task's argument, exactly once
+/*
+ * What a task runs; I.  Every kind is polled, scheduled, joined and freed
+ * the same way: only running its body and dropping it differ
+ * (harness.c: ktask_run_body(), ktask_drop_body()).
  */
-struct ktask_vtable {
-	void (*poll)(struct ktask_rq *rq, struct ktask_cell *cell);
-	void (*schedule)(struct ktask_cell *cell);
-	void (*dealloc)(struct ktask_cell *cell);
-	int (*try_read_output)(struct ktask_cell *cell, long *out);
-	void (*drop_join_handle_slow)(struct ktask_cell *cell);
-	void (*shutdown)(struct ktask_cell *cell);
-	enum ktask_poll (*run_body)(struct ktask_cell *cell,
-				    struct ktask_cx *cx, long *out);
-	void (*drop_body)(struct ktask_cell *cell);
+enum ktask_kind {
+	KTASK_KIND_FN,		/* ktask_spawn(): @fn(@arg), once */
+	KTASK_KIND_POLL,	/* ktask_spawn_poll(): @ops->poll() */
+	KTASK_KIND_BLOCKING,	/* ktask_spawn_blocking(): see blocking.c */
 };
+
+/*
+ * What a task parked on, for debugfs and reports: the low bits of
+ * @wait_site; the rest is the object waited on (a struct ktask_sleep, a
+ * wait_queue_head, a struct completion) or, for a join, the joined task's
+ * id shifted left by KTASK_WAIT_SHIFT.
+ */
+enum ktask_wait_kind {
+	KTASK_WAIT_NONE,	/* not parked in this poll, or not through ktask */
+	KTASK_WAIT_WAKER,	/* a clone of its waker, held by the poll function */
+	KTASK_WAIT_YIELD,	/* ktask_yield_now() */
+	KTASK_WAIT_SLEEP,	/* ktask_sleep_until() */
+	KTASK_WAIT_QUEUE,	/* ktask_wait_prepare(): a wait queue */
+	KTASK_WAIT_COMPLETION,	/* ktask_wait_for_completion() */
+	KTASK_WAIT_JOIN,	/* ktask_join_poll(): another task */
+};
+
+#define KTASK_WAIT_SHIFT	3
+#define KTASK_WAIT_MASK		(BIT(KTASK_WAIT_SHIFT) - 1)
 
 /* What the core holds; R. */
 enum ktask_stage {
@@ -69,38 +74,44 @@ enum ktask_stage {
  * struct ktask_cell - a task
  * @state: S: flags and reference count
  * @queue_node: Q: run-queue link
- * @vtable: I: operations
  * @rt: I: owner runtime; valid until the completion of the task has
  *	dropped it from the runtime's alive count (ktask_complete()), never
  *	dereferenced after that
  * @id: I: task id, never 0
  * @ops: I: pollable tasks: the operations
  * @fn: I: run-to-completion tasks: the function
- * @arg: I: the task's argument
- * @output: R: the output or -errno, see @stage
- * @owned_node: O: link in the runtime's owned list
+ * @arg: R: the task's argument, while @stage is KTASK_STAGE_RUNNING
+ * @output: R: once the body is dropped: the output or -errno, see @stage
  * @join_waker: W: a struct ktask_cell * waker, KTASK_JOIN_WAKER_THREAD, or 0
  * @owner: I: module pinned while the task's code may run
+ * @owned_node: O: link in the runtime's owned list
  * @spawn_site: I: the spawner's address, for debugfs and WARNs
- * @spawn_ns: I: ktask_clock() at spawn (tick resolution)
- * @last_poll_ns: D: ktask_clock() at the start of the last poll
+ * @wait_site: D: what the last poll parked on: enum ktask_wait_kind in the
+ *	low bits, the object or joined id above them; 0 while it runs
+ * @wait_ip: D: where the poll function parked (a return address into it),
+ *	meaningful when @wait_site is not 0
+ * @spawn_jiffies: I: jiffies at spawn (32 bits: ages wrap after 2^32 ticks)
+ * @last_poll_jiffies: D: jiffies at the start of the last poll
  * @polls: D: number of polls
  * @forced_yields: D: number of budget-forced yields
+ * @self_wakes: D: wakes of the task by its own poll (saturating)
+ * @report_polls: P: @polls (low 16 bits) when @reported was last set
+ * @reported: P: KTASK_REPORTED_* reports made since poll @report_polls
+ * @kind: I: enum ktask_kind
  * @stage: R: enum ktask_stage
  * @pin: KTASK_PIN_HELD (I): the task pins @owner; KTASK_PIN_RELEASED: the
  *	completion has put it (release store; joiners wait for it), unless
  *	it left it to the join handle with an output that ops->drop_output
  *	may drop (ktask_output_pin())
  *
- * The header (@state to @rt) and the core (@id to @output) share the first
- * cache line; the trailer is the second.  Cells are cache-line aligned, so
- * two cells never share a line.
+ * The header (@state to @rt), the core (@id to @output), the join slot
+ * and the owner share the first cache line; the trailer is the second.
+ * Cells are cache-line aligned, so two cells never share a line.
  */
 struct ktask_cell {
 	/* header */
 	atomic_long_t state;
 	struct llist_node queue_node;
-	const struct ktask_vtable *vtable;
 	struct ktask_rt *rt;
 	/* core */
 	u64 id;
@@ -108,20 +119,31 @@ struct ktask_cell {
 		const struct ktask_ops *ops;
 		long (*fn)(void *arg);
 	};
-	void *arg;
-	long output;
-	/* trailer */
-	struct list_head owned_node ____cacheline_aligned;
+	union {
+		void *arg;
+		long output;
+	};
 	unsigned long join_waker;
 	struct module *owner;
+	/* trailer */
+	struct list_head owned_node ____cacheline_aligned;
 	unsigned long spawn_site;
-	u64 spawn_ns;
-	u64 last_poll_ns;
+	unsigned long wait_site;
+	unsigned long wait_ip;
+	u32 spawn_jiffies;
+	u32 last_poll_jiffies;
 	u32 polls;
 	u16 forced_yields;
+	u16 self_wakes;
+	u16 report_polls;
+	u8 reported;
+	u8 kind;
 	u8 stage;
 	u8 pin;
 };
+
+#define KTASK_REPORTED_STUCK	BIT(0)
+#define KTASK_REPORTED_LOST	BIT(1)
 
 #define KTASK_PIN_HELD		BIT(0)
 #define KTASK_PIN_RELEASED	BIT(1)
@@ -161,9 +183,7 @@ u64 ktask_next_id(void);
 #define KTASK_HANDED_OFF	((enum ktask_poll)2)
 
 /* harness.c */
-extern const struct ktask_vtable ktask_fn_vtable;
-extern const struct ktask_vtable ktask_poll_vtable;
-extern const struct ktask_vtable ktask_blocking_vtable;
+void ktask_shutdown(struct ktask_cell *cell);
 
 /* blocking.c */
 enum ktask_poll ktask_blocking_run(struct ktask_cell *cell,

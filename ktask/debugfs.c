@@ -38,9 +38,12 @@ struct ktask_task_snap {
 	char owner[MODULE_NAME_LEN];	/* copied: the module may go */
 	u32 polls;
 	u16 forced_yields;
-	u64 spawn_ns;
-	u64 last_poll_ns;
+	u16 self_wakes;
+	u32 spawn_jiffies;
+	u32 last_poll_jiffies;
 	unsigned long site;
+	unsigned long wait_site;
+	unsigned long wait_ip;
 };
 
 struct ktask_tasks_iter {
@@ -67,9 +70,13 @@ static void ktask_snap_task(struct ktask_task_snap *t, struct ktask_cell *cell)
 		sizeof(t->owner));
 	t->polls = READ_ONCE(cell->polls);
 	t->forced_yields = READ_ONCE(cell->forced_yields);
-	t->spawn_ns = cell->spawn_ns;
-	t->last_poll_ns = READ_ONCE(cell->last_poll_ns);
+	t->self_wakes = READ_ONCE(cell->self_wakes);
+	t->spawn_jiffies = cell->spawn_jiffies;
+	t->last_poll_jiffies = READ_ONCE(cell->last_poll_jiffies);
 	t->site = cell->spawn_site;
+	/* Racy: the task may park elsewhere as we copy (ktask_cx_note_wait()). */
+	t->wait_site = READ_ONCE(cell->wait_site);
+	t->wait_ip = READ_ONCE(cell->wait_ip);
 }
 
 /* Copy the next batch of the current shard; false when it has no more. */
@@ -183,24 +190,32 @@ static int ktask_tasks_show(struct seq_file *m, void *v)
 	struct ktask_tasks_iter *it = m->private;
 	struct ktask_task_snap *t = v;
 	static const char letters[] = "RCNJWX";
-	char state[sizeof(letters)];
-	u64 now = ktask_clock();
+	char state[sizeof(letters)], wait[64];
+	u32 now = (u32)jiffies;
 	int i;
 
 	if (v == SEQ_START_TOKEN) {
-		seq_puts(m, "        id runtime          state   refs owner               polls yields   age_us    idle_us  spawn_site\n");
+		seq_puts(m, "        id runtime          state   refs owner               polls yields   age_us    idle_us  spawn_site self_wakes wait wait_site\n");
 		return 0;
 	}
 	for (i = 0; i < sizeof(letters) - 1; i++)
 		state[i] = (t->state & BIT(i)) ? letters[i] : '-';
 	state[i] = '\0';
-	seq_printf(m, "%10llu %-16s %s %6lu %-16s %8u %6u %10llu %10lld  %pS\n",
+	/* A running or queued task waits on nothing. */
+	if (t->state & (KTASK_RUNNING | KTASK_NOTIFIED))
+		t->wait_site = 0;
+	ktask_wait_format(wait, sizeof(wait), t->wait_site);
+	seq_printf(m, "%10llu %-16s %s %6lu %-16s %8u %6u %10u %10lld  %pS %u %s ",
 		   t->id, it->rt->name, state, ktask_refs(t->state), t->owner,
 		   t->polls, t->forced_yields,
-		   div_u64(now - t->spawn_ns, NSEC_PER_USEC),
-		   t->last_poll_ns ?
-		   (s64)div_u64(now - t->last_poll_ns, NSEC_PER_USEC) : -1LL,
-		   (void *)t->site);
+		   jiffies_to_usecs(now - t->spawn_jiffies),
+		   t->polls ?
+		   (s64)jiffies_to_usecs(now - t->last_poll_jiffies) : -1LL,
+		   (void *)t->site, t->self_wakes, wait);
+	if (t->wait_site)
+		seq_printf(m, "%pS\n", (void *)t->wait_ip);
+	else
+		seq_puts(m, "-\n");
 	return 0;
 }
 

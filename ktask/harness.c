@@ -28,7 +28,7 @@ void ktask_dealloc(struct ktask_cell *cell)
 void ktask_drop_reference(struct ktask_cell *cell)
 {
 	if (ktask_state_ref_dec(&cell->state))
-		INDIRECT_CALL_1(cell->vtable->dealloc, ktask_dealloc, cell);
+		ktask_dealloc(cell);
 }
 
 void ktask_schedule(struct ktask_cell *cell)
@@ -42,7 +42,7 @@ void ktask_schedule(struct ktask_cell *cell)
 static bool ktask_output_has_drop(const struct ktask_cell *cell)
 {
 	return cell->stage == KTASK_STAGE_FINISHED &&
-	       cell->vtable == &ktask_poll_vtable && cell->ops->drop_output;
+	       cell->kind == KTASK_KIND_POLL && cell->ops->drop_output;
 }
 
 /**
@@ -73,10 +73,41 @@ void ktask_drop_output(struct ktask_cell *cell)
 	cell->stage = KTASK_STAGE_CONSUMED;
 }
 
+/* Invoke the task's code once; the caller holds RUNNING. */
+static enum ktask_poll ktask_run_body(struct ktask_cell *cell,
+				      struct ktask_cx *cx, long *out)
+{
+	switch (cell->kind) {
+	case KTASK_KIND_FN:
+		*out = cell->fn(cell->arg);
+		return KTASK_READY;
+	case KTASK_KIND_POLL:
+		return cell->ops->poll(cx, cell->arg, out);
+	default:
+		return ktask_blocking_run(cell, cx, out);
+	}
+}
+
+/* Release the task's argument, exactly once; the caller owns the core. */
+static void ktask_drop_body(struct ktask_cell *cell)
+{
+	switch (cell->kind) {
+	case KTASK_KIND_FN:
+		break;
+	case KTASK_KIND_POLL:
+		if (cell->ops->drop)
+			cell->ops->drop(cell->arg);
+		break;
+	default:
+		ktask_blocking_drop(cell);
+		break;
+	}
+}
+
 /* Drop the body and store @err as the result.  Caller owns the core. */
 static void ktask_cancel_task(struct ktask_cell *cell, int err)
 {
-	cell->vtable->drop_body(cell);
+	ktask_drop_body(cell);
 	cell->output = err;
 	cell->stage = KTASK_STAGE_FAILED;
 }
@@ -159,7 +190,7 @@ static void ktask_complete(struct ktask_cell *cell)
 	rcu_read_unlock();
 
 	if (ktask_state_to_terminal(&cell->state, released ? 2 : 1))
-		INDIRECT_CALL_1(cell->vtable->dealloc, ktask_dealloc, cell);
+		ktask_dealloc(cell);
 }
 
 static void ktask_cancel_and_complete(struct ktask_cell *cell)
@@ -201,11 +232,6 @@ void ktask_rq_close_poll(struct ktask_rq *rq, u64 now)
 		WRITE_ONCE(stats->longest_poll_ns, took);
 }
 
-static enum ktask_poll ktask_fn_run(struct ktask_cell *cell,
-				    struct ktask_cx *cx, long *out);
-static enum ktask_poll ktask_ops_run(struct ktask_cell *cell,
-				     struct ktask_cx *cx, long *out);
-
 /* Run the body once with a fresh budget; caller holds RUNNING. */
 static enum ktask_poll ktask_poll_body(struct ktask_rq *rq,
 				       struct ktask_cell *cell, long *out)
@@ -225,11 +251,12 @@ static enum ktask_poll ktask_poll_body(struct ktask_rq *rq,
 	/* The drain's clock, and the start of the poll to account next. */
 	rq->clock_ns = start;
 	rq->poll_open = true;
-	WRITE_ONCE(cell->last_poll_ns, start);
+	WRITE_ONCE(cell->last_poll_jiffies, (u32)jiffies);
 	WRITE_ONCE(cell->polls, cell->polls + 1);
+	/* Set again by whatever the poll parks on (ktask_cx_note_wait()). */
+	WRITE_ONCE(cell->wait_site, 0);
 	ktask_rq_poll_begin(rq, cell, start);
-	res = INDIRECT_CALL_2(cell->vtable->run_body, ktask_ops_run, ktask_fn_run,
-			      cell, &cx, out);
+	res = ktask_run_body(cell, &cx, out);
 	ktask_rq_poll_end(rq);
 	trace_ktask_poll_end(cell, res);
 
@@ -252,7 +279,7 @@ static enum ktask_poll ktask_poll_body(struct ktask_rq *rq,
  */
 void ktask_harness_finish(struct ktask_cell *cell, long out)
 {
-	cell->vtable->drop_body(cell);
+	ktask_drop_body(cell);
 	cell->output = out;
 	cell->stage = KTASK_STAGE_FINISHED;
 	ktask_complete(cell);
@@ -279,7 +306,7 @@ void ktask_harness_poll(struct ktask_rq *rq, struct ktask_cell *cell)
 	case KTASK_RUN_FAILED:
 		return;
 	case KTASK_RUN_DEALLOC:
-		INDIRECT_CALL_1(cell->vtable->dealloc, ktask_dealloc, cell);
+		ktask_dealloc(cell);
 		return;
 	}
 
@@ -288,7 +315,7 @@ void ktask_harness_poll(struct ktask_rq *rq, struct ktask_cell *cell)
 		ktask_harness_finish(cell, out);
 		return;
 	}
-	if (res == KTASK_HANDED_OFF && cell->vtable == &ktask_blocking_vtable) {
+	if (res == KTASK_HANDED_OFF && cell->kind == KTASK_KIND_BLOCKING) {
 		/* The pool completes it, with our reference: hands off. */
 		ktask_blocking_hand_off(cell);
 		return;
@@ -313,7 +340,7 @@ void ktask_harness_poll(struct ktask_rq *rq, struct ktask_cell *cell)
 		cell->rt->sched->yield(cell->rt, cell);
 		break;
 	case KTASK_IDLE_OK_DEALLOC:
-		INDIRECT_CALL_1(cell->vtable->dealloc, ktask_dealloc, cell);
+		ktask_dealloc(cell);
 		break;
 	case KTASK_IDLE_CANCELLED:
 		ktask_cancel_and_complete(cell);
@@ -348,7 +375,7 @@ bool ktask_harness_help(struct ktask_cell *cell)
 	 * handle of its own runs a task: the task's code must not find a
 	 * user's mm, pending signals or a journal in its context.
 	 */
-	if (cell->vtable != &ktask_fn_vtable || !(current->flags & PF_KTHREAD) ||
+	if (cell->kind != KTASK_KIND_FN || !(current->flags & PF_KTHREAD) ||
 	    current->mm || current->journal_info ||
 	    !ktask_state_to_running_help(&cell->state))
 		return false;
@@ -369,7 +396,7 @@ bool ktask_harness_help(struct ktask_cell *cell)
 }
 
 /* Runtime destroy: @cell was taken off the owned list with its reference. */
-static void ktask_shutdown(struct ktask_cell *cell)
+void ktask_shutdown(struct ktask_cell *cell)
 {
 	if (!ktask_state_to_shutdown(&cell->state)) {
 		/* Running (its poller cancels it) or complete already. */
@@ -417,59 +444,3 @@ void ktask_drop_join_handle_slow(struct ktask_cell *cell)
 	}
 	ktask_drop_reference(cell);
 }
-
-static enum ktask_poll ktask_fn_run(struct ktask_cell *cell,
-				    struct ktask_cx *cx, long *out)
-{
-	*out = cell->fn(cell->arg);
-	return KTASK_READY;
-}
-
-static void ktask_fn_drop(struct ktask_cell *cell)
-{
-}
-
-static enum ktask_poll ktask_ops_run(struct ktask_cell *cell,
-				     struct ktask_cx *cx, long *out)
-{
-	return cell->ops->poll(cx, cell->arg, out);
-}
-
-static void ktask_ops_drop(struct ktask_cell *cell)
-{
-	if (cell->ops->drop)
-		cell->ops->drop(cell->arg);
-}
-
-const struct ktask_vtable ktask_fn_vtable = {
-	.poll = ktask_harness_poll,
-	.schedule = ktask_schedule,
-	.dealloc = ktask_dealloc,
-	.try_read_output = ktask_try_read_output,
-	.drop_join_handle_slow = ktask_drop_join_handle_slow,
-	.shutdown = ktask_shutdown,
-	.run_body = ktask_fn_run,
-	.drop_body = ktask_fn_drop,
-};
-
-const struct ktask_vtable ktask_poll_vtable = {
-	.poll = ktask_harness_poll,
-	.schedule = ktask_schedule,
-	.dealloc = ktask_dealloc,
-	.try_read_output = ktask_try_read_output,
-	.drop_join_handle_slow = ktask_drop_join_handle_slow,
-	.shutdown = ktask_shutdown,
-	.run_body = ktask_ops_run,
-	.drop_body = ktask_ops_drop,
-};
-
-const struct ktask_vtable ktask_blocking_vtable = {
-	.poll = ktask_harness_poll,
-	.schedule = ktask_schedule,
-	.dealloc = ktask_dealloc,
-	.try_read_output = ktask_try_read_output,
-	.drop_join_handle_slow = ktask_drop_join_handle_slow,
-	.shutdown = ktask_shutdown,
-	.run_body = ktask_blocking_run,
-	.drop_body = ktask_blocking_drop,
-};

@@ -15,7 +15,6 @@
  * freed object; while another reference (an abort handle, a waker) keeps
  * the cell alive it is detected and WARNs once instead.
  */
-#include <linux/indirect_call_wrapper.h>
 #include <linux/rcupdate.h>
 #include <linux/sched.h>
 #include <linux/wait_bit.h>
@@ -87,11 +86,9 @@ static int ktask_join_consume(struct ktask_cell *cell, long *out)
 		while (!(smp_load_acquire(&cell->pin) & KTASK_PIN_RELEASED))
 			cpu_relax();
 	}
-	ret = INDIRECT_CALL_1(cell->vtable->try_read_output,
-			      ktask_try_read_output, cell, out);
+	ret = ktask_try_read_output(cell, out);
 
-	INDIRECT_CALL_1(cell->vtable->drop_join_handle_slow,
-			ktask_drop_join_handle_slow, cell);
+	ktask_drop_join_handle_slow(cell);
 	/* The output is read: the module's code is not needed for it. */
 	module_put(pin);
 	return ret;
@@ -268,11 +265,19 @@ enum ktask_poll ktask_join_poll(struct ktask_handle *h, struct ktask_cx *cx,
 		 * read here, and the harness clears it only without a handle.
 		 */
 		if ((snap & KTASK_JOIN_WAKER) &&
-		    cell->join_waker == (unsigned long)cx->cell)
+		    cell->join_waker == (unsigned long)cx->cell) {
+			ktask_cx_note_wait(cx, KTASK_WAIT_JOIN,
+					   cell->id << KTASK_WAIT_SHIFT,
+					   _RET_IP_);
 			return KTASK_PENDING;
+		}
 		ktask_state_ref_inc(&cx->cell->state);	/* the clone */
-		if (ktask_join_register(cell, snap, (unsigned long)cx->cell))
+		if (ktask_join_register(cell, snap, (unsigned long)cx->cell)) {
+			ktask_cx_note_wait(cx, KTASK_WAIT_JOIN,
+					   cell->id << KTASK_WAIT_SHIFT,
+					   _RET_IP_);
 			return KTASK_PENDING;
+		}
 	}
 	ktask_coop_made_progress(cx);
 	*err = ktask_join_consume(cell, out);
@@ -320,8 +325,7 @@ void ktask_detach(struct ktask_handle *h)
 	cell = ktask_handle_cell(h);
 	if (ktask_state_drop_join_handle_fast(&cell->state))
 		return;
-	INDIRECT_CALL_1(cell->vtable->drop_join_handle_slow,
-			ktask_drop_join_handle_slow, cell);
+	ktask_drop_join_handle_slow(cell);
 }
 EXPORT_SYMBOL_GPL(ktask_detach);
 
@@ -330,7 +334,7 @@ static void ktask_cell_abort(struct ktask_cell *cell)
 	/* Keeps the runtime alive until the push is done; see runtime.h. */
 	rcu_read_lock();
 	if (ktask_state_notify_and_cancel(&cell->state))
-		cell->vtable->schedule(cell);
+		ktask_schedule(cell);
 	rcu_read_unlock();
 }
 

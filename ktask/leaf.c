@@ -57,6 +57,7 @@ enum ktask_poll ktask_yield_now(struct ktask_cx *cx, struct ktask_yield *y)
 	}
 	y->yielded = true;
 	ktask_wake_by_ref(ktask_cx_waker(cx));
+	ktask_cx_note_wait(cx, KTASK_WAIT_YIELD, 0, _RET_IP_);
 	return KTASK_PENDING;
 }
 EXPORT_SYMBOL_GPL(ktask_yield_now);
@@ -107,6 +108,7 @@ enum ktask_poll ktask_sleep_until(struct ktask_cx *cx, struct ktask_sleep *s,
 	}
 	/* The waker first: a timer that fires now finds it. */
 	ktask_park_waker(cx, &s->waker);
+	ktask_cx_note_wait(cx, KTASK_WAIT_SLEEP, (unsigned long)s, _RET_IP_);
 	hrtimer_start(&s->timer, deadline, HRTIMER_MODE_ABS_PINNED);
 	return KTASK_PENDING;
 }
@@ -176,6 +178,8 @@ void ktask_wait_prepare(struct ktask_cx *cx, struct ktask_wait *w,
 	unsigned long flags;
 
 	ktask_park_waker(cx, &w->waker);
+	ktask_cx_note_wait(cx, KTASK_WAIT_QUEUE, (unsigned long)wq_head,
+			   _RET_IP_);
 	if (w->head && w->head != wq_head) {
 		/* Moved to another queue: leave the old one under its lock. */
 		spin_lock_irqsave(&w->head->lock, flags);

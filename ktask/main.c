@@ -46,6 +46,7 @@ static int __init ktask_init(void)
 		goto err_completion;
 	ktask_debugfs_init();
 	ktask_watchdog_init();
+	ktask_stuck_init();
 	return 0;
 
 err_completion:
@@ -64,6 +65,7 @@ static void __exit ktask_exit(void)
 	 * them through their tasks; a runtime left here was leaked.
 	 */
 	WARN_ONCE(!list_empty(&ktask_rt_list), "ktask: runtimes leaked\n");
+	ktask_stuck_exit();
 	ktask_watchdog_exit();
 	ktask_debugfs_exit();
 	ktask_rt_exit();

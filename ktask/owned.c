@@ -99,7 +99,7 @@ void ktask_owned_close_and_shutdown(struct ktask_rt *rt)
 			list_del_init(&cell->owned_node);
 			spin_unlock_irq(&shard->lock);
 			/* The list's reference passes to shutdown. */
-			cell->vtable->shutdown(cell);
+			ktask_shutdown(cell);
 			cond_resched();
 			spin_lock_irq(&shard->lock);
 		}

@@ -168,7 +168,7 @@ EXPORT_SYMBOL_GPL(ktask_rt_num_alive);
 
 /* Spawn a task of @ops or @fn; the common body of every spawn. */
 struct ktask_handle *ktask_spawn_cell(struct ktask_rt *rt,
-				      const struct ktask_vtable *vtable,
+				      enum ktask_kind kind,
 				      const struct ktask_ops *ops,
 				      long (*fn)(void *arg), void *arg,
 				      gfp_t gfp, struct module *owner,
@@ -189,21 +189,25 @@ struct ktask_handle *ktask_spawn_cell(struct ktask_rt *rt,
 	ktask_state_init(&cell->state);
 	cell->rt = rt;
 	cell->id = ktask_next_id();
-	cell->vtable = vtable;
+	cell->kind = kind;
 	if (ops)
 		cell->ops = ops;
 	else
 		cell->fn = fn;
 	cell->arg = arg;
-	cell->output = 0;
 	cell->join_waker = 0;
 	cell->owner = owner;
 	cell->spawn_site = site;
-	/* The tick's time: debugfs shows ages, not a clock read per spawn. */
-	cell->spawn_ns = ktask_clock();
-	cell->last_poll_ns = 0;
+	cell->wait_site = 0;
+	cell->wait_ip = 0;
+	/* The tick: debugfs shows ages, not a clock read per spawn. */
+	cell->spawn_jiffies = (u32)jiffies;
+	cell->last_poll_jiffies = 0;
 	cell->polls = 0;
 	cell->forced_yields = 0;
+	cell->self_wakes = 0;
+	cell->report_polls = 0;
+	cell->reported = 0;
 	cell->stage = KTASK_STAGE_RUNNING;
 
 	/*
@@ -253,7 +257,7 @@ struct ktask_handle *__ktask_spawn(struct ktask_rt *rt, long (*fn)(void *arg),
 {
 	if (!fn)
 		return ERR_PTR(-EINVAL);
-	return ktask_spawn_cell(rt, &ktask_fn_vtable, NULL, fn, arg, gfp, owner,
+	return ktask_spawn_cell(rt, KTASK_KIND_FN, NULL, fn, arg, gfp, owner,
 				_RET_IP_);
 }
 EXPORT_SYMBOL_GPL(__ktask_spawn);
@@ -276,7 +280,7 @@ struct ktask_handle *__ktask_spawn_poll(struct ktask_rt *rt,
 {
 	if (!ops || !ops->poll)
 		return ERR_PTR(-EINVAL);
-	return ktask_spawn_cell(rt, &ktask_poll_vtable, ops, NULL, arg, gfp,
+	return ktask_spawn_cell(rt, KTASK_KIND_POLL, ops, NULL, arg, gfp,
 				owner, _RET_IP_);
 }
 EXPORT_SYMBOL_GPL(__ktask_spawn_poll);

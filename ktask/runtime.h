@@ -27,6 +27,7 @@
 #define _KTASK_RUNTIME_H
 
 #include <linux/atomic.h>
+#include <linux/jiffies.h>
 #include <linux/cpuhotplug.h>
 #include <linux/list.h>
 #include <linux/mutex.h>
@@ -201,6 +202,20 @@ struct ktask_cx {
 	bool forced_yield;
 };
 
+/*
+ * Record what the task being polled parks on, and where its poll function
+ * called in (@ip, a return address into it), for debugfs and the stuck-
+ * task report.  Two plain stores: a reader may pair one park's site with
+ * another's object, which only misleads a diagnostic.
+ */
+static inline void ktask_cx_note_wait(struct ktask_cx *cx,
+				      enum ktask_wait_kind kind,
+				      unsigned long what, unsigned long ip)
+{
+	WRITE_ONCE(cx->cell->wait_ip, ip);
+	WRITE_ONCE(cx->cell->wait_site, (what & ~KTASK_WAIT_MASK) | kind);
+}
+
 extern struct mutex ktask_rt_lock;
 extern struct list_head ktask_rt_list;
 /* Largest coop budget a runtime (or the budget parameter) may ask for. */
@@ -283,13 +298,18 @@ static inline bool ktask_cell_pins_owner(const struct ktask_cell *cell)
 
 /* runtime.c */
 struct ktask_handle *ktask_spawn_cell(struct ktask_rt *rt,
-				      const struct ktask_vtable *vtable,
+				      enum ktask_kind kind,
 				      const struct ktask_ops *ops,
 				      long (*fn)(void *arg), void *arg,
 				      gfp_t gfp, struct module *owner,
 				      unsigned long site);
 int ktask_rt_init(void);
 void ktask_rt_exit(void);
+
+/* stuck.c */
+int ktask_wait_format(char *buf, size_t size, unsigned long wait_site);
+void ktask_stuck_init(void);
+void ktask_stuck_exit(void);
 
 /* completion.c */
 int ktask_completion_init(void);

@@ -42,7 +42,6 @@
  */
 #include <linux/cpu.h>
 #include <linux/cpuhotplug.h>
-#include <linux/indirect_call_wrapper.h>
 #include <linux/kthread.h>
 #include <linux/moduleparam.h>
 #include <linux/percpu.h>
@@ -325,7 +324,7 @@ static bool ktask_rq_drain(struct ktask_rq *rq, bool linger)
 		atomic_dec(&rq->depth);
 		cell = llist_entry(node, struct ktask_cell, queue_node);
 		/* The poll may requeue @cell: its link is no longer ours. */
-		INDIRECT_CALL_1(cell->vtable->poll, ktask_harness_poll, rq, cell);
+		ktask_harness_poll(rq, cell);
 		/*
 		 * A poll that ran the task's code set @clock_ns to its start:
 		 * the drain ends at most one poll late.

@@ -4,12 +4,27 @@
  * task, which a worker then polls.  Every function here is safe in any
  * context, hardirq included, and never sleeps.
  */
-#include <linux/indirect_call_wrapper.h>
 #include <linux/rcupdate.h>
 #include <linux/wait_bit.h>
 
 #include "runtime.h"
 #include "ktask_trace.h"
+
+/*
+ * A wake that did not queue the task may be its own poll waking it (a
+ * self-wake, as after ktask_yield_now()): count those, per task.
+ */
+static void ktask_count_self_wake(struct ktask_cell *cell)
+{
+	struct ktask_rq *rq;
+
+	if (!in_task())
+		return;
+	rq = ktask_current_rq();
+	/* Only the poller writes it; saturating, a statistic. */
+	if (rq && rq->current_cell == cell && cell->self_wakes != U16_MAX)
+		WRITE_ONCE(cell->self_wakes, cell->self_wakes + 1);
+}
 
 static bool ktask_waker_bad(struct ktask_waker *w, const char *what)
 {
@@ -31,6 +46,8 @@ struct ktask_waker *ktask_cx_waker(struct ktask_cx *cx)
 {
 	if (WARN_ONCE(!cx, "ktask: NULL poll context\n"))
 		return NULL;
+	/* A leaf that takes it notes its own site after this one. */
+	ktask_cx_note_wait(cx, KTASK_WAIT_WAKER, 0, _RET_IP_);
 	return ktask_cell_waker(cx->cell);
 }
 EXPORT_SYMBOL_GPL(ktask_cx_waker);
@@ -75,12 +92,13 @@ void ktask_wake(struct ktask_waker *w)
 	case KTASK_NOTIFY_SUBMIT:
 		trace_ktask_wake(cell);
 		this_cpu_inc(cell->rt->rqs->stats.wakes);
-		INDIRECT_CALL_1(cell->vtable->schedule, ktask_schedule, cell);
+		ktask_schedule(cell);
 		break;
 	case KTASK_NOTIFY_DEALLOC:
-		INDIRECT_CALL_1(cell->vtable->dealloc, ktask_dealloc, cell);
+		ktask_dealloc(cell);
 		break;
 	case KTASK_NOTIFY_NOTHING:
+		ktask_count_self_wake(cell);
 		break;
 	}
 	rcu_read_unlock();
@@ -104,7 +122,9 @@ void ktask_wake_by_ref(struct ktask_waker *w)
 	if (ktask_state_notify_by_ref(&cell->state) == KTASK_NOTIFY_SUBMIT) {
 		trace_ktask_wake(cell);
 		this_cpu_inc(cell->rt->rqs->stats.wakes);
-		INDIRECT_CALL_1(cell->vtable->schedule, ktask_schedule, cell);
+		ktask_schedule(cell);
+	} else {
+		ktask_count_self_wake(cell);
 	}
 	rcu_read_unlock();
 }

@@ -7,6 +7,7 @@
  * Run as root with ktask.ko and ktask_test_introspect.ko loaded
  * (test_debugfs.sh does that).
  */
+#define _GNU_SOURCE
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
@@ -24,6 +25,7 @@
 #define TRACING		"/sys/kernel/debug/tracing/"
 #define LONG_POLL	"/sys/module/ktask/parameters/long_poll_ms"
 #define BUDGET		"/sys/module/ktask/parameters/budget"
+#define STUCK_SECS	"/sys/module/ktask/parameters/stuck_task_secs"
 
 static int write_str(const char *path, const char *s)
 {
@@ -105,6 +107,38 @@ static int find_task(const char *tasks, unsigned long long id,
 	return 0;
 }
 
+/* The tasks-file line of task @id, malloc()ed, without its newline. */
+static char *task_line_of(const char *tasks, unsigned long long id)
+{
+	char key[32];
+	const char *p, *end;
+	char *line;
+
+	snprintf(key, sizeof(key), "%10llu ", id);
+	for (p = tasks; p; p = strchr(p, '\n') ? strchr(p, '\n') + 1 : NULL) {
+		if (strncmp(p, key, strlen(key)))
+			continue;
+		end = strchr(p, '\n');
+		line = strndup(p, end ? (size_t)(end - p) : strlen(p));
+		return line;
+	}
+	return NULL;
+}
+
+/* Whether task @id's line contains @what. */
+static int task_line_has(const char *tasks, unsigned long long id,
+			 const char *what)
+{
+	char *line = task_line_of(tasks, id);
+	int ret = line && strstr(line, what);
+
+	if (!ret)
+		fprintf(stderr, "# task %llu: no \"%s\" in: %s\n", id, what,
+			line ? line : "(no line)");
+	free(line);
+	return ret;
+}
+
 static int count_lines_with(const char *text, const char *needle)
 {
 	int n = 0;
@@ -142,10 +176,11 @@ TEST_F(known, tasks_header)
 	static const char * const cols[] = {
 		"        id", " runtime         ", " state  ", " refs",
 		" owner              ", " polls", " yields", "   age_us",
-		"    idle_us", "  spawn_site", "\n",
+		"    idle_us", "  spawn_site", " self_wakes", " wait",
+		" wait_site", "\n",
 	};
 	char *tasks = read_file(KTASK_DIR "tasks");
-	char header[160] = "";
+	char header[200] = "";
 	size_t i;
 
 	for (i = 0; i < ARRAY_SIZE(cols); i++)
@@ -268,6 +303,102 @@ TEST_F(known, long_poll_detector)
 	EXPECT_EQ(NULL, strstr(klog, other));
 	snprintf(other, sizeof(other), "long poll: task %llu ", task_id("C"));
 	EXPECT_EQ(NULL, strstr(klog, other));
+}
+
+/*
+ * What each parked task waits on, and where its poll function parked:
+ * a wait queue, a sleep and a completion by their static objects' names,
+ * a poll-join by the joined task's id, and nothing for a task that parked
+ * without taking its waker.  G yielded twice before it parked: two
+ * self-wakes.
+ */
+TEST_F(known, wait_sites)
+{
+	char *tasks, want[96];
+
+	ASSERT_EQ(0, write_str(CTL, "wait_sites"));
+	tasks = read_file(KTASK_DIR "tasks");
+	ASSERT_NE(NULL, tasks);
+	EXPECT_TRUE(task_line_has(tasks, task_id("G"),
+				  " 2 queue:kti_wq waitsite_queue_poll+"));
+	EXPECT_TRUE(task_line_has(tasks, task_id("H"),
+				  " 0 sleep:kti_sleep waitsite_sleep_poll+"));
+	EXPECT_TRUE(task_line_has(tasks, task_id("I"),
+				  " 0 completion:kti_done waitsite_completion_poll+"));
+	snprintf(want, sizeof(want), " 0 join:%llu joiner_poll+",
+		 task_id("A"));
+	EXPECT_TRUE(task_line_has(tasks, task_id("C"), want));
+	EXPECT_TRUE(task_line_has(tasks, task_id("A"), "] 0 - -"));
+	free(tasks);
+}
+
+/* Wait up to @secs for @needle in the kernel log; return its count then. */
+static int klog_wait_for(const char *needle, int secs, char *klog, int cap)
+{
+	int i, n;
+
+	for (i = 0; i < secs * 10; i++) {
+		n = klogctl(3 /* SYSLOG_ACTION_READ_ALL */, klog, cap - 1);
+		klog[n > 0 ? n : 0] = '\0';
+		if (strstr(klog, needle))
+			break;
+		sleep_ms(100);
+	}
+	/* Time for a second scan, whose report must not come. */
+	sleep_ms(1500);
+	n = klogctl(3, klog, cap - 1);
+	klog[n > 0 ? n : 0] = '\0';
+	return count_lines_with(klog, needle);
+}
+
+/* A task idle past stuck_task_secs is reported once, with its wait site. */
+TEST_F(known, stuck_task_report)
+{
+	static char klog[1 << 20];
+	char *old, needle[96], *log;
+	int n;
+
+	old = read_file(STUCK_SECS);
+	ASSERT_NE(NULL, old);
+	ASSERT_EQ(0, write_str(STUCK_SECS, "1"));
+	ASSERT_EQ(0, write_str(CTL, "wait_sites"));
+	snprintf(needle, sizeof(needle),
+		 "ktask: task %llu of runtime introspect stuck: ",
+		 task_id("G"));
+	n = klog_wait_for(needle, 15, klog, sizeof(klog));
+	write_str(STUCK_SECS, old);
+	free(old);
+	EXPECT_EQ(1, n) TH_LOG("no single report of task G");
+	log = strstr(klog, needle);
+	ASSERT_NE(NULL, log);
+	*strchrnul(log, '\n') = '\0';
+	EXPECT_NE(NULL, strstr(log, "spawned at cmd_wait_sites+")) TH_LOG("%s", log);
+	EXPECT_NE(NULL, strstr(log, "waits on queue:kti_wq at waitsite_queue_poll+"))
+		TH_LOG("%s", log);
+}
+
+/*
+ * A parked without taking its waker, and only C's join handle holds it:
+ * nothing can wake it, which is reported once.  B (an abort handle) and C
+ * (its waker in A's join slot) are not.
+ */
+TEST_F(known, lost_waker_report)
+{
+	static char klog[1 << 20];
+	char needle[96];
+	int n;
+
+	snprintf(needle, sizeof(needle),
+		 "ktask: task %llu of runtime introspect lost its waker",
+		 task_id("A"));
+	n = klog_wait_for(needle, 15, klog, sizeof(klog));
+	EXPECT_EQ(1, n) TH_LOG("no single report of task A");
+	snprintf(needle, sizeof(needle), "ktask: task %llu of runtime introspect lost",
+		 task_id("B"));
+	EXPECT_EQ(NULL, strstr(klog, needle));
+	snprintf(needle, sizeof(needle), "ktask: task %llu of runtime introspect lost",
+		 task_id("C"));
+	EXPECT_EQ(NULL, strstr(klog, needle));
 }
 
 /* Read all of an open file in small reads, from where it is now. */

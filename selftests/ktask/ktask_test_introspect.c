@@ -21,6 +21,10 @@
  *   trace_wake   wake T and join it; the caller first waits until T's
  *                first poll has ended (no R in the tasks file), or the
  *                wake lands in the poll and is traced as none
+ *   wait_sites   spawn G, which yields twice and then waits on the wait
+ *                queue kti_wq; H, which sleeps on kti_sleep for an hour;
+ *                I, which waits for the completion kti_done; and wait
+ *                until all three have parked ("release" cancels them)
  *
  * /sys/kernel/debug/ktask_test_introspect/ids lists "<name> <id>" for
  * every task above that exists or existed last.
@@ -131,14 +135,90 @@ static long one(void *arg)
 	return 1;
 }
 
+/* Tasks parked on known objects, for the wait-site columns and reports. */
+static DECLARE_WAIT_QUEUE_HEAD(kti_wq);
+static struct ktask_sleep kti_sleep;
+static DECLARE_COMPLETION(kti_done);
+
+struct waitsite {
+	struct ktask_yield y;
+	int yields;
+	struct ktask_wait wait;
+	struct ktask_completion_wait cw;
+	struct completion parked;
+};
+
+static struct waitsite wg, wh, wi;
+
+static enum ktask_poll waitsite_queue_poll(struct ktask_cx *cx, void *arg,
+					   long *out)
+{
+	struct waitsite *w = arg;
+	enum ktask_poll ret;
+
+	while (w->yields < 2) {
+		if (ktask_yield_now(cx, &w->y) == KTASK_PENDING)
+			return KTASK_PENDING;
+		w->yields++;
+	}
+	/* Nobody sets the condition: it waits until cancelled. */
+	ret = ktask_wait_event(cx, &w->wait, &kti_wq, false);
+	complete(&w->parked);
+	return ret;
+}
+
+static void waitsite_queue_drop(void *arg)
+{
+	ktask_wait_cancel(&((struct waitsite *)arg)->wait);
+}
+
+static enum ktask_poll waitsite_sleep_poll(struct ktask_cx *cx, void *arg,
+					   long *out)
+{
+	struct waitsite *w = arg;
+	enum ktask_poll ret;
+
+	ret = ktask_sleep_until(cx, &kti_sleep,
+				ktime_add_ms(ktime_get(), 3600 * MSEC_PER_SEC));
+	complete(&w->parked);
+	return ret;
+}
+
+static void waitsite_sleep_drop(void *arg)
+{
+	ktask_sleep_cancel(&kti_sleep);
+}
+
+static enum ktask_poll waitsite_completion_poll(struct ktask_cx *cx,
+						void *arg, long *out)
+{
+	struct waitsite *w = arg;
+	enum ktask_poll ret;
+
+	ret = ktask_wait_for_completion(cx, &w->cw, &kti_done);
+	complete(&w->parked);
+	return ret;
+}
+
+static void waitsite_completion_drop(void *arg)
+{
+	ktask_completion_wait_cancel(&((struct waitsite *)arg)->cw);
+}
+
+static const struct ktask_ops waitsite_ops[] = {
+	{ .poll = waitsite_queue_poll, .drop = waitsite_queue_drop },
+	{ .poll = waitsite_sleep_poll, .drop = waitsite_sleep_drop },
+	{ .poll = waitsite_completion_poll, .drop = waitsite_completion_drop },
+};
+
 static DEFINE_MUTEX(it_lock);	/* serialises commands */
 static struct ktask_rt *it_rt;
 static struct parked pa, pb, pf, pt;
 static struct joiner jc;
 static struct spinner sd;
-static struct ktask_handle *ha, *hb, *hc, *hd, *ht;
+static struct ktask_handle *ha, *hb, *hc, *hd, *ht, *hw[3];
 static struct ktask_abort_handle *ahb;
-static u64 id_a, id_b, id_c, id_d, id_e, id_f, id_t;
+static u64 id_a, id_b, id_c, id_d, id_e, id_f, id_t, id_w[3];
 
 static void parked_init(struct parked *p, bool keep_waker, bool ready_on_wake)
 {
@@ -171,6 +251,15 @@ static int wait_alive(struct ktask_rt *rt, long n)
 
 static void release_all(void)
 {
+	int i;
+
+	for (i = 0; i < ARRAY_SIZE(hw); i++) {
+		if (!hw[i])
+			continue;
+		ktask_abort(hw[i]);
+		ktask_join(hw[i], NULL);
+		hw[i] = NULL;
+	}
 	if (ha && !IS_ERR(ha)) {
 		ktask_abort(ha);
 		ktask_join(ha, NULL);
@@ -427,6 +516,34 @@ static int cmd_trace_wake(void)
 	return ret ? ret : (out == 1 ? 0 : -EINVAL);
 }
 
+static int cmd_wait_sites(void)
+{
+	struct waitsite *w[] = { &wg, &wh, &wi };
+	int i;
+
+	if (!it_rt || hw[0])
+		return -EINVAL;
+	ktask_sleep_init(&kti_sleep);
+	for (i = 0; i < ARRAY_SIZE(w); i++) {
+		memset(w[i], 0, sizeof(*w[i]));
+		ktask_wait_init(&w[i]->wait);
+		ktask_completion_wait_init(&w[i]->cw);
+		init_completion(&w[i]->parked);
+		hw[i] = ktask_spawn_poll(it_rt, &waitsite_ops[i], w[i],
+					 GFP_KERNEL);
+		if (IS_ERR(hw[i])) {
+			int ret = PTR_ERR(hw[i]);
+
+			hw[i] = NULL;
+			return ret;
+		}
+		id_w[i] = ktask_id(hw[i]);
+		if (wait_polled(&w[i]->parked))
+			return -ETIMEDOUT;
+	}
+	return 0;
+}
+
 static ssize_t ctl_write(struct file *file, const char __user *ubuf,
 			 size_t count, loff_t *ppos)
 {
@@ -441,6 +558,7 @@ static ssize_t ctl_write(struct file *file, const char __user *ubuf,
 		{ "churn_wait", cmd_churn_wait },
 		{ "trace_spawn", cmd_trace_spawn },
 		{ "trace_wake", cmd_trace_wake },
+		{ "wait_sites", cmd_wait_sites },
 	};
 	char buf[32];
 	int i, ret = -ENOENT;
@@ -474,8 +592,9 @@ static const struct file_operations ctl_fops = {
 static int ids_show(struct seq_file *m, void *v)
 {
 	mutex_lock(&it_lock);
-	seq_printf(m, "A %llu\nB %llu\nC %llu\nD %llu\nE %llu\nF %llu\nT %llu\n",
-		   id_a, id_b, id_c, id_d, id_e, id_f, id_t);
+	seq_printf(m, "A %llu\nB %llu\nC %llu\nD %llu\nE %llu\nF %llu\nT %llu\nG %llu\nH %llu\nI %llu\n",
+		   id_a, id_b, id_c, id_d, id_e, id_f, id_t, id_w[0], id_w[1],
+		   id_w[2]);
 	mutex_unlock(&it_lock);
 	return 0;
 }
