@@ -35,9 +35,14 @@ static void ktask_blocking_fn(struct work_struct *work)
 {
 	struct ktask_blocking *b = container_of(work, struct ktask_blocking, work);
 	struct ktask_cell *cell = b->cell;
+	struct ktask_context ctx = { .blocking_rt = cell->rt };
+	long out;
 
+	ktask_context_enter(&ctx);
+	out = b->fn(b->arg);
+	ktask_context_exit(&ctx);
 	/* Completing the task drops the body: @b is freed there. */
-	ktask_harness_finish(cell, b->fn(b->arg));
+	ktask_harness_finish(cell, out);
 }
 
 /**
@@ -49,11 +54,11 @@ static void ktask_blocking_fn(struct work_struct *work)
  */
 struct ktask_rt *ktask_blocking_current_rt(void)
 {
-	struct work_struct *work = in_task() ? current_work() : NULL;
+	struct ktask_rt *rt;
+	struct ktask_rq *rq;
 
-	if (!work || work->func != ktask_blocking_fn)
-		return NULL;
-	return container_of(work, struct ktask_blocking, work)->cell->rt;
+	ktask_context_find(&rq, &rt);
+	return rt;
 }
 
 /* The body of a blocking task: the poll ends by handing the task over. */

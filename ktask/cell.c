@@ -73,6 +73,8 @@ int ktask_cell_cache_init(void)
 	 */
 	BUILD_BUG_ON(offsetof(struct ktask_cell, owned_node) > L1_CACHE_BYTES);
 	BUILD_BUG_ON(sizeof(struct ktask_cell) > 2 * L1_CACHE_BYTES);
+	/* Handles carry a tag in the low bits of the cell's address. */
+	BUILD_BUG_ON(__alignof__(struct ktask_cell) <= KTASK_HANDLE_TAG_MASK);
 
 	ktask_cell_cache = KMEM_CACHE(ktask_cell, SLAB_HWCACHE_ALIGN);
 	if (!ktask_cell_cache)

@@ -148,14 +148,36 @@ struct ktask_cell {
 #define KTASK_PIN_HELD		BIT(0)
 #define KTASK_PIN_RELEASED	BIT(1)
 
-static inline struct ktask_cell *ktask_handle_cell(const struct ktask_handle *h)
+/*
+ * Join and abort handles are the cell's address with the low bits of the
+ * task's id in the bits that the cell's alignment leaves clear (a tag):
+ * a handle kept after its task was freed, whose cell now holds another
+ * task, no longer matches that task (ktask_handle_stale()).  Wakers are
+ * plain cell addresses.
+ */
+#define KTASK_HANDLE_TAG_MASK	((unsigned long)min(L1_CACHE_BYTES, 64) - 1)
+
+static inline struct ktask_cell *ktask_handle_cell(const void *h)
 {
-	return (struct ktask_cell *)h;
+	return (struct ktask_cell *)((unsigned long)h & ~KTASK_HANDLE_TAG_MASK);
 }
 
 static inline struct ktask_handle *ktask_cell_handle(struct ktask_cell *cell)
 {
-	return (struct ktask_handle *)cell;
+	return (struct ktask_handle *)((unsigned long)cell |
+				       (cell->id & KTASK_HANDLE_TAG_MASK));
+}
+
+/*
+ * Whether @h names a task that is gone: its cell was freed and holds
+ * another task now.  Only a misused handle can be stale, and reading the
+ * id of such a cell is the use-after-free this catches (a debug kernel's
+ * KASAN reports it first).
+ */
+static inline bool ktask_handle_stale(const void *h)
+{
+	return ((unsigned long)h & KTASK_HANDLE_TAG_MASK) !=
+	       (READ_ONCE(ktask_handle_cell(h)->id) & KTASK_HANDLE_TAG_MASK);
 }
 
 static inline struct ktask_cell *ktask_waker_cell(struct ktask_waker *w)

@@ -256,7 +256,10 @@ static enum ktask_poll ktask_poll_body(struct ktask_rq *rq,
 	/* Set again by whatever the poll parks on (ktask_cx_note_wait()). */
 	WRITE_ONCE(cell->wait_site, 0);
 	ktask_rq_poll_begin(rq, cell, start);
+	/* Joins wait for this: ktask_rt_lockdep_wait(). */
+	lock_map_acquire(&rt->lockdep_map);
 	res = ktask_run_body(cell, &cx, out);
+	lock_map_release(&rt->lockdep_map);
 	ktask_rq_poll_end(rq);
 	trace_ktask_poll_end(cell, res);
 

@@ -11,26 +11,54 @@
  * KTASK_JOIN_WAKER_THREAD and sleeps on wake_up_var(cell); a task registers
  * a clone of its own waker.
  *
- * Using a handle after it was consumed is a use-after-free, as for any
- * freed object; while another reference (an abort handle, a waker) keeps
- * the cell alive it is detected and WARNs once instead.
+ * Using a handle after it was consumed is a bug in the caller.  While
+ * another reference (an abort handle, a waker) keeps the cell alive, the
+ * state word shows it and the operation WARNs with the task's spawn site;
+ * once the cell is freed and reused for another task, the handle's tag no
+ * longer matches and it WARNs as stale; while it is freed, a debug
+ * kernel's KASAN reports the use, with the spawn as the allocation.  The
+ * WARNs are rate-limited, not once per boot, so that every misuse in a
+ * burst of them shows.
  */
+#include <linux/ratelimit.h>
 #include <linux/rcupdate.h>
 #include <linux/sched.h>
 #include <linux/wait_bit.h>
 
 #include "runtime.h"
 
+static DEFINE_RATELIMIT_STATE(ktask_misuse_rs, 5 * HZ, 10);
+
+/*
+ * Whether @h (a join or abort handle) names a task that is gone; WARNs if
+ * so.  @what names the operation.
+ */
+static bool ktask_handle_gone(const void *h, const char *what)
+{
+	if (!ktask_handle_stale(h))
+		return false;
+	WARN(__ratelimit(&ktask_misuse_rs),
+	     "ktask: %s through a stale handle: its task is gone (its cell holds task %llu now)\n",
+	     what, READ_ONCE(ktask_handle_cell(h)->id));
+	return true;
+}
+
 /* Validate @h for an operation that needs a live join handle. */
 static int ktask_handle_check(const struct ktask_handle *h, const char *what)
 {
+	struct ktask_cell *cell;
+
 	if (IS_ERR_OR_NULL(h))
 		return -EINVAL;
-	if (WARN_ONCE(!(ktask_state_load(&ktask_handle_cell(h)->state) &
-			KTASK_JOIN_INTEREST),
-		      "ktask: %s of a consumed join handle (task %llu)\n", what,
-		      ktask_handle_cell(h)->id))
+	if (ktask_handle_gone(h, what))
 		return -EINVAL;
+	cell = ktask_handle_cell(h);
+	if (!(ktask_state_load(&cell->state) & KTASK_JOIN_INTEREST)) {
+		WARN(__ratelimit(&ktask_misuse_rs),
+		     "ktask: %s of a consumed join handle (task %llu, spawned at %pS)\n",
+		     what, cell->id, (void *)cell->spawn_site);
+		return -EINVAL;
+	}
 	return 0;
 }
 
@@ -99,7 +127,7 @@ static int ktask_join_wait(struct ktask_handle *h, long *out, long timeout,
 {
 	struct ktask_cell *cell;
 	unsigned long snap;
-	bool ok, deadlock;
+	bool ok, deadlock, in_worker;
 	int ret;
 
 	might_sleep();
@@ -108,19 +136,28 @@ static int ktask_join_wait(struct ktask_handle *h, long *out, long timeout,
 		return ret;
 	cell = ktask_handle_cell(h);
 	/* Not complete in the RCU section: the runtime stays (runtime.h). */
-	rcu_read_lock();
-	snap = ktask_state_load(&cell->state);
-	deadlock = !(snap & KTASK_COMPLETE) &&
-		   READ_ONCE(cell->rt->destroyer) == current;
-	rcu_read_unlock();
-	if (snap & KTASK_COMPLETE)
-		return ktask_join_consume(cell, out);
 	/*
 	 * From a ktask worker, or from an ops->drop that the runtime's
 	 * destroy runs (which would cancel the joined task only after the
-	 * drop returned).
+	 * drop returned), a join of a task that has not completed deadlocks.
 	 */
-	if (deadlock || ktask_current_rq())
+	in_worker = ktask_current_rq();
+	rcu_read_lock();
+	snap = ktask_state_load(&cell->state);
+	deadlock = !(snap & KTASK_COMPLETE) &&
+		   (in_worker || READ_ONCE(cell->rt->destroyer) == current);
+	/*
+	 * An untimed join waits for a poll of the task's runtime: tell
+	 * lockdep (here, where the runtime is safe to look at), so that a
+	 * join under a lock that the runtime's tasks take is reported.
+	 */
+	if (!(snap & KTASK_COMPLETE) && !deadlock &&
+	    timeout == MAX_SCHEDULE_TIMEOUT)
+		ktask_rt_lockdep_wait(cell->rt);
+	rcu_read_unlock();
+	if (snap & KTASK_COMPLETE)
+		return ktask_join_consume(cell, out);
+	if (deadlock)
 		return -EDEADLK;
 	/*
 	 * Queued and never polled: run it rather than wait for a worker.
@@ -295,7 +332,7 @@ EXPORT_SYMBOL_GPL(ktask_join_poll);
  */
 bool ktask_is_finished(struct ktask_handle *h)
 {
-	if (IS_ERR_OR_NULL(h))
+	if (IS_ERR_OR_NULL(h) || ktask_handle_gone(h, "is_finished"))
 		return false;
 	/*
 	 * Acquire, as Tokio's: a caller that sees the task finished sees
@@ -353,6 +390,8 @@ void ktask_abort(struct ktask_handle *h)
 {
 	if (WARN_ONCE(IS_ERR_OR_NULL(h), "ktask: abort of an invalid handle\n"))
 		return;
+	if (ktask_handle_check(h, "abort"))
+		return;
 	ktask_cell_abort(ktask_handle_cell(h));
 }
 EXPORT_SYMBOL_GPL(ktask_abort);
@@ -384,7 +423,9 @@ void ktask_abort_handle_abort(struct ktask_abort_handle *ah)
 {
 	if (WARN_ONCE(IS_ERR_OR_NULL(ah), "ktask: abort of an invalid handle\n"))
 		return;
-	ktask_cell_abort((struct ktask_cell *)ah);
+	if (ktask_handle_gone(ah, "abort"))
+		return;
+	ktask_cell_abort(ktask_handle_cell(ah));
 }
 EXPORT_SYMBOL_GPL(ktask_abort_handle_abort);
 
@@ -396,9 +437,9 @@ EXPORT_SYMBOL_GPL(ktask_abort_handle_abort);
  */
 void ktask_abort_handle_put(struct ktask_abort_handle *ah)
 {
-	if (IS_ERR_OR_NULL(ah))
+	if (IS_ERR_OR_NULL(ah) || ktask_handle_gone(ah, "abort handle put"))
 		return;
-	ktask_drop_reference((struct ktask_cell *)ah);
+	ktask_drop_reference(ktask_handle_cell(ah));
 }
 EXPORT_SYMBOL_GPL(ktask_abort_handle_put);
 
@@ -412,7 +453,7 @@ EXPORT_SYMBOL_GPL(ktask_abort_handle_put);
  */
 u64 ktask_id(const struct ktask_handle *h)
 {
-	if (IS_ERR_OR_NULL(h))
+	if (IS_ERR_OR_NULL(h) || ktask_handle_gone(h, "id"))
 		return 0;
 	return ktask_handle_cell(h)->id;
 }

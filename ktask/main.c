@@ -32,6 +32,7 @@ static int __init ktask_init(void)
 {
 	int ret;
 
+	ktask_context_init();
 	ret = ktask_cell_cache_init();
 	if (ret)
 		return ret;

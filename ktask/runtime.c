@@ -24,6 +24,28 @@ DEFINE_MUTEX(ktask_rt_lock);
 /* L: every runtime, for debugfs. */
 LIST_HEAD(ktask_rt_list);
 
+/*
+ * One lock class per runtime, as workqueue.c gives one per workqueue: a
+ * join under a lock that a task of another runtime takes is no deadlock.
+ */
+static void ktask_rt_lockdep_init(struct ktask_rt *rt)
+{
+#ifdef CONFIG_LOCKDEP
+	lockdep_register_key(&rt->lockdep_key);
+	snprintf(rt->lockdep_name, sizeof(rt->lockdep_name), "(ktask_rt)%s",
+		 rt->name);
+	lockdep_init_map(&rt->lockdep_map, rt->lockdep_name, &rt->lockdep_key,
+			 0);
+#endif
+}
+
+static void ktask_rt_lockdep_exit(struct ktask_rt *rt)
+{
+#ifdef CONFIG_LOCKDEP
+	lockdep_unregister_key(&rt->lockdep_key);
+#endif
+}
+
 /**
  * __ktask_rt_create() - create a runtime; use ktask_rt_create()
  * @name: a name for debugfs and the workqueue (at most 31 characters)
@@ -53,8 +75,8 @@ struct ktask_rt *__ktask_rt_create(const char *name,
 	if (!rt)
 		return ERR_PTR(-ENOMEM);
 	if (strscpy(rt->name, name, sizeof(rt->name)) < 0) {
-		ret = -EINVAL;
-		goto err_free;
+		kfree(rt);
+		return ERR_PTR(-EINVAL);
 	}
 	rt->owner = owner;
 	rt->flags = opts ? opts->flags : 0;
@@ -64,6 +86,7 @@ struct ktask_rt *__ktask_rt_create(const char *name,
 			opts->max_polls_per_drain : KTASK_DEFAULT_POLLS;
 	rt->sched = &ktask_percpu_sched;
 	atomic_long_set(&rt->alive, 0);
+	ktask_rt_lockdep_init(rt);
 
 	ret = ktask_owned_init(rt);
 	if (ret)
@@ -89,6 +112,7 @@ err_blocking:
 err_owned:
 	ktask_owned_destroy(rt);
 err_free:
+	ktask_rt_lockdep_exit(rt);
 	kfree(rt);
 	return ERR_PTR(ret);
 }
@@ -132,6 +156,8 @@ void ktask_rt_destroy(struct ktask_rt *rt)
 	list_del(&rt->node);
 	mutex_unlock(&ktask_rt_lock);
 
+	/* Destroy waits for the polls of @rt, as a join does. */
+	ktask_rt_lockdep_wait(rt);
 	WRITE_ONCE(rt->destroyer, current);
 	ktask_owned_close_and_shutdown(rt);
 	wait_var_event(&rt->alive, !atomic_long_read(&rt->alive));
@@ -141,6 +167,7 @@ void ktask_rt_destroy(struct ktask_rt *rt)
 	/* Waits for blocking functions whose tasks were cancelled. */
 	destroy_workqueue(rt->blocking_wq);
 	ktask_owned_destroy(rt);
+	ktask_rt_lockdep_exit(rt);
 	kfree(rt);
 }
 EXPORT_SYMBOL_GPL(ktask_rt_destroy);

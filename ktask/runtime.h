@@ -30,6 +30,7 @@
 #include <linux/jiffies.h>
 #include <linux/cpuhotplug.h>
 #include <linux/list.h>
+#include <linux/lockdep.h>
 #include <linux/mutex.h>
 #include <linux/llist.h>
 #include <linux/spinlock.h>
@@ -109,6 +110,26 @@ struct ktask_rq {
 } ____cacheline_aligned;
 
 /**
+ * struct ktask_context - a kworker running ktask's code (context.c)
+ * @node: in its hash bucket
+ * @task: the kworker
+ * @rq: the run queue whose drain it runs, or NULL
+ * @blocking_rt: the runtime whose blocking function it runs, or NULL
+ */
+struct ktask_context {
+	struct hlist_node node;
+	struct task_struct *task;
+	struct ktask_rq *rq;
+	struct ktask_rt *blocking_rt;
+};
+
+/* context.c */
+void ktask_context_init(void);
+void ktask_context_enter(struct ktask_context *ctx);
+void ktask_context_exit(struct ktask_context *ctx);
+void ktask_context_find(struct ktask_rq **rq, struct ktask_rt **blocking_rt);
+
+/**
  * struct ktask_helper - a joiner running a task (see ktask_harness_help())
  * @node: entry in its CPU's list of helpers, for ktask_current_rq()
  * @task: the joining thread
@@ -163,6 +184,12 @@ struct ktask_sched_ops {
  *	would wait for itself
  * @cpuhp_node: I: CPU-hotplug instance
  * @node: L: entry in ktask_rt_list
+ * @lockdep_key: I: the lock class of @lockdep_map, one per runtime
+ * @lockdep_map: I: "a poll of this runtime": held around every poll,
+ *	acquired and released by joins and destroy, which wait for polls
+ *	(flush_work()'s annotation): lockdep then sees a join under a lock
+ *	that a task of the runtime takes
+ * @lockdep_name: I: the name lockdep prints for @lockdep_map
  */
 struct ktask_rt {
 	char name[32];
@@ -181,7 +208,24 @@ struct ktask_rt {
 	struct task_struct *destroyer;
 	struct hlist_node cpuhp_node;
 	struct list_head node;
+#ifdef CONFIG_LOCKDEP
+	struct lock_class_key lockdep_key;
+	struct lockdep_map lockdep_map;
+	char lockdep_name[48];
+#endif
 };
+
+/*
+ * Tell lockdep that the caller waits for the polls of @rt to finish (a
+ * join, destroy), as flush_work() does for a work item.
+ */
+static inline void ktask_rt_lockdep_wait(struct ktask_rt *rt)
+{
+#ifdef CONFIG_LOCKDEP
+	lock_map_acquire(&rt->lockdep_map);
+	lock_map_release(&rt->lockdep_map);
+#endif
+}
 
 /**
  * struct ktask_cx - what a poll function gets

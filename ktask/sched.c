@@ -370,8 +370,14 @@ static void ktask_rq_hand_over(struct ktask_rq *rq)
 static void ktask_rq_work(struct work_struct *work)
 {
 	struct ktask_rq *rq = container_of(work, struct ktask_rq, drain_work);
+	struct ktask_context ctx = { .rq = rq };
+	bool more;
 
-	if (!ktask_rq_drain(rq, false))
+	/* For ktask_current_rq(), which must not look at current_work(). */
+	ktask_context_enter(&ctx);
+	more = ktask_rq_drain(rq, false);
+	ktask_context_exit(&ctx);
+	if (!more)
 		return;
 	/* At the limit: go behind the other work of this CPU. */
 	if ((rq->rt->flags & KTASK_RT_UNBOUND) || cpu_online(rq->cpu))
@@ -558,16 +564,16 @@ struct ktask_rq *ktask_current_rq(void)
 	struct ktask_worker *w;
 	struct ktask_helper *h;
 	struct ktask_rq *rq = NULL;
-	struct work_struct *work;
+	struct ktask_rt *blocking_rt;
 
 	if (!in_task())
 		return NULL;
 	w = ktask_current_worker();
 	if (w)
 		return READ_ONCE(w->rq);
-	work = current_work();
-	if (work && work->func == ktask_rq_work)
-		return container_of(work, struct ktask_rq, drain_work);
+	ktask_context_find(&rq, &blocking_rt);
+	if (rq)
+		return rq;
 	/* A helping joiner does not migrate while it is on the list. */
 	preempt_disable();
 	list_for_each_entry(h, this_cpu_ptr(&ktask_workers.helpers), node) {

@@ -158,7 +158,8 @@ static void ktask_stuck_check(struct ktask_stuck_scan *sc,
 		cell->report_polls = polls;
 		cell->reported = 0;
 	}
-	idle = sc->now - READ_ONCE(cell->last_poll_jiffies);
+	/* Polled since the scan began: idle for no time yet. */
+	idle = max_t(s32, sc->now - READ_ONCE(cell->last_poll_jiffies), 0);
 
 	if (sc->stuck_after && idle >= sc->stuck_after &&
 	    !(cell->reported & KTASK_REPORTED_STUCK)) {

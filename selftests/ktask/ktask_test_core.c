@@ -609,6 +609,12 @@ KT_RT_CASE(detach_before_first_poll)
 	complete(&b.release);
 	KT_ASSERT(probe_wait_polled(&p));
 	KT_ASSERT_EQ(ktask_join(bh, NULL), 0);
+	/*
+	 * The harness drops the output after the poll returned: wait for
+	 * that before @p goes out of scope with this frame.
+	 */
+	KT_ASSERT_EQ(wait_none_alive(rt), 0);
+	KT_ASSERT_EQ(atomic_read(&p.drop_outputs), 1);
 	return 0;
 }
 

@@ -81,8 +81,15 @@ static enum ktask_poll ut_poll(struct ktask_cx *cx, void *arg, long *out)
 		ut_err("task polled after its drop");
 	switch (t->kind) {
 	case UT_SLEEPER:
-		/* Polled every millisecond, for ever: the deadline moves. */
-		ktask_sleep_until(cx, &t->sleep, ktime_add_us(ktime_get(), 1000));
+		/*
+		 * Polled every millisecond, for ever: the deadline moves.  A
+		 * deadline that passed before the sleep began (a slow kernel)
+		 * parks nothing: set the next one.
+		 */
+		while (ktask_sleep_until(cx, &t->sleep,
+					 ktime_add_us(ktime_get(), 1000)) ==
+		       KTASK_READY)
+			;
 		return KTASK_PENDING;
 	default:
 		/* The condition never holds: wait until aborted. */
