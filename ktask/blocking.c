@@ -35,7 +35,10 @@ static void ktask_blocking_fn(struct work_struct *work)
 {
 	struct ktask_blocking *b = container_of(work, struct ktask_blocking, work);
 	struct ktask_cell *cell = b->cell;
-	struct ktask_context ctx = { .blocking_rt = cell->rt };
+	struct ktask_context ctx = {
+		.blocking_rt = cell->rt,
+		.blocking_cell = cell,
+	};
 	long out;
 
 	ktask_context_enter(&ctx);
@@ -54,11 +57,25 @@ static void ktask_blocking_fn(struct work_struct *work)
  */
 struct ktask_rt *ktask_blocking_current_rt(void)
 {
-	struct ktask_rt *rt;
-	struct ktask_rq *rq;
+	struct ktask_context found;
 
-	ktask_context_find(&rq, &rt);
-	return rt;
+	ktask_context_find(&found);
+	return found.blocking_rt;
+}
+
+/**
+ * ktask_blocking_current_cell() - the task of the blocking function running
+ *
+ * Context: Any context.
+ * Return: the task whose blocking function the caller is running in, or
+ * NULL.
+ */
+struct ktask_cell *ktask_blocking_current_cell(void)
+{
+	struct ktask_context found;
+
+	ktask_context_find(&found);
+	return found.blocking_cell;
 }
 
 /* The body of a blocking task: the poll ends by handing the task over. */

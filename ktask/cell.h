@@ -54,6 +54,7 @@ enum ktask_wait_kind {
 	KTASK_WAIT_QUEUE,	/* ktask_wait_prepare(): a wait queue */
 	KTASK_WAIT_COMPLETION,	/* ktask_wait_for_completion() */
 	KTASK_WAIT_JOIN,	/* ktask_join_poll(): another task */
+	KTASK_WAIT_JOIN_SYNC,	/* ktask_join() from a blocking function */
 };
 
 #define KTASK_WAIT_SHIFT	3
@@ -213,6 +214,7 @@ enum ktask_poll ktask_blocking_run(struct ktask_cell *cell,
 void ktask_blocking_drop(struct ktask_cell *cell);
 void ktask_blocking_hand_off(struct ktask_cell *cell);
 struct ktask_rt *ktask_blocking_current_rt(void);
+struct ktask_cell *ktask_blocking_current_cell(void);
 void ktask_drop_reference(struct ktask_cell *cell);
 void ktask_schedule(struct ktask_cell *cell);
 void ktask_dealloc(struct ktask_cell *cell);

@@ -69,29 +69,28 @@ void ktask_context_exit(struct ktask_context *ctx)
 
 /**
  * ktask_context_find() - what the current kworker runs
- * @rq: set to the run queue whose drain it runs, or NULL
- * @blocking_rt: set to the runtime whose blocking function it runs, or NULL
- *
- * The innermost context wins: a blocking function's own drain is never
- * registered, so at most one of the two is set.
+ * @found: filled with a copy of its innermost context (@rq, @blocking_rt,
+ *	@blocking_cell), all NULL if it has none
  *
  * Context: Any context; outside a kworker's process context, finds nothing.
  */
-void ktask_context_find(struct ktask_rq **rq, struct ktask_rt **blocking_rt)
+void ktask_context_find(struct ktask_context *found)
 {
 	struct ktask_context_bucket *b;
 	struct ktask_context *ctx;
 
-	*rq = NULL;
-	*blocking_rt = NULL;
+	found->rq = NULL;
+	found->blocking_rt = NULL;
+	found->blocking_cell = NULL;
 	if (!in_task() || !(current->flags & PF_WQ_WORKER))
 		return;
 	b = ktask_context_bucket(current);
 	raw_spin_lock(&b->lock);
 	hlist_for_each_entry(ctx, &b->head, node) {
 		if (ctx->task == current) {
-			*rq = ctx->rq;
-			*blocking_rt = ctx->blocking_rt;
+			found->rq = ctx->rq;
+			found->blocking_rt = ctx->blocking_rt;
+			found->blocking_cell = ctx->blocking_cell;
 			break;
 		}
 	}

@@ -201,8 +201,12 @@ static int ktask_tasks_show(struct seq_file *m, void *v)
 	for (i = 0; i < sizeof(letters) - 1; i++)
 		state[i] = (t->state & BIT(i)) ? letters[i] : '-';
 	state[i] = '\0';
-	/* A running or queued task waits on nothing. */
-	if (t->state & (KTASK_RUNNING | KTASK_NOTIFIED))
+	/*
+	 * A running or queued task waits on nothing, but for a blocking
+	 * function in ktask_join(), which runs while it waits.
+	 */
+	if ((t->state & (KTASK_RUNNING | KTASK_NOTIFIED)) &&
+	    (t->wait_site & KTASK_WAIT_MASK) != KTASK_WAIT_JOIN_SYNC)
 		t->wait_site = 0;
 	ktask_wait_format(wait, sizeof(wait), t->wait_site);
 	seq_printf(m, "%10llu %-16s %s %6lu %-16s %8u %6u %10u %10lld  %pS %u %s ",

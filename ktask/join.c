@@ -79,11 +79,12 @@ static bool ktask_join_register(struct ktask_cell *cell, unsigned long snap,
 			goto complete;
 		ktask_join_waker_drop(cell->join_waker);
 	}
-	cell->join_waker = waker;
+	/* Read racily by ktask_join_closes_cycle(). */
+	WRITE_ONCE(cell->join_waker, waker);
 	ktask_state_set_join_waker(&cell->state, &ok);
 	if (ok)
 		return true;
-	cell->join_waker = 0;
+	WRITE_ONCE(cell->join_waker, 0);
 complete:
 	ktask_join_waker_drop(waker);
 	return false;
@@ -122,10 +123,30 @@ static int ktask_join_consume(struct ktask_cell *cell, long *out)
 	return ret;
 }
 
-static int ktask_join_wait(struct ktask_handle *h, long *out, long timeout,
-			   bool killable)
+/*
+ * Whether a blocking function of task @self that joins @cell would wait
+ * for itself: @cell is @self, or @cell poll-joins @self (its waker is in
+ * our join-waker slot), a cycle of two.  Longer cycles are reported by the
+ * stuck-task scan (stuck.c), not refused here.
+ */
+static bool ktask_join_closes_cycle(struct ktask_cell *self,
+				    struct ktask_cell *cell)
 {
-	struct ktask_cell *cell;
+	if (self == cell)
+		return true;
+	/*
+	 * While JOIN_WAKER is set the slot is the harness's, and @self's
+	 * harness is us: it holds its value.  A joiner that takes it back
+	 * and writes another races with this look, which then misses.
+	 */
+	return (ktask_state_load(&self->state) & KTASK_JOIN_WAKER) &&
+	       READ_ONCE(self->join_waker) == (unsigned long)cell;
+}
+
+static int ktask_join_wait(struct ktask_handle *h, long *out, long timeout,
+			   bool killable, unsigned long ip)
+{
+	struct ktask_cell *cell, *self;
 	unsigned long snap;
 	bool ok, deadlock, in_worker;
 	int ret;
@@ -159,6 +180,9 @@ static int ktask_join_wait(struct ktask_handle *h, long *out, long timeout,
 		return ktask_join_consume(cell, out);
 	if (deadlock)
 		return -EDEADLK;
+	self = ktask_blocking_current_cell();
+	if (self && ktask_join_closes_cycle(self, cell))
+		return -EDEADLK;
 	/*
 	 * Queued and never polled: run it rather than wait for a worker.
 	 * Not in a timed join, whose caller expects to get control back.
@@ -169,6 +193,12 @@ static int ktask_join_wait(struct ktask_handle *h, long *out, long timeout,
 	if (!ktask_join_register(cell, snap, KTASK_JOIN_WAKER_THREAD))
 		return ktask_join_consume(cell, out);
 
+	/* A blocking function's wait, for debugfs and the cycle scan. */
+	if (self) {
+		WRITE_ONCE(self->wait_ip, ip);
+		WRITE_ONCE(self->wait_site, (cell->id << KTASK_WAIT_SHIFT) |
+					    KTASK_WAIT_JOIN_SYNC);
+	}
 	if (killable) {
 		ret = wait_var_event_killable(cell,
 					      ktask_state_load(&cell->state) &
@@ -179,13 +209,15 @@ static int ktask_join_wait(struct ktask_handle *h, long *out, long timeout,
 					     KTASK_COMPLETE, timeout) ?
 		      0 : -ETIMEDOUT;
 	}
+	if (self)
+		WRITE_ONCE(self->wait_site, 0);
 	if (!ret)
 		return ktask_join_consume(cell, out);
 
 	ktask_state_unset_join_waker(&cell->state, &ok);
 	if (!ok)	/* completed after all: the harness holds the slot */
 		return ktask_join_consume(cell, out);
-	cell->join_waker = 0;
+	WRITE_ONCE(cell->join_waker, 0);
 	return ret;
 }
 
@@ -206,12 +238,14 @@ static int ktask_join_wait(struct ktask_handle *h, long *out, long timeout,
  * Return: 0 with *@out set to the task's output; -ECANCELED if the task was
  * aborted before it completed; -EPROTO (and the poll function's bad return
  * WARNed) if its poll function broke the protocol; -EINVAL for an invalid
- * or consumed handle; -EDEADLK from a ktask worker, or from an ops->drop
- * run by the destroy of the joined task's runtime (handle still valid).
+ * or consumed handle; -EDEADLK from a ktask worker, from an ops->drop
+ * run by the destroy of the joined task's runtime, or from a blocking
+ * function that joins its own task or a task that poll-joins its task
+ * (handle still valid).
  */
 int ktask_join(struct ktask_handle *h, long *out)
 {
-	return ktask_join_wait(h, out, MAX_SCHEDULE_TIMEOUT, false);
+	return ktask_join_wait(h, out, MAX_SCHEDULE_TIMEOUT, false, _RET_IP_);
 }
 EXPORT_SYMBOL_GPL(ktask_join);
 
@@ -230,7 +264,7 @@ EXPORT_SYMBOL_GPL(ktask_join);
  */
 int ktask_join_killable(struct ktask_handle *h, long *out)
 {
-	return ktask_join_wait(h, out, MAX_SCHEDULE_TIMEOUT, true);
+	return ktask_join_wait(h, out, MAX_SCHEDULE_TIMEOUT, true, _RET_IP_);
 }
 EXPORT_SYMBOL_GPL(ktask_join_killable);
 
@@ -250,7 +284,7 @@ int ktask_join_timeout(struct ktask_handle *h, long *out,
 {
 	if (timeout > MAX_SCHEDULE_TIMEOUT)
 		timeout = MAX_SCHEDULE_TIMEOUT;
-	return ktask_join_wait(h, out, timeout, false);
+	return ktask_join_wait(h, out, timeout, false, _RET_IP_);
 }
 EXPORT_SYMBOL_GPL(ktask_join_timeout);
 

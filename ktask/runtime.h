@@ -115,19 +115,21 @@ struct ktask_rq {
  * @task: the kworker
  * @rq: the run queue whose drain it runs, or NULL
  * @blocking_rt: the runtime whose blocking function it runs, or NULL
+ * @blocking_cell: the task of that blocking function, or NULL
  */
 struct ktask_context {
 	struct hlist_node node;
 	struct task_struct *task;
 	struct ktask_rq *rq;
 	struct ktask_rt *blocking_rt;
+	struct ktask_cell *blocking_cell;
 };
 
 /* context.c */
 void ktask_context_init(void);
 void ktask_context_enter(struct ktask_context *ctx);
 void ktask_context_exit(struct ktask_context *ctx);
-void ktask_context_find(struct ktask_rq **rq, struct ktask_rt **blocking_rt);
+void ktask_context_find(struct ktask_context *found);
 
 /**
  * struct ktask_helper - a joiner running a task (see ktask_harness_help())

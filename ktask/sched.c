@@ -563,17 +563,17 @@ struct ktask_rq *ktask_current_rq(void)
 {
 	struct ktask_worker *w;
 	struct ktask_helper *h;
+	struct ktask_context found;
 	struct ktask_rq *rq = NULL;
-	struct ktask_rt *blocking_rt;
 
 	if (!in_task())
 		return NULL;
 	w = ktask_current_worker();
 	if (w)
 		return READ_ONCE(w->rq);
-	ktask_context_find(&rq, &blocking_rt);
-	if (rq)
-		return rq;
+	ktask_context_find(&found);
+	if (found.rq)
+		return found.rq;
 	/* A helping joiner does not migrate while it is on the list. */
 	preempt_disable();
 	list_for_each_entry(h, this_cpu_ptr(&ktask_workers.helpers), node) {

@@ -401,6 +401,45 @@ TEST_F(known, lost_waker_report)
 	EXPECT_EQ(NULL, strstr(klog, needle));
 }
 
+/*
+ * J and K poll-join each other: each shows "join:" the other, and the scan
+ * reports the cycle, once, naming both.
+ */
+TEST_F_TIMEOUT(known, join_cycle_report, 60)
+{
+	static char klog[1 << 20];
+	unsigned long long j, k;
+	char *old, *tasks, needle[96], want[64], *log;
+	int n;
+
+	old = read_file(STUCK_SECS);
+	ASSERT_NE(NULL, old);
+	/* Scans every half second, so that a second report would show. */
+	ASSERT_EQ(0, write_str(STUCK_SECS, "1"));
+	ASSERT_EQ(0, write_str(CTL, "join_cycle"));
+	j = task_id("J");
+	k = task_id("K");
+	tasks = read_file(KTASK_DIR "tasks");
+	ASSERT_NE(NULL, tasks);
+	snprintf(want, sizeof(want), " join:%llu cycler_poll+", k);
+	EXPECT_TRUE(task_line_has(tasks, j, want));
+	snprintf(want, sizeof(want), " join:%llu cycler_poll+", j);
+	EXPECT_TRUE(task_line_has(tasks, k, want));
+	free(tasks);
+	snprintf(needle, sizeof(needle), "ktask: join cycle of 2 tasks: task %llu ",
+		 j < k ? j : k);
+	n = klog_wait_for(needle, 20, klog, sizeof(klog));
+	write_str(STUCK_SECS, old);
+	free(old);
+	EXPECT_EQ(1, n) TH_LOG("no single report of the cycle of %llu and %llu", j, k);
+	log = strstr(klog, needle);
+	ASSERT_NE(NULL, log);
+	*strchrnul(log, '\n') = '\0';
+	snprintf(want, sizeof(want), "joins task %llu ", j < k ? k : j);
+	EXPECT_NE(NULL, strstr(log, want)) TH_LOG("%s", log);
+	EXPECT_NE(NULL, strstr(log, "spawned at cmd_join_cycle+")) TH_LOG("%s", log);
+}
+
 /* Read all of an open file in small reads, from where it is now. */
 static size_t read_rest(int fd, char *buf, size_t cap)
 {

@@ -1011,6 +1011,83 @@ static int blocking_abort_before_start(void)
 	return 0;
 }
 
+/*
+ * A blocking function that joins a task which poll-joins the blocking task
+ * would wait for itself: its ktask_join() returns -EDEADLK, which becomes
+ * its output, which the other task's join returns.
+ */
+struct sync_cycle {
+	struct completion go;
+	struct completion joining;
+	struct ktask_handle *blocking;	/* poll-joined by the other task */
+	struct ktask_handle *other;	/* joined by the blocking function */
+};
+
+static long sync_cycle_fn(void *arg)
+{
+	struct sync_cycle *sc = arg;
+
+	if (!wait_for_completion_timeout(&sc->go, KT_WAIT))
+		return -ETIMEDOUT;
+	return ktask_join(sc->other, NULL);
+}
+
+static enum ktask_poll sync_cycle_poll(struct ktask_cx *cx, void *arg,
+				       long *out)
+{
+	struct sync_cycle *sc = arg;
+	enum ktask_poll ret;
+	int err = 0;
+
+	ret = ktask_join_poll(sc->blocking, cx, out, &err);
+	if (ret == KTASK_PENDING)
+		complete(&sc->joining);
+	else if (err)
+		*out = err;
+	return ret;
+}
+
+static const struct ktask_ops sync_cycle_ops = {
+	.poll = sync_cycle_poll,
+};
+
+static int blocking_join_closing_cycle_edeadlk(void)
+{
+	struct ktask_rt *rt = coop_rt(0, 0);
+	struct sync_cycle sc;
+	struct ktask_handle *h;
+	long out = 0;
+	int ret = -EINVAL;
+
+	KT_ASSERT_NOT_ERR_OR_NULL(rt);
+	init_completion(&sc.go);
+	init_completion(&sc.joining);
+	sc.blocking = ktask_spawn_blocking(rt, sync_cycle_fn, &sc, GFP_KERNEL);
+	if (IS_ERR(sc.blocking)) {
+		ktask_rt_destroy(rt);
+		KT_FAIL("spawn_blocking: %ld", PTR_ERR(sc.blocking));
+		return -EINVAL;
+	}
+	/* The other task owns the blocking task's handle from here. */
+	h = ktask_spawn_poll(rt, &sync_cycle_ops, &sc, GFP_KERNEL);
+	sc.other = h;
+	if (!IS_ERR(h) &&
+	    wait_for_completion_timeout(&sc.joining, KT_WAIT)) {
+		complete(&sc.go);
+		ret = ktask_join(h, &out);
+	} else {
+		complete(&sc.go);
+		if (IS_ERR(h))
+			ktask_detach(sc.blocking);
+		else
+			ktask_join(h, NULL);
+	}
+	ktask_rt_destroy(rt);
+	KT_ASSERT_EQ(ret, 0);
+	KT_ASSERT_EQ(out, -EDEADLK);
+	return 0;
+}
+
 static int blocking_abort_after_start(void)
 {
 	struct ktask_rt *rt = coop_rt(0, 0);
@@ -1100,6 +1177,7 @@ static const struct kt_case coop_cases[] = {
 	KT_CASE(blocking_runs_off_the_workers),
 	KT_CASE(blocking_abort_before_start),
 	KT_CASE(blocking_abort_after_start),
+	KT_CASE(blocking_join_closing_cycle_edeadlk),
 	KT_CASE(blocking_destroy_waits_for_output),
 };
 

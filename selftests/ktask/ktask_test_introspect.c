@@ -25,6 +25,9 @@
  *                queue kti_wq; H, which sleeps on kti_sleep for an hour;
  *                I, which waits for the completion kti_done; and wait
  *                until all three have parked ("release" cancels them)
+ *   join_cycle   spawn J and K, then hand each the other's join handle:
+ *                each poll-joins the other, a cycle ("release" aborts
+ *                them through abort handles)
  *
  * /sys/kernel/debug/ktask_test_introspect/ids lists "<name> <id>" for
  * every task above that exists or existed last.
@@ -211,6 +214,53 @@ static const struct ktask_ops waitsite_ops[] = {
 	{ .poll = waitsite_completion_poll, .drop = waitsite_completion_drop },
 };
 
+/* A task that poll-joins @target once it is given one. */
+struct cycler {
+	struct ktask_handle *target;	/* set once, then owned by the task */
+	struct ktask_waker *waker;	/* parked until @target is set */
+	struct completion joining;
+};
+
+static enum ktask_poll cycler_poll(struct ktask_cx *cx, void *arg, long *out)
+{
+	struct cycler *c = arg;
+	struct ktask_handle *target = READ_ONCE(c->target);
+	enum ktask_poll ret;
+	int err;
+
+	if (!target) {
+		ktask_waker_drop(xchg(&c->waker,
+				      ktask_waker_clone(ktask_cx_waker(cx))));
+		/* Given a target while we parked: poll again. */
+		if (READ_ONCE(c->target))
+			ktask_wake(xchg(&c->waker, NULL));
+		return KTASK_PENDING;
+	}
+	ret = ktask_join_poll(target, cx, out, &err);
+	if (ret == KTASK_READY)
+		WRITE_ONCE(c->target, NULL);	/* consumed */
+	else
+		complete(&c->joining);
+	return ret;
+}
+
+static void cycler_drop(void *arg)
+{
+	struct cycler *c = arg;
+
+	ktask_waker_drop(xchg(&c->waker, NULL));
+	ktask_detach(c->target);
+	c->target = NULL;
+}
+
+static const struct ktask_ops cycler_ops = {
+	.poll = cycler_poll,
+	.drop = cycler_drop,
+};
+
+static struct cycler cj, ck;
+static struct ktask_abort_handle *ahj, *ahk;
+
 static DEFINE_MUTEX(it_lock);	/* serialises commands */
 static struct ktask_rt *it_rt;
 static struct parked pa, pb, pf, pt;
@@ -218,7 +268,7 @@ static struct joiner jc;
 static struct spinner sd;
 static struct ktask_handle *ha, *hb, *hc, *hd, *ht, *hw[3];
 static struct ktask_abort_handle *ahb;
-static u64 id_a, id_b, id_c, id_d, id_e, id_f, id_t, id_w[3];
+static u64 id_a, id_b, id_c, id_d, id_e, id_f, id_t, id_w[3], id_j, id_k;
 
 static void parked_init(struct parked *p, bool keep_waker, bool ready_on_wake)
 {
@@ -253,6 +303,15 @@ static void release_all(void)
 {
 	int i;
 
+	/* The cycle's tasks hold each other's join handles. */
+	if (ahj)
+		ktask_abort_handle_abort(ahj);
+	if (ahk)
+		ktask_abort_handle_abort(ahk);
+	ktask_abort_handle_put(ahj);
+	ktask_abort_handle_put(ahk);
+	ahj = NULL;
+	ahk = NULL;
 	for (i = 0; i < ARRAY_SIZE(hw); i++) {
 		if (!hw[i])
 			continue;
@@ -544,6 +603,39 @@ static int cmd_wait_sites(void)
 	return 0;
 }
 
+static int cmd_join_cycle(void)
+{
+	struct ktask_handle *hj, *hk;
+
+	if (!it_rt || ahj)
+		return -EINVAL;
+	memset(&cj, 0, sizeof(cj));
+	memset(&ck, 0, sizeof(ck));
+	init_completion(&cj.joining);
+	init_completion(&ck.joining);
+	hj = ktask_spawn_poll(it_rt, &cycler_ops, &cj, GFP_KERNEL);
+	if (IS_ERR(hj))
+		return PTR_ERR(hj);
+	hk = ktask_spawn_poll(it_rt, &cycler_ops, &ck, GFP_KERNEL);
+	if (IS_ERR(hk)) {
+		ktask_abort(hj);
+		ktask_join(hj, NULL);
+		return PTR_ERR(hk);
+	}
+	id_j = ktask_id(hj);
+	id_k = ktask_id(hk);
+	ahj = ktask_abort_handle(hj);
+	ahk = ktask_abort_handle(hk);
+	/* Each gets the other's join handle, and is woken to join it. */
+	WRITE_ONCE(cj.target, hk);
+	ktask_wake(xchg(&cj.waker, NULL));
+	WRITE_ONCE(ck.target, hj);
+	ktask_wake(xchg(&ck.waker, NULL));
+	if (wait_polled(&cj.joining) || wait_polled(&ck.joining))
+		return -ETIMEDOUT;
+	return 0;
+}
+
 static ssize_t ctl_write(struct file *file, const char __user *ubuf,
 			 size_t count, loff_t *ppos)
 {
@@ -559,6 +651,7 @@ static ssize_t ctl_write(struct file *file, const char __user *ubuf,
 		{ "trace_spawn", cmd_trace_spawn },
 		{ "trace_wake", cmd_trace_wake },
 		{ "wait_sites", cmd_wait_sites },
+		{ "join_cycle", cmd_join_cycle },
 	};
 	char buf[32];
 	int i, ret = -ENOENT;
@@ -592,9 +685,9 @@ static const struct file_operations ctl_fops = {
 static int ids_show(struct seq_file *m, void *v)
 {
 	mutex_lock(&it_lock);
-	seq_printf(m, "A %llu\nB %llu\nC %llu\nD %llu\nE %llu\nF %llu\nT %llu\nG %llu\nH %llu\nI %llu\n",
+	seq_printf(m, "A %llu\nB %llu\nC %llu\nD %llu\nE %llu\nF %llu\nT %llu\nG %llu\nH %llu\nI %llu\nJ %llu\nK %llu\n",
 		   id_a, id_b, id_c, id_d, id_e, id_f, id_t, id_w[0], id_w[1],
-		   id_w[2]);
+		   id_w[2], id_j, id_k);
 	mutex_unlock(&it_lock);
 	return 0;
 }
