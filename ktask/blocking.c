@@ -126,6 +126,16 @@ struct ktask_handle *__ktask_spawn_blocking(struct ktask_rt *rt,
 					    long (*fn)(void *arg), void *arg,
 					    gfp_t gfp, struct module *owner)
 {
+	return ktask_spawn_blocking_at(rt, fn, arg, gfp, owner, _RET_IP_);
+}
+EXPORT_SYMBOL_GPL(__ktask_spawn_blocking);
+
+/* __ktask_spawn_blocking() with the spawn site given. */
+struct ktask_handle *ktask_spawn_blocking_at(struct ktask_rt *rt,
+					     long (*fn)(void *arg), void *arg,
+					     gfp_t gfp, struct module *owner,
+					     unsigned long site)
+{
 	struct ktask_handle *h;
 	struct ktask_blocking *b;
 
@@ -140,9 +150,8 @@ struct ktask_handle *__ktask_spawn_blocking(struct ktask_rt *rt,
 	b->cell = NULL;
 
 	h = ktask_spawn_cell(rt, KTASK_KIND_BLOCKING, NULL, NULL, b, gfp,
-			     owner, _RET_IP_);
+			     owner, site);
 	if (IS_ERR(h))
 		kfree(b);
 	return h;
 }
-EXPORT_SYMBOL_GPL(__ktask_spawn_blocking);

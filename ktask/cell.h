@@ -68,8 +68,14 @@ enum ktask_stage {
 	KTASK_STAGE_CONSUMED,	/* output read or dropped */
 };
 
-/* Tag in the join-waker slot: the joiner is a sleeping thread. */
+/*
+ * The join-waker slot holds 0, KTASK_JOIN_WAKER_THREAD (the joiner is a
+ * sleeping thread), a joining task's cell (cache-line aligned: no tag
+ * bits), or a group's member entry tagged KTASK_JOIN_WAKER_GROUP.
+ */
 #define KTASK_JOIN_WAKER_THREAD	1UL
+#define KTASK_JOIN_WAKER_GROUP	2UL
+#define KTASK_JOIN_WAKER_TAGS	3UL
 
 /**
  * struct ktask_cell - a task
@@ -215,6 +221,10 @@ void ktask_blocking_drop(struct ktask_cell *cell);
 void ktask_blocking_hand_off(struct ktask_cell *cell);
 struct ktask_rt *ktask_blocking_current_rt(void);
 struct ktask_cell *ktask_blocking_current_cell(void);
+struct ktask_handle *ktask_spawn_blocking_at(struct ktask_rt *rt,
+					     long (*fn)(void *arg), void *arg,
+					     gfp_t gfp, struct module *owner,
+					     unsigned long site);
 void ktask_drop_reference(struct ktask_cell *cell);
 void ktask_schedule(struct ktask_cell *cell);
 void ktask_dealloc(struct ktask_cell *cell);
@@ -222,6 +232,13 @@ int ktask_try_read_output(struct ktask_cell *cell, long *out);
 void ktask_drop_join_handle_slow(struct ktask_cell *cell);
 void ktask_drop_output(struct ktask_cell *cell);
 struct module *ktask_output_pin(const struct ktask_cell *cell);
+
+/* join.c */
+bool ktask_join_register_waker(struct ktask_cell *cell, unsigned long waker);
+int ktask_join_finished(struct ktask_cell *cell, long *out);
+
+/* group.c */
+void ktask_group_member_done(unsigned long waker);
 
 /* waker.c: wake the waker stored in a join-waker slot */
 void ktask_join_waker_wake(struct ktask_cell *cell, unsigned long waker);

@@ -90,6 +90,19 @@ complete:
 	return false;
 }
 
+/**
+ * ktask_join_register_waker() - register a waker in a task's join slot
+ * @cell: a task whose join handle the caller owns, with no waker yet
+ * @waker: the slot's new value
+ *
+ * Return: true if the completion will wake @waker; false if the task
+ * completed first (@waker was then dropped: see ktask_join_waker_drop()).
+ */
+bool ktask_join_register_waker(struct ktask_cell *cell, unsigned long waker)
+{
+	return ktask_join_register(cell, ktask_state_load(&cell->state), waker);
+}
+
 /* The task is complete and @cell's handle is ours: take the result. */
 static int ktask_join_consume(struct ktask_cell *cell, long *out)
 {
@@ -121,6 +134,19 @@ static int ktask_join_consume(struct ktask_cell *cell, long *out)
 	/* The output is read: the module's code is not needed for it. */
 	module_put(pin);
 	return ret;
+}
+
+/**
+ * ktask_join_finished() - consume the join handle of a completed task
+ * @cell: the task, complete; the caller owns its join handle
+ * @out: where to store the output; may be NULL
+ *
+ * Context: Any context but hardirq; does not sleep.
+ * Return: as ktask_join().
+ */
+int ktask_join_finished(struct ktask_cell *cell, long *out)
+{
+	return ktask_join_consume(cell, out);
 }
 
 /*

@@ -148,12 +148,15 @@ void ktask_join_waker_wake(struct ktask_cell *cell, unsigned long waker)
 {
 	if (waker == KTASK_JOIN_WAKER_THREAD)
 		wake_up_var(cell);
+	else if (waker & KTASK_JOIN_WAKER_GROUP)
+		ktask_group_member_done(waker);
 	else if (waker)
 		ktask_wake_by_ref((struct ktask_waker *)waker);
 }
 
+/* A group's member entry belongs to the group: nothing to drop. */
 void ktask_join_waker_drop(unsigned long waker)
 {
-	if (waker && waker != KTASK_JOIN_WAKER_THREAD)
+	if (waker && !(waker & KTASK_JOIN_WAKER_TAGS))
 		ktask_waker_drop((struct ktask_waker *)waker);
 }

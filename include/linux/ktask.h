@@ -316,4 +316,83 @@ enum ktask_poll ktask_wait_for_completion(struct ktask_cx *cx,
 					  struct completion *done);
 void ktask_completion_wait_cancel(struct ktask_completion_wait *cw);
 
+/*
+ * Task groups (Tokio's JoinSet): tasks spawned into a group are joined in
+ * the order they complete, aborted together, and shut down together.
+ */
+struct ktask_group;
+
+/**
+ * enum ktask_group_kind - what __ktask_group_spawn() spawns
+ * @KTASK_GROUP_FN: a run-to-completion function, as ktask_spawn()
+ * @KTASK_GROUP_POLL: a pollable task, as ktask_spawn_poll()
+ * @KTASK_GROUP_BLOCKING: a blocking function, as ktask_spawn_blocking()
+ */
+enum ktask_group_kind {
+	KTASK_GROUP_FN,
+	KTASK_GROUP_POLL,
+	KTASK_GROUP_BLOCKING,
+};
+
+struct ktask_group *ktask_group_create(struct ktask_rt *rt);
+void ktask_group_destroy(struct ktask_group *g);
+int __ktask_group_spawn(struct ktask_group *g, enum ktask_group_kind kind,
+			const struct ktask_ops *ops, long (*fn)(void *arg),
+			void *arg, gfp_t gfp, u64 *id, struct module *owner);
+
+/**
+ * ktask_group_spawn() - spawn a run-to-completion task into a group
+ * @g: the group
+ * @fn: the task's function
+ * @arg: passed to @fn
+ * @gfp: allocation flags
+ * @id: where to store the task's id; may be NULL
+ *
+ * Context: Any context, with @gfp matching it.
+ * Return: 0, or -EINVAL, -ENOMEM or -ESHUTDOWN (see __ktask_group_spawn()).
+ */
+#define ktask_group_spawn(g, fn, arg, gfp, id)				\
+	__ktask_group_spawn(g, KTASK_GROUP_FN, NULL, fn, arg, gfp, id,	\
+			    THIS_MODULE)
+
+/**
+ * ktask_group_spawn_poll() - spawn a pollable task into a group
+ * @g: the group
+ * @ops: the task's operations; must outlive the task
+ * @arg: passed to every operation
+ * @gfp: allocation flags
+ * @id: where to store the task's id; may be NULL
+ *
+ * Context: Any context, with @gfp matching it.
+ * Return: as ktask_group_spawn().  On failure @ops->drop is not called.
+ */
+#define ktask_group_spawn_poll(g, ops, arg, gfp, id)			\
+	__ktask_group_spawn(g, KTASK_GROUP_POLL, ops, NULL, arg, gfp, id, \
+			    THIS_MODULE)
+
+/**
+ * ktask_group_spawn_blocking() - spawn a blocking function into a group
+ * @g: the group
+ * @fn: the function; it may sleep
+ * @arg: passed to @fn
+ * @gfp: allocation flags
+ * @id: where to store the task's id; may be NULL
+ *
+ * Context: Any context, with @gfp matching it.
+ * Return: as ktask_group_spawn().
+ */
+#define ktask_group_spawn_blocking(g, fn, arg, gfp, id)			\
+	__ktask_group_spawn(g, KTASK_GROUP_BLOCKING, NULL, fn, arg, gfp,	\
+			    id, THIS_MODULE)
+
+int ktask_group_join_next(struct ktask_group *g, u64 *id, long *out);
+int ktask_group_join_next_timeout(struct ktask_group *g, u64 *id, long *out,
+				  unsigned long timeout);
+enum ktask_poll ktask_group_join_next_poll(struct ktask_group *g,
+					   struct ktask_cx *cx, u64 *id,
+					   long *out, int *err);
+void ktask_group_abort_all(struct ktask_group *g);
+void ktask_group_shutdown(struct ktask_group *g);
+unsigned int ktask_group_len(struct ktask_group *g);
+
 #endif /* _LINUX_KTASK_H */
