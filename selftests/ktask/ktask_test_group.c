@@ -42,7 +42,8 @@ static enum ktask_poll parker_poll(struct ktask_cx *cx, void *arg, long *out)
 {
 	struct parker *p = arg;
 
-	if (p->ready_at && ++p->polls >= p->ready_at) {
+	WRITE_ONCE(p->polls, p->polls + 1);
+	if (p->ready_at && p->polls >= p->ready_at) {
 		*out = (long)p;
 		return KTASK_READY;
 	}
@@ -68,6 +69,15 @@ static const struct ktask_ops parker_ops = {
 	.drop = parker_drop,
 	.drop_output = parker_drop_output,
 };
+
+/* Wait, boundedly, until @p was polled once. */
+static void wait_polled(struct parker *p)
+{
+	unsigned long end = jiffies + KT_WAIT;
+
+	while (!READ_ONCE(p->polls) && time_before(jiffies, end))
+		usleep_range(1000, 2000);
+}
 
 static long twice(void *arg)
 {
@@ -238,6 +248,9 @@ static int shutdown_and_destroy_with_live_tasks(void)
 			spawn |= ktask_group_spawn_poll(g, &parker_ops, &p[i],
 							GFP_KERNEL, NULL);
 		}
+		/* The ready ones ran: their outputs are there to drop. */
+		for (i = 1; i < 8; i += 2)
+			wait_polled(&p[i]);
 		ktask_group_shutdown(g);
 		len_after = ktask_group_len(g);
 		again = ktask_group_spawn(g, twice, (void *)21L, GFP_KERNEL,

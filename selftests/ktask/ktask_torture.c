@@ -92,6 +92,7 @@ static bool tt_is_fn(enum tt_kind kind)
 /**
  * struct tt_gen - one runtime and the records of its tasks
  * @rt: the runtime
+ * @sentinel_waker: the sentinel task's waker, which nothing wakes
  * @users: spawners using @rt now, plus one while it is current
  * @refs: records of @gen, plus one until it has been reaped
  * @closing: set before ktask_rt_destroy(@rt): -ESHUTDOWN and -ECANCELED are
@@ -104,6 +105,7 @@ static bool tt_is_fn(enum tt_kind kind)
  */
 struct tt_gen {
 	struct ktask_rt *rt;
+	struct ktask_waker *sentinel_waker;
 	atomic_t users;
 	atomic_t refs;
 	int closing;
@@ -898,9 +900,18 @@ static int tt_thread_fn(void *arg)
  * destroyed while it is current stays current until then: every spawn
  * meanwhile races the destroy.
  */
+/*
+ * The sentinel parks until its runtime's destroy cancels it.  It keeps its
+ * waker, which nothing wakes, so that ktask's lost-waker report does not
+ * name it: only destroy ends it, by design.
+ */
 static enum ktask_poll tt_sentinel_poll(struct ktask_cx *cx, void *arg,
 					long *out)
 {
+	struct tt_gen *g = arg;
+
+	ktask_waker_drop(xchg(&g->sentinel_waker,
+			      ktask_waker_clone(ktask_cx_waker(cx))));
 	return KTASK_PENDING;
 }
 
@@ -908,6 +919,7 @@ static void tt_sentinel_drop(void *arg)
 {
 	struct tt_gen *g = arg;
 
+	ktask_waker_drop(xchg(&g->sentinel_waker, NULL));
 	if (!READ_ONCE(g->closing))
 		tt_err("sentinel of runtime %lu dropped before destroy", g->nr);
 	if (g->next) {
