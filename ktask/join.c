@@ -383,6 +383,41 @@ enum ktask_poll ktask_join_poll(struct ktask_handle *h, struct ktask_cx *cx,
 EXPORT_SYMBOL_GPL(ktask_join_poll);
 
 /**
+ * ktask_join_poll_cancel() - withdraw a task's pending poll-join
+ * @h: the join handle the task poll-joined; still valid afterwards
+ * @cx: the polling task's context
+ *
+ * For a task that gives up waiting (a timeout): its waker leaves the
+ * joined task's join-waker slot, so that the joined task's completion
+ * does not wake it.  Nothing happens if the task did not register, or if
+ * the joined task completed meanwhile (its completion then wakes it once).
+ *
+ * Context: Inside a poll function, the one that called ktask_join_poll().
+ */
+void ktask_join_poll_cancel(struct ktask_handle *h, struct ktask_cx *cx)
+{
+	struct ktask_cell *cell;
+	unsigned long waker;
+	bool ok;
+
+	if (WARN_ONCE(!cx, "ktask: join_poll_cancel without cx\n") ||
+	    ktask_handle_check(h, "join_poll_cancel"))
+		return;
+	cell = ktask_handle_cell(h);
+	if (!(ktask_state_load(&cell->state) & KTASK_JOIN_WAKER) ||
+	    READ_ONCE(cell->join_waker) != (unsigned long)cx->cell)
+		return;
+	/* Take the slot back from the harness, as a re-registration does. */
+	ktask_state_unset_join_waker(&cell->state, &ok);
+	if (!ok)
+		return;
+	waker = cell->join_waker;
+	WRITE_ONCE(cell->join_waker, 0);
+	ktask_join_waker_drop(waker);
+}
+EXPORT_SYMBOL_GPL(ktask_join_poll_cancel);
+
+/**
  * ktask_is_finished() - whether a task has completed
  * @h: the join handle
  *

@@ -81,6 +81,8 @@ void ktask_sleep_init(struct ktask_sleep *s)
 	hrtimer_init(&s->timer, CLOCK_MONOTONIC, HRTIMER_MODE_ABS_PINNED);
 	s->timer.function = ktask_sleep_fire;
 	s->waker = NULL;
+	s->deadline = 0;
+	s->armed = false;
 }
 EXPORT_SYMBOL_GPL(ktask_sleep_init);
 
@@ -127,6 +129,7 @@ void ktask_sleep_cancel(struct ktask_sleep *s)
 {
 	hrtimer_cancel(&s->timer);
 	ktask_waker_drop(xchg(&s->waker, NULL));
+	s->armed = false;
 }
 EXPORT_SYMBOL_GPL(ktask_sleep_cancel);
 

@@ -146,6 +146,7 @@ int ktask_join_timeout(struct ktask_handle *h, long *out,
 int ktask_join_killable(struct ktask_handle *h, long *out);
 enum ktask_poll ktask_join_poll(struct ktask_handle *h, struct ktask_cx *cx,
 				long *out, int *err);
+void ktask_join_poll_cancel(struct ktask_handle *h, struct ktask_cx *cx);
 bool ktask_is_finished(struct ktask_handle *h);
 void ktask_detach(struct ktask_handle *h);
 void ktask_abort(struct ktask_handle *h);
@@ -214,10 +215,12 @@ struct ktask_yield {
 enum ktask_poll ktask_yield_now(struct ktask_cx *cx, struct ktask_yield *y);
 
 /**
- * struct ktask_sleep - state of ktask_sleep_until(); init with
- * ktask_sleep_init(), release with ktask_sleep_cancel()
+ * struct ktask_sleep - state of ktask_sleep_until() and ktask_sleep_for();
+ * init with ktask_sleep_init(), release with ktask_sleep_cancel()
  * @timer: fires at the deadline, in hardirq context
  * @waker: the task to wake; taken by whoever wakes or cancels
+ * @deadline: ktask_sleep_for()'s deadline, while @armed
+ * @armed: a ktask_sleep_for() is in progress: later polls keep @deadline
  *
  * It lives in the task's state, never on a stack: @timer is initialised
  * as a static object, which CONFIG_DEBUG_OBJECTS_TIMERS reports on a stack.
@@ -225,12 +228,69 @@ enum ktask_poll ktask_yield_now(struct ktask_cx *cx, struct ktask_yield *y);
 struct ktask_sleep {
 	struct hrtimer timer;
 	struct ktask_waker *waker;
+	ktime_t deadline;
+	bool armed;
 };
 
 void ktask_sleep_init(struct ktask_sleep *s);
 enum ktask_poll ktask_sleep_until(struct ktask_cx *cx, struct ktask_sleep *s,
 				  ktime_t deadline);
 void ktask_sleep_cancel(struct ktask_sleep *s);
+enum ktask_poll ktask_sleep_for(struct ktask_cx *cx, struct ktask_sleep *s,
+				u64 ns);
+
+/**
+ * enum ktask_missed_tick - what an interval does about ticks it missed
+ * @KTASK_TICK_BURST: tick at once for each missed tick, until caught up
+ *	(Tokio's default)
+ * @KTASK_TICK_DELAY: tick at once, then a period after that tick
+ * @KTASK_TICK_SKIP: tick at once, then on the original schedule, skipping
+ *	the missed ticks
+ */
+enum ktask_missed_tick {
+	KTASK_TICK_BURST,
+	KTASK_TICK_DELAY,
+	KTASK_TICK_SKIP,
+};
+
+/**
+ * struct ktask_interval - a tick every period; init with
+ * ktask_interval_init(), release with ktask_interval_cancel()
+ * @sleep: waits for the next tick
+ * @next: when the next tick is due (0 before the first, which is at once)
+ * @period: the period, in ns
+ * @missed: enum ktask_missed_tick
+ */
+struct ktask_interval {
+	struct ktask_sleep sleep;
+	ktime_t next;
+	u64 period;
+	enum ktask_missed_tick missed;
+};
+
+int ktask_interval_init(struct ktask_interval *iv, u64 period_ns,
+			enum ktask_missed_tick missed);
+enum ktask_poll ktask_interval_tick(struct ktask_cx *cx,
+				    struct ktask_interval *iv);
+void ktask_interval_cancel(struct ktask_interval *iv);
+
+/**
+ * struct ktask_timeout - a deadline around another wait; init with
+ * ktask_timeout_init(), release with ktask_timeout_cancel()
+ * @sleep: wakes the task at the deadline
+ *
+ * Start it with ktask_timeout_start(); in each poll, after the wait it
+ * guards returned KTASK_PENDING, ktask_timeout_elapsed() says whether to
+ * give up (cancel the inner wait and complete with -ETIMEDOUT).
+ */
+struct ktask_timeout {
+	struct ktask_sleep sleep;
+};
+
+void ktask_timeout_init(struct ktask_timeout *t);
+int ktask_timeout_start(struct ktask_timeout *t, u64 ns);
+bool ktask_timeout_elapsed(struct ktask_cx *cx, struct ktask_timeout *t);
+void ktask_timeout_cancel(struct ktask_timeout *t);
 
 /**
  * struct ktask_wait - a task waiting on a wait_queue_head_t; init with
