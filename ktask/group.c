@@ -32,9 +32,11 @@
  * @len: members on either list
  * @waker: the task waiting in ktask_group_join_next_poll(), or NULL
  * @wq: threads waiting in ktask_group_join_next() and shutdown
+ * @token: I: cancelled when the group shuts down
  */
 struct ktask_group {
 	struct ktask_rt *rt;
+	struct ktask_cancel_token *token;
 	spinlock_t lock;			/* protects what follows */
 	struct list_head running;
 	struct list_head done;
@@ -104,6 +106,11 @@ struct ktask_group *ktask_group_create(struct ktask_rt *rt)
 	g = kzalloc(sizeof(*g), GFP_KERNEL);
 	if (!g)
 		return ERR_PTR(-ENOMEM);
+	g->token = ktask_cancel_token_create(GFP_KERNEL);
+	if (IS_ERR(g->token)) {
+		kfree(g);
+		return ERR_PTR(-ENOMEM);
+	}
 	g->rt = rt;
 	spin_lock_init(&g->lock);
 	INIT_LIST_HEAD(&g->running);
@@ -398,10 +405,31 @@ unsigned int ktask_group_len(struct ktask_group *g)
 EXPORT_SYMBOL_GPL(ktask_group_len);
 
 /**
+ * ktask_group_cancel_token() - the group's cancellation token
+ * @g: the group
+ *
+ * Cancelled when the group shuts down (ktask_group_shutdown(), destroy),
+ * before its tasks are aborted: a blocking function of the group, which an
+ * abort does not stop once it runs, checks it to return early.  It stays
+ * cancelled: tasks spawned after a shutdown see it cancelled.
+ *
+ * Context: Any context.
+ * Return: the token, borrowed: valid while the group is (take a reference
+ * with ktask_cancel_token_get() to keep it longer); NULL for an invalid
+ * group.
+ */
+struct ktask_cancel_token *ktask_group_cancel_token(struct ktask_group *g)
+{
+	return IS_ERR_OR_NULL(g) ? NULL : g->token;
+}
+EXPORT_SYMBOL_GPL(ktask_group_cancel_token);
+
+/**
  * ktask_group_shutdown() - abort every task of the group and wait for all
  * @g: the group; empty and still usable afterwards
  *
- * Every task's output, and its result, is dropped (@ops->drop_output).
+ * Cancels the group's token, aborts every task and waits for them; every
+ * task's output, and its result, is dropped (@ops->drop_output).
  *
  * Context: Process context; sleeps.  Not from a ktask worker, nor from a
  * task of the group.
@@ -415,6 +443,7 @@ void ktask_group_shutdown(struct ktask_group *g)
 	if (IS_ERR_OR_NULL(g))
 		return;
 	might_sleep();
+	ktask_cancel_token_cancel(g->token);
 	ktask_group_abort_all(g);
 	wait_event(g->wq, ({
 		bool none;
@@ -448,6 +477,7 @@ void ktask_group_destroy(struct ktask_group *g)
 	spin_lock_irqsave(&g->lock, flags);
 	spin_unlock_irqrestore(&g->lock, flags);
 	ktask_waker_drop(g->waker);
+	ktask_cancel_token_put(g->token);
 	kfree(g);
 }
 EXPORT_SYMBOL_GPL(ktask_group_destroy);

@@ -88,9 +88,14 @@ struct ktask_rt *__ktask_rt_create(const char *name,
 	atomic_long_set(&rt->alive, 0);
 	ktask_rt_lockdep_init(rt);
 
+	rt->token = ktask_cancel_token_create(GFP_KERNEL);
+	if (IS_ERR(rt->token)) {
+		ret = -ENOMEM;
+		goto err_free;
+	}
 	ret = ktask_owned_init(rt);
 	if (ret)
-		goto err_free;
+		goto err_token;
 	rt->blocking_wq = alloc_workqueue("ktask_blocking/%s", WQ_UNBOUND |
 					  ((rt->flags & KTASK_RT_MEM_RECLAIM) ?
 					   WQ_MEM_RECLAIM : 0), 0, rt->name);
@@ -111,6 +116,8 @@ err_blocking:
 	destroy_workqueue(rt->blocking_wq);
 err_owned:
 	ktask_owned_destroy(rt);
+err_token:
+	ktask_cancel_token_put(rt->token);
 err_free:
 	ktask_rt_lockdep_exit(rt);
 	kfree(rt);
@@ -158,6 +165,8 @@ void ktask_rt_destroy(struct ktask_rt *rt)
 
 	/* Destroy waits for the polls of @rt, as a join does. */
 	ktask_rt_lockdep_wait(rt);
+	/* First, so that blocking functions, which run on, may return. */
+	ktask_cancel_token_cancel(rt->token);
 	WRITE_ONCE(rt->destroyer, current);
 	ktask_owned_close_and_shutdown(rt);
 	wait_var_event(&rt->alive, !atomic_long_read(&rt->alive));
@@ -167,10 +176,30 @@ void ktask_rt_destroy(struct ktask_rt *rt)
 	/* Waits for blocking functions whose tasks were cancelled. */
 	destroy_workqueue(rt->blocking_wq);
 	ktask_owned_destroy(rt);
+	ktask_cancel_token_put(rt->token);
 	ktask_rt_lockdep_exit(rt);
 	kfree(rt);
 }
 EXPORT_SYMBOL_GPL(ktask_rt_destroy);
+
+/**
+ * ktask_rt_cancel_token() - the runtime's cancellation token
+ * @rt: the runtime
+ *
+ * Cancelled when ktask_rt_destroy() begins, before it cancels the tasks:
+ * a blocking function of the runtime, which destroy waits for, checks it
+ * to return early.
+ *
+ * Context: Any context.
+ * Return: the token, borrowed: valid while @rt is (take a reference with
+ * ktask_cancel_token_get() to keep it longer); NULL for an invalid
+ * runtime.
+ */
+struct ktask_cancel_token *ktask_rt_cancel_token(struct ktask_rt *rt)
+{
+	return IS_ERR_OR_NULL(rt) ? NULL : rt->token;
+}
+EXPORT_SYMBOL_GPL(ktask_rt_cancel_token);
 
 /**
  * ktask_rt_num_alive() - tasks of a runtime that have not completed

@@ -186,6 +186,7 @@ struct ktask_sched_ops {
  *	would wait for itself
  * @cpuhp_node: I: CPU-hotplug instance
  * @node: L: entry in ktask_rt_list
+ * @token: I: cancelled when destroy begins (ktask_rt_cancel_token())
  * @lockdep_key: I: the lock class of @lockdep_map, one per runtime
  * @lockdep_map: I: "a poll of this runtime": held around every poll,
  *	acquired and released by joins and destroy, which wait for polls
@@ -210,6 +211,7 @@ struct ktask_rt {
 	struct task_struct *destroyer;
 	struct hlist_node cpuhp_node;
 	struct list_head node;
+	struct ktask_cancel_token *token;
 #ifdef CONFIG_LOCKDEP
 	struct lock_class_key lockdep_key;
 	struct lockdep_map lockdep_map;

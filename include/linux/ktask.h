@@ -377,6 +377,40 @@ enum ktask_poll ktask_wait_for_completion(struct ktask_cx *cx,
 void ktask_completion_wait_cancel(struct ktask_completion_wait *cw);
 
 /*
+ * Cancellation tokens (tokio-util's CancellationToken): cancelled once, from
+ * any context, with their descendants; pollable tasks wait for them with
+ * ktask_cancelled(), functions check ktask_cancel_token_is_cancelled().
+ */
+struct ktask_cancel_token;
+
+/**
+ * struct ktask_cancel_wait - a task waiting for a token; init with
+ * ktask_cancel_wait_init(), release with ktask_cancel_wait_cancel()
+ * @node: on the token's list of waits
+ * @token: the token waited for (a reference), or NULL
+ * @waker: the task to wake; taken by whoever wakes or cancels
+ */
+struct ktask_cancel_wait {
+	struct list_head node;
+	struct ktask_cancel_token *token;
+	struct ktask_waker *waker;
+};
+
+struct ktask_cancel_token *ktask_cancel_token_create(gfp_t gfp);
+struct ktask_cancel_token *
+ktask_cancel_token_child(struct ktask_cancel_token *parent, gfp_t gfp);
+struct ktask_cancel_token *ktask_cancel_token_get(struct ktask_cancel_token *t);
+void ktask_cancel_token_put(struct ktask_cancel_token *t);
+void ktask_cancel_token_cancel(struct ktask_cancel_token *t);
+bool ktask_cancel_token_is_cancelled(struct ktask_cancel_token *t);
+void ktask_cancel_wait_init(struct ktask_cancel_wait *w);
+enum ktask_poll ktask_cancelled(struct ktask_cx *cx,
+				struct ktask_cancel_wait *w,
+				struct ktask_cancel_token *t);
+void ktask_cancel_wait_cancel(struct ktask_cancel_wait *w);
+struct ktask_cancel_token *ktask_rt_cancel_token(struct ktask_rt *rt);
+
+/*
  * Task groups (Tokio's JoinSet): tasks spawned into a group are joined in
  * the order they complete, aborted together, and shut down together.
  */
@@ -454,5 +488,6 @@ enum ktask_poll ktask_group_join_next_poll(struct ktask_group *g,
 void ktask_group_abort_all(struct ktask_group *g);
 void ktask_group_shutdown(struct ktask_group *g);
 unsigned int ktask_group_len(struct ktask_group *g);
+struct ktask_cancel_token *ktask_group_cancel_token(struct ktask_group *g);
 
 #endif /* _LINUX_KTASK_H */

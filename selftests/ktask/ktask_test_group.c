@@ -5,6 +5,7 @@
 #include <linux/atomic.h>
 #include <linux/completion.h>
 #include <linux/delay.h>
+#include <linux/hrtimer.h>
 #include <linux/ktask.h>
 #include <linux/slab.h>
 
@@ -411,6 +412,237 @@ static int group_bad_input(void)
 	return 0;
 }
 
+/* ------------------------------------------------------------------ */
+/* Cancellation tokens                                                 */
+
+/* Cancelling a token cancels its descendants, not its ancestors. */
+static int token_tree(void)
+{
+	struct ktask_cancel_token *root, *a, *b, *aa, *late;
+	bool before, after_a, after_root, late_born;
+
+	root = ktask_cancel_token_create(GFP_KERNEL);
+	KT_ASSERT_NOT_ERR_OR_NULL(root);
+	a = ktask_cancel_token_child(root, GFP_KERNEL);
+	b = ktask_cancel_token_child(root, GFP_KERNEL);
+	aa = IS_ERR(a) ? a : ktask_cancel_token_child(a, GFP_KERNEL);
+	if (IS_ERR(a) || IS_ERR(b) || IS_ERR(aa)) {
+		ktask_cancel_token_put(aa);
+		ktask_cancel_token_put(b);
+		ktask_cancel_token_put(a);
+		ktask_cancel_token_put(root);
+		KT_FAIL("child: -ENOMEM");
+		return -ENOMEM;
+	}
+	before = ktask_cancel_token_is_cancelled(root) ||
+		 ktask_cancel_token_is_cancelled(a) ||
+		 ktask_cancel_token_is_cancelled(aa);
+	ktask_cancel_token_cancel(a);
+	after_a = ktask_cancel_token_is_cancelled(aa) &&
+		  !ktask_cancel_token_is_cancelled(root) &&
+		  !ktask_cancel_token_is_cancelled(b);
+	ktask_cancel_token_cancel(root);
+	ktask_cancel_token_cancel(root);	/* twice: nothing more */
+	after_root = ktask_cancel_token_is_cancelled(b);
+	late = ktask_cancel_token_child(root, GFP_KERNEL);
+	late_born = !IS_ERR(late) && ktask_cancel_token_is_cancelled(late);
+	/* Children may go before or after their parents. */
+	ktask_cancel_token_put(root);
+	ktask_cancel_token_put(a);
+	ktask_cancel_token_put(late);
+	ktask_cancel_token_put(aa);
+	ktask_cancel_token_put(b);
+	KT_ASSERT(!before);
+	KT_ASSERT(after_a);
+	KT_ASSERT(after_root);
+	KT_ASSERT(late_born);
+	return 0;
+}
+
+/* A task that waits for a token and returns 1 once it is cancelled. */
+struct token_waiter {
+	struct ktask_cancel_wait wait;
+	struct ktask_cancel_token *token;
+	atomic_t drops;
+	struct completion parked;
+};
+
+static enum ktask_poll token_waiter_poll(struct ktask_cx *cx, void *arg,
+					 long *out)
+{
+	struct token_waiter *w = arg;
+
+	if (ktask_cancelled(cx, &w->wait, w->token) == KTASK_PENDING) {
+		complete(&w->parked);
+		return KTASK_PENDING;
+	}
+	*out = 1;
+	return KTASK_READY;
+}
+
+static void token_waiter_drop(void *arg)
+{
+	struct token_waiter *w = arg;
+
+	ktask_cancel_wait_cancel(&w->wait);
+	atomic_inc(&w->drops);
+}
+
+static const struct ktask_ops token_waiter_ops = {
+	.poll = token_waiter_poll,
+	.drop = token_waiter_drop,
+};
+
+struct token_timer {
+	struct hrtimer timer;
+	struct ktask_cancel_token *token;
+};
+
+static enum hrtimer_restart token_timer_fn(struct hrtimer *timer)
+{
+	/* Hardirq context: cancelling is allowed here. */
+	ktask_cancel_token_cancel(container_of(timer, struct token_timer,
+					       timer)->token);
+	return HRTIMER_NORESTART;
+}
+
+/*
+ * Eight tasks wait for children of a token, which an hrtimer cancels from
+ * hardirq context: each is woken and completes; a ninth, aborted while it
+ * waits, leaves the token's list (its drop ends the wait).
+ */
+static int tasks_wait_for_a_token(void)
+{
+	struct ktask_rt *rt = ktask_rt_create("group", NULL);
+	struct token_waiter *w = kcalloc(9, sizeof(*w), GFP_KERNEL);
+	struct ktask_cancel_token *root;
+	struct ktask_handle *h[9] = {};
+	struct token_timer *tt = kzalloc(sizeof(*tt), GFP_KERNEL);
+	int i, ready = 0, aborted = -EINVAL, spawned = 0;
+	long out;
+
+	KT_ASSERT_NOT_ERR_OR_NULL(rt);
+	root = ktask_cancel_token_create(GFP_KERNEL);
+	if (!w || !tt || IS_ERR(root))
+		goto out;
+	for (i = 0; i < 9; i++) {
+		ktask_cancel_wait_init(&w[i].wait);
+		init_completion(&w[i].parked);
+		w[i].token = ktask_cancel_token_child(root, GFP_KERNEL);
+		if (IS_ERR(w[i].token)) {
+			w[i].token = NULL;
+			continue;
+		}
+		h[i] = ktask_spawn_poll(rt, &token_waiter_ops, &w[i],
+					GFP_KERNEL);
+		if (IS_ERR(h[i]))
+			h[i] = NULL;
+		else
+			spawned++;
+	}
+	for (i = 0; i < 9; i++)
+		if (h[i])
+			wait_for_completion_timeout(&w[i].parked, KT_WAIT);
+	if (h[8]) {
+		ktask_abort(h[8]);
+		aborted = ktask_join(h[8], NULL);
+		h[8] = NULL;
+	}
+	hrtimer_init(&tt->timer, CLOCK_MONOTONIC, HRTIMER_MODE_REL);
+	tt->timer.function = token_timer_fn;
+	tt->token = root;
+	hrtimer_start(&tt->timer, ms_to_ktime(5), HRTIMER_MODE_REL);
+	for (i = 0; i < 8; i++) {
+		out = 0;
+		if (h[i] && !ktask_join_timeout(h[i], &out, KT_WAIT) && out == 1)
+			ready++;
+		else if (h[i])
+			ktask_detach(h[i]);
+	}
+	hrtimer_cancel(&tt->timer);
+out:
+	ktask_rt_destroy(rt);
+	for (i = 0; w && i < 9; i++)
+		ktask_cancel_token_put(w[i].token);
+	if (!IS_ERR(root))
+		ktask_cancel_token_put(root);
+	kfree(tt);
+	kfree(w);
+	KT_ASSERT_EQ(spawned, 9);
+	KT_ASSERT_EQ(aborted, -ECANCELED);
+	KT_ASSERT_EQ(ready, 8);
+	return 0;
+}
+
+/* A blocking function that runs until a token is cancelled, boundedly. */
+struct stopper {
+	struct ktask_cancel_token *token;
+	atomic_t result;	/* 1: stopped by the token, -1: ran out */
+};
+
+static long until_cancelled(void *arg)
+{
+	struct stopper *st = arg;
+	unsigned long end = jiffies + KT_WAIT;
+
+	while (!ktask_cancel_token_is_cancelled(st->token) &&
+	       time_before(jiffies, end))
+		usleep_range(1000, 2000);
+	atomic_set(&st->result,
+		   ktask_cancel_token_is_cancelled(st->token) ? 1 : -1);
+	return 0;
+}
+
+/*
+ * The group's token, and the runtime's, stop a blocking function that an
+ * abort cannot: the group's destroy, and the runtime's, return once the
+ * function saw its token cancelled.
+ */
+static int group_and_runtime_tokens_stop_blocking(void)
+{
+	struct ktask_rt *rt = ktask_rt_create("group", NULL);
+	struct stopper sg = {}, sr = {};
+	struct ktask_group *g;
+	struct ktask_handle *h;
+	int spawn;
+
+	KT_ASSERT_NOT_ERR_OR_NULL(rt);
+	g = ktask_group_create(rt);
+	KT_ASSERT_NOT_ERR_OR_NULL(g);
+	sg.token = ktask_group_cancel_token(g);
+	spawn = ktask_group_spawn_blocking(g, until_cancelled, &sg, GFP_KERNEL,
+					   NULL);
+	msleep(20);	/* it runs: an abort no longer stops it */
+	ktask_group_destroy(g);
+
+	sr.token = ktask_rt_cancel_token(rt);
+	h = ktask_spawn_blocking(rt, until_cancelled, &sr, GFP_KERNEL);
+	msleep(20);
+	if (!IS_ERR(h))
+		ktask_detach(h);
+	/* Destroy cancels the token first, then waits for the function. */
+	ktask_rt_destroy(rt);
+	KT_ASSERT_EQ(spawn, 0);
+	KT_ASSERT(!IS_ERR(h));
+	KT_ASSERT_EQ(atomic_read(&sg.result), 1);
+	KT_ASSERT_EQ(atomic_read(&sr.result), 1);
+	return 0;
+}
+
+/* Bad input: invalid tokens are refused or ignored, never crash. */
+static int token_bad_input(void)
+{
+	KT_ASSERT_EQ(PTR_ERR(ktask_cancel_token_child(NULL, GFP_KERNEL)),
+		     -EINVAL);
+	KT_ASSERT(!ktask_cancel_token_is_cancelled(NULL));
+	ktask_cancel_token_cancel(NULL);
+	ktask_cancel_token_put(NULL);
+	KT_ASSERT(!ktask_cancel_token_get(NULL));
+	KT_ASSERT(!ktask_group_cancel_token(NULL));
+	KT_ASSERT(!ktask_rt_cancel_token(NULL));
+	return 0;
+}
+
 static const struct kt_case group_cases[] = {
 	KT_CASE(join_next_in_completion_order),
 	KT_CASE(join_next_on_empty_group),
@@ -420,6 +652,10 @@ static const struct kt_case group_cases[] = {
 	KT_CASE(every_kind_in_a_group),
 	KT_CASE(join_next_poll_from_a_task),
 	KT_CASE(group_bad_input),
+	KT_CASE(token_tree),
+	KT_CASE(tasks_wait_for_a_token),
+	KT_CASE(group_and_runtime_tokens_stop_blocking),
+	KT_CASE(token_bad_input),
 };
 
 KT_TEST_MODULE(group, group_cases);
