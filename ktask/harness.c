@@ -127,6 +127,11 @@ static void ktask_complete(struct ktask_cell *cell)
 	unsigned long snap;
 	bool released;
 
+	if (unlikely(rt->hooks) && rt->hooks->terminate)
+		rt->hooks->terminate(rt->hooks->data, cell->id,
+				     cell->stage == KTASK_STAGE_FINISHED ?
+				     0 : (int)cell->output);
+
 	/*
 	 * Once COMPLETE is published, a joiner may return and its caller
 	 * unload the task's module: the task's code has returned for good,
@@ -256,10 +261,16 @@ static enum ktask_poll ktask_poll_body(struct ktask_rq *rq,
 	/* Set again by whatever the poll parks on (ktask_cx_note_wait()). */
 	WRITE_ONCE(cell->wait_site, 0);
 	ktask_rq_poll_begin(rq, cell, start);
+	if (unlikely(rt->hooks) && rt->hooks->before_poll)
+		rt->hooks->before_poll(rt->hooks->data, cell->id);
 	/* Joins wait for this: ktask_rt_lockdep_wait(). */
 	lock_map_acquire(&rt->lockdep_map);
 	res = ktask_run_body(cell, &cx, out);
 	lock_map_release(&rt->lockdep_map);
+	if (unlikely(rt->hooks) && rt->hooks->after_poll)
+		rt->hooks->after_poll(rt->hooks->data, cell->id,
+				      res == KTASK_READY ? KTASK_READY :
+							   KTASK_PENDING);
 	ktask_rq_poll_end(rq);
 	trace_ktask_poll_end(cell, res);
 

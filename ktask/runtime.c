@@ -85,6 +85,7 @@ struct ktask_rt *__ktask_rt_create(const char *name,
 	rt->max_polls = (opts && opts->max_polls_per_drain) ?
 			opts->max_polls_per_drain : KTASK_DEFAULT_POLLS;
 	rt->sched = &ktask_percpu_sched;
+	rt->hooks = opts ? opts->hooks : NULL;
 	atomic_long_set(&rt->alive, 0);
 	ktask_rt_lockdep_init(rt);
 
@@ -283,6 +284,8 @@ struct ktask_handle *ktask_spawn_cell(struct ktask_rt *rt,
 	}
 	trace_ktask_spawn(cell);
 	this_cpu_inc(rt->rqs->stats.spawned);
+	if (unlikely(rt->hooks) && rt->hooks->spawn)
+		rt->hooks->spawn(rt->hooks->data, cell->id);
 	rt->sched->schedule(rt, cell);
 	rcu_read_unlock();
 	return ktask_cell_handle(cell);

@@ -187,6 +187,7 @@ struct ktask_sched_ops {
  * @cpuhp_node: I: CPU-hotplug instance
  * @node: L: entry in ktask_rt_list
  * @token: I: cancelled when destroy begins (ktask_rt_cancel_token())
+ * @hooks: I: the creator's callbacks, or NULL
  * @lockdep_key: I: the lock class of @lockdep_map, one per runtime
  * @lockdep_map: I: "a poll of this runtime": held around every poll,
  *	acquired and released by joins and destroy, which wait for polls
@@ -212,6 +213,7 @@ struct ktask_rt {
 	struct hlist_node cpuhp_node;
 	struct list_head node;
 	struct ktask_cancel_token *token;
+	const struct ktask_rt_hooks *hooks;
 #ifdef CONFIG_LOCKDEP
 	struct lock_class_key lockdep_key;
 	struct lockdep_map lockdep_map;

@@ -56,15 +56,43 @@ struct ktask_ops {
 };
 
 /**
+ * struct ktask_rt_hooks - a runtime's callbacks (Tokio's task hooks); each
+ * may be NULL
+ * @spawn: a task was spawned; called by the spawner, in its context (so
+ *	any context), before the task first runs (a destroy that overlaps
+ *	the spawn may cancel it, and call @terminate, first)
+ * @terminate: a task completed (@result 0) or failed (@result as its join
+ *	gives it: -ECANCELED, -EPROTO); called once per spawned task, in
+ *	process context, by the thread that completes it, before any joiner
+ *	returns
+ * @before_poll: a poll of the task begins; on the polling thread, in
+ *	process context: must not sleep
+ * @after_poll: the poll ended with @res; as @before_poll
+ * @data: passed to every callback
+ *
+ * The hooks run on the hot paths: keep them short.  They must outlive the
+ * runtime.
+ */
+struct ktask_rt_hooks {
+	void (*spawn)(void *data, u64 id);
+	void (*terminate)(void *data, u64 id, int result);
+	void (*before_poll)(void *data, u64 id);
+	void (*after_poll)(void *data, u64 id, enum ktask_poll res);
+	void *data;
+};
+
+/**
  * struct ktask_rt_opts - runtime options; a NULL pointer means defaults
  * @budget: coop budget per poll; 0 means the module parameter
  * @max_polls_per_drain: polls per drain before it requeues; 0 for default
  * @flags: KTASK_RT_* flags
+ * @hooks: callbacks, or NULL
  */
 struct ktask_rt_opts {
 	unsigned int budget;
 	unsigned int max_polls_per_drain;
 	unsigned int flags;
+	const struct ktask_rt_hooks *hooks;
 };
 
 /*

@@ -988,6 +988,114 @@ static int join_returns_after_unpin(void)
 	return 0;
 }
 
+/* A runtime's hooks, counted. */
+struct hook_counts {
+	atomic_t spawns, terminates, ok, cancelled, before, after, ready;
+	atomic_t unbalanced;	/* an after_poll without its before_poll */
+};
+
+static void hook_spawn(void *data, u64 id)
+{
+	atomic_inc(&((struct hook_counts *)data)->spawns);
+}
+
+static void hook_terminate(void *data, u64 id, int result)
+{
+	struct hook_counts *c = data;
+
+	atomic_inc(&c->terminates);
+	if (!result)
+		atomic_inc(&c->ok);
+	else if (result == -ECANCELED)
+		atomic_inc(&c->cancelled);
+}
+
+static void hook_before(void *data, u64 id)
+{
+	atomic_inc(&((struct hook_counts *)data)->before);
+}
+
+static void hook_after(void *data, u64 id, enum ktask_poll res)
+{
+	struct hook_counts *c = data;
+
+	if (atomic_inc_return(&c->after) > atomic_read(&c->before))
+		atomic_inc(&c->unbalanced);
+	if (res == KTASK_READY)
+		atomic_inc(&c->ready);
+}
+
+/*
+ * Every hook is called exactly as often as its event happens: 10 function
+ * tasks (one poll each), 5 pollable tasks woken once (two polls each) and
+ * 3 aborted after one poll (cancelled without another).
+ */
+static int runtime_hooks_counted(void)
+{
+	struct hook_counts c = {};
+	const struct ktask_rt_hooks hooks = {
+		.spawn = hook_spawn,
+		.terminate = hook_terminate,
+		.before_poll = hook_before,
+		.after_poll = hook_after,
+		.data = &c,
+	};
+	const struct ktask_rt_hooks none = {};
+	struct ktask_rt_opts opts = { .hooks = &hooks };
+	struct ktask_rt *rt = ktask_rt_create("hooks", &opts), *rt2;
+	struct ktask_handle *h[18] = {};
+	struct probe *p = kcalloc(8, sizeof(*p), GFP_KERNEL);
+	int i, bad = 0;
+
+	KT_ASSERT_NOT_ERR_OR_NULL(rt);
+	for (i = 0; p && i < 18; i++) {
+		if (i < 10) {
+			h[i] = ktask_spawn(rt, square, (void *)(long)i,
+					   GFP_KERNEL);
+		} else {
+			probe_init(&p[i - 10], i < 15 ? 2 : 0);
+			h[i] = ktask_spawn_poll(rt, &probe_ops, &p[i - 10],
+						GFP_KERNEL);
+		}
+		if (IS_ERR(h[i])) {
+			h[i] = NULL;
+			bad++;
+		}
+	}
+	for (i = 10; p && i < 18; i++) {
+		if (!h[i] || !probe_wait_polled(&p[i - 10])) {
+			bad++;
+			continue;
+		}
+		if (i < 15)
+			probe_wake(&p[i - 10]);
+		else
+			ktask_abort(h[i]);
+	}
+	for (i = 0; i < 18; i++)
+		if (h[i])
+			ktask_join_timeout(h[i], NULL, KT_WAIT);
+	ktask_rt_destroy(rt);
+	kfree(p);
+	/* A runtime whose hooks are all NULL works as one without. */
+	opts.hooks = &none;
+	rt2 = ktask_rt_create("hooks", &opts);
+	KT_ASSERT_NOT_ERR_OR_NULL(rt2);
+	h[0] = ktask_spawn(rt2, square, (void *)3L, GFP_KERNEL);
+	KT_ASSERT_EQ(IS_ERR(h[0]) ? PTR_ERR(h[0]) : ktask_join(h[0], NULL), 0);
+	ktask_rt_destroy(rt2);
+	KT_ASSERT_EQ(bad, 0);
+	KT_ASSERT_EQ(atomic_read(&c.spawns), 18);
+	KT_ASSERT_EQ(atomic_read(&c.terminates), 18);
+	KT_ASSERT_EQ(atomic_read(&c.ok), 15);
+	KT_ASSERT_EQ(atomic_read(&c.cancelled), 3);
+	KT_ASSERT_EQ(atomic_read(&c.before), 10 + 5 * 2 + 3);
+	KT_ASSERT_EQ(atomic_read(&c.after), 10 + 5 * 2 + 3);
+	KT_ASSERT_EQ(atomic_read(&c.ready), 15);
+	KT_ASSERT_EQ(atomic_read(&c.unbalanced), 0);
+	return 0;
+}
+
 /* ktask_join_killable(): a fatal signal ends the wait, the handle stays. */
 struct killable_join {
 	struct ktask_handle *h;
@@ -2014,6 +2122,7 @@ static int many_tasks(void)
 static const struct kt_case core_cases[] = {
 	KT_CASE(spawn_join_fn),
 	KT_CASE(output_with_drop_keeps_pin),
+	KT_CASE(runtime_hooks_counted),
 	KT_CASE(join_returns_after_unpin),
 	KT_CASE(wake_null_is_a_noop),
 	KT_CASE(join_killable_interrupted),
