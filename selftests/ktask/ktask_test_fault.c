@@ -89,6 +89,16 @@ static struct ktask_handle *ft_spawn(struct ktask_rt *rt, unsigned int i,
 	}
 }
 
+/* Wait (bounded) for the cell count to come back to @n. */
+static long ft_wait_cells(long n)
+{
+	int i;
+
+	for (i = 0; i < 3000 && ktask_num_cells() != n; i++)
+		usleep_range(1000, 2000);
+	return ktask_num_cells();
+}
+
 /* Wait (bounded) for @rt's tasks to finish; joins may return first. */
 static long ft_wait_idle(struct ktask_rt *rt)
 {
@@ -206,8 +216,97 @@ out:
 	return 0;
 }
 
+static long ft_sleepy(void *arg)
+{
+	usleep_range(100, 200);
+	return 0;
+}
+
+/* Count @err as a failure of the allocation kind; false if it is not one. */
+static bool ft_count(int err, unsigned int *failed, unsigned int *ok)
+{
+	if (!err) {
+		(*ok)++;
+		return true;
+	}
+	(*failed)++;
+	return err == -ENOMEM;
+}
+
+/*
+ * Under failslab for this thread only (test_fault.sh sets its task filter;
+ * we mark ourselves), create runtimes, groups and tokens and spawn into the
+ * groups, 300 times: every failure is -ENOMEM and leaves nothing behind,
+ * every success works, and no cell is left at the end.
+ */
+static int groups_and_tokens_under_faults(void)
+{
+	long cells_before = ktask_num_cells();
+	unsigned int i, k, failed = 0, ok = 0;
+	struct ktask_cancel_token *root;
+	struct ktask_rt *rt;
+	int ret = 0;
+
+	rt = ktask_rt_create("fault-group", NULL);
+	KT_ASSERT_NOT_ERR_OR_NULL(rt);
+	root = ktask_cancel_token_create(GFP_KERNEL);
+	if (IS_ERR(root)) {
+		ktask_rt_destroy(rt);
+		KT_FAIL("token: %ld", PTR_ERR(root));
+		return -ENOMEM;
+	}
+#ifdef CONFIG_FAULT_INJECTION
+	current->make_it_fail = 1;
+#endif
+	for (i = 0; i < 300 && !ret; i++) {
+		struct ktask_cancel_token *t;
+		struct ktask_group *g;
+		struct ktask_rt *r2;
+
+		if (!(i % 20)) {
+			r2 = ktask_rt_create("fault-rt", NULL);
+			if (!ft_count(PTR_ERR_OR_ZERO(r2), &failed, &ok))
+				ret = -EINVAL;
+			if (!IS_ERR(r2))
+				ktask_rt_destroy(r2);
+		}
+		t = ktask_cancel_token_child(root, GFP_KERNEL);
+		if (!ft_count(PTR_ERR_OR_ZERO(t), &failed, &ok))
+			ret = -EINVAL;
+		g = ktask_group_create(rt);
+		if (!ft_count(PTR_ERR_OR_ZERO(g), &failed, &ok))
+			ret = -EINVAL;
+		for (k = 0; !IS_ERR(g) && k < 6; k++) {
+			int err = k % 2 ?
+				ktask_group_spawn(g, ft_fn, (void *)1L,
+						  GFP_KERNEL, NULL) :
+				ktask_group_spawn_blocking(g, ft_sleepy, NULL,
+							   GFP_KERNEL, NULL);
+
+			if (!ft_count(err, &failed, &ok))
+				ret = -EINVAL;
+		}
+		if (!IS_ERR(g))
+			ktask_group_destroy(g);
+		ktask_cancel_token_put(t);
+	}
+#ifdef CONFIG_FAULT_INJECTION
+	current->make_it_fail = 0;
+#endif
+	ktask_cancel_token_put(root);
+	ktask_rt_destroy(rt);
+	pr_info("ktask_test: fault: %u allocations failed, %u succeeded\n",
+		failed, ok);
+	KT_ASSERT_EQ(ret, 0);
+	KT_ASSERT_GT(failed, 0);
+	KT_ASSERT_GT(ok, 0);
+	KT_ASSERT_EQ(ft_wait_cells(cells_before), cells_before);
+	return 0;
+}
+
 static const struct kt_case fault_cases[] = {
 	KT_CASE(spawn_under_faults),
+	KT_CASE(groups_and_tokens_under_faults),
 };
 
 KT_TEST_MODULE(fault, fault_cases);

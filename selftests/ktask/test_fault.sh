@@ -78,7 +78,7 @@ run_case()
 	echo "$1" >/sys/kernel/debug/ktask_test_fault/run
 }
 
-ktap_plan 3
+ktap_plan 4
 if ! have_fail_spawn && ! have_failslab; then
 	echo "# no fault injection in this kernel"
 fi
@@ -123,6 +123,28 @@ else
 		ktap_pass failslab_cell
 	else
 		ktap_fail failslab_cell
+	fi
+fi
+
+# Every allocation of this thread fails at 20 %: runtimes, groups, tokens
+# and spawns into groups (the case marks itself with make_it_fail).
+if ! [ -w "$fsl/task-filter" ]; then
+	ktap_skip failslab_groups "$(failslab_why)"
+elif [ "$loaded" -eq 0 ]; then
+	ktap_fail failslab_groups
+else
+	echo Y >"$fsl/task-filter"
+	echo N >"$fsl/ignore-gfp-wait"
+	fault_set "$fsl" 20
+	rc=0
+	run_case groups_and_tokens_under_faults || rc=1
+	fault_off "$fsl"
+	echo Y >"$fsl/ignore-gfp-wait"
+	echo N >"$fsl/task-filter"
+	if [ "$rc" -eq 0 ]; then
+		ktap_pass failslab_groups
+	else
+		ktap_fail failslab_groups
 	fi
 fi
 
