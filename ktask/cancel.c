@@ -258,8 +258,7 @@ enum ktask_poll ktask_cancelled(struct ktask_cx *cx,
 		return KTASK_PENDING;
 	if (!ktask_cancel_token_is_cancelled(t)) {
 		/* The waker first: a cancel that takes the entry finds it. */
-		ktask_waker_drop(xchg(&w->waker,
-				      ktask_waker_clone(ktask_cx_waker(cx))));
+		ktask_park_waker(cx, &w->waker);
 		spin_lock_irqsave(&t->lock, flags);
 		if (!t->cancelled) {
 			if (list_empty(&w->node)) {

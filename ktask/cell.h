@@ -235,7 +235,7 @@ struct module *ktask_output_pin(const struct ktask_cell *cell);
 
 /* join.c */
 bool ktask_join_register_waker(struct ktask_cell *cell, unsigned long waker);
-int ktask_join_finished(struct ktask_cell *cell, long *out);
+int ktask_join_consume(struct ktask_cell *cell, long *out);
 
 /* group.c */
 void ktask_group_member_done(unsigned long waker);

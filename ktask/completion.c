@@ -258,8 +258,7 @@ enum ktask_poll ktask_wait_for_completion(struct ktask_cx *cx,
 	if (!ktask_coop_proceed(cx))
 		return KTASK_PENDING;
 	/* The waker first: a waiter that is done finds it. */
-	ktask_waker_drop(xchg(&cw->waker,
-			      ktask_waker_clone(ktask_cx_waker(cx))));
+	ktask_park_waker(cx, &cw->waker);
 	ktask_cx_note_wait(cx, KTASK_WAIT_COMPLETION, (unsigned long)done,
 			   _RET_IP_);
 	spin_lock(&ktask_cw_lock);

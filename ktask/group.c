@@ -231,18 +231,19 @@ static int ktask_group_consume(struct ktask_group_member *m, u64 *id,
 
 	if (id)
 		*id = m->id;
-	ret = ktask_join_finished(ktask_handle_cell(m->h), out);
+	ret = ktask_join_consume(ktask_handle_cell(m->h), out);
 	kfree(m);
 	return ret;
 }
 
-static bool ktask_group_ready(struct ktask_group *g)
+/* Whether a join_next can stop waiting (@all: whether shutdown can). */
+static bool ktask_group_ready(struct ktask_group *g, bool all)
 {
 	unsigned long flags;
 	bool ready;
 
 	spin_lock_irqsave(&g->lock, flags);
-	ready = !list_empty(&g->done) || list_empty(&g->running);
+	ready = list_empty(&g->running) || (!all && !list_empty(&g->done));
 	spin_unlock_irqrestore(&g->lock, flags);
 	return ready;
 }
@@ -281,7 +282,7 @@ int ktask_group_join_next_timeout(struct ktask_group *g, u64 *id, long *out,
 			return -ETIMEDOUT;
 		if (ktask_current_rq())
 			return -EDEADLK;
-		if (!wait_event_timeout(g->wq, ktask_group_ready(g),
+		if (!wait_event_timeout(g->wq, ktask_group_ready(g, false),
 					min_t(unsigned long, timeout,
 					      MAX_SCHEDULE_TIMEOUT)))
 			return -ETIMEDOUT;
@@ -399,8 +400,8 @@ unsigned int ktask_group_len(struct ktask_group *g)
 {
 	if (IS_ERR_OR_NULL(g))
 		return 0;
-	/* A statistic for the caller: the lock orders nothing it reads. */
-	return data_race(READ_ONCE(g->len));
+	/* A snapshot for the caller: written under @lock, read without. */
+	return READ_ONCE(g->len);
 }
 EXPORT_SYMBOL_GPL(ktask_group_len);
 
@@ -437,7 +438,6 @@ EXPORT_SYMBOL_GPL(ktask_group_cancel_token);
 void ktask_group_shutdown(struct ktask_group *g)
 {
 	struct ktask_group_member *m;
-	unsigned long flags;
 	bool empty;
 
 	if (IS_ERR_OR_NULL(g))
@@ -445,14 +445,7 @@ void ktask_group_shutdown(struct ktask_group *g)
 	might_sleep();
 	ktask_cancel_token_cancel(g->token);
 	ktask_group_abort_all(g);
-	wait_event(g->wq, ({
-		bool none;
-
-		spin_lock_irqsave(&g->lock, flags);
-		none = list_empty(&g->running);
-		spin_unlock_irqrestore(&g->lock, flags);
-		none;
-	}));
+	wait_event(g->wq, ktask_group_ready(g, true));
 	while ((m = ktask_group_take(g, &empty))) {
 		ktask_detach(m->h);
 		kfree(m);

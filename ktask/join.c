@@ -103,8 +103,15 @@ bool ktask_join_register_waker(struct ktask_cell *cell, unsigned long waker)
 	return ktask_join_register(cell, ktask_state_load(&cell->state), waker);
 }
 
-/* The task is complete and @cell's handle is ours: take the result. */
-static int ktask_join_consume(struct ktask_cell *cell, long *out)
+/**
+ * ktask_join_consume() - consume the join handle of a completed task
+ * @cell: the task, complete; the caller owns its join handle
+ * @out: where to store the output; may be NULL
+ *
+ * Context: Any context but hardirq; does not sleep.
+ * Return: as ktask_join().
+ */
+int ktask_join_consume(struct ktask_cell *cell, long *out)
 {
 	struct module *pin;
 	int ret;
@@ -134,19 +141,6 @@ static int ktask_join_consume(struct ktask_cell *cell, long *out)
 	/* The output is read: the module's code is not needed for it. */
 	module_put(pin);
 	return ret;
-}
-
-/**
- * ktask_join_finished() - consume the join handle of a completed task
- * @cell: the task, complete; the caller owns its join handle
- * @out: where to store the output; may be NULL
- *
- * Context: Any context but hardirq; does not sleep.
- * Return: as ktask_join().
- */
-int ktask_join_finished(struct ktask_cell *cell, long *out)
-{
-	return ktask_join_consume(cell, out);
 }
 
 /*

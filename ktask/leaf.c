@@ -20,12 +20,6 @@
 
 #include "runtime.h"
 
-/* Put a clone of the task's waker in @slot; drop what was there. */
-static void ktask_park_waker(struct ktask_cx *cx, struct ktask_waker **slot)
-{
-	ktask_waker_drop(xchg(slot, ktask_waker_clone(ktask_cx_waker(cx))));
-}
-
 /* Wake and release the waker in @slot, if any. */
 static void ktask_wake_slot(struct ktask_waker **slot)
 {

@@ -266,6 +266,18 @@ static inline void ktask_cx_note_wait(struct ktask_cx *cx,
 	WRITE_ONCE(cx->cell->wait_site, (what & ~KTASK_WAIT_MASK) | kind);
 }
 
+/*
+ * Put a clone of the polled task's waker in a leaf's @slot and drop what
+ * was there: whoever takes it out (the event to wake, the task to cancel)
+ * owns that reference.  Notes no wait site: the leaf notes its own.
+ */
+static inline void ktask_park_waker(struct ktask_cx *cx,
+				    struct ktask_waker **slot)
+{
+	ktask_waker_drop(xchg(slot,
+			      ktask_waker_clone(ktask_cell_waker(cx->cell))));
+}
+
 extern struct mutex ktask_rt_lock;
 extern struct list_head ktask_rt_list;
 /* Largest coop budget a runtime (or the budget parameter) may ask for. */

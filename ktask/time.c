@@ -178,9 +178,8 @@ bool ktask_timeout_elapsed(struct ktask_cx *cx, struct ktask_timeout *t)
 	}
 	/* Once per timeout: the waker is the task's, the timer keeps it. */
 	if (!hrtimer_is_queued(&s->timer)) {
-		/* Not ktask_cx_waker(): the guarded wait's site stays noted. */
-		ktask_waker_drop(xchg(&s->waker,
-				      ktask_waker_clone(ktask_cell_waker(cx->cell))));
+		/* Notes no site: the guarded wait's stays. */
+		ktask_park_waker(cx, &s->waker);
 		hrtimer_start(&s->timer, s->deadline, HRTIMER_MODE_ABS_PINNED);
 	}
 	return false;

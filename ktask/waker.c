@@ -18,7 +18,8 @@ static void ktask_count_self_wake(struct ktask_cell *cell)
 {
 	struct ktask_rq *rq;
 
-	if (!in_task())
+	/* Only a running task wakes itself: spare the look-up otherwise. */
+	if (!in_task() || !(ktask_state_load(&cell->state) & KTASK_RUNNING))
 		return;
 	rq = ktask_current_rq();
 	/* Only the poller writes it; saturating, a statistic. */
