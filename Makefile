@@ -17,7 +17,7 @@ export KDIR
 SELFTESTS := selftests/ktask
 
 .PHONY: all modules selftests check check-built run run-built bench bench-built lint deps \
-	check-debug check-kcsan clean help
+	check-debug check-kcsan docs clean help
 
 all: modules selftests
 
@@ -64,8 +64,16 @@ check-debug: deps
 check-kcsan: deps
 	+bash scripts/check-debug.sh --variant kcsan
 
-lint:
+# lint builds the documentation too (scripts/docs.sh), so it needs Sphinx:
+# deps.sh --docs.
+lint docs: DEPS_FLAGS := --docs
+lint: deps
 	+bash scripts/lint.sh
+
+# Documentation/ktask/ as HTML in out/docs/html, with the kernel's
+# kernel-doc from linux-source (Documentation/conf.py); fails on warnings.
+docs: deps
+	bash scripts/docs.sh
 
 deps:
 	KVER='$(KVER)' bash scripts/deps.sh $(DEPS_FLAGS)
@@ -83,7 +91,9 @@ help:
 	@echo '             async and Tokio; write bench/results.csv, the plot and README'\''s table'
 	@echo 'make check-debug  the same in a debug kernel (KASAN, lockdep, debug objects, ...)'
 	@echo 'make check-kcsan  the same in a KCSAN kernel'
-	@echo 'make lint    checkpatch --strict, W=1 and sparse builds, shellcheck'
+	@echo 'make lint    checkpatch --strict, W=1 and sparse builds, shellcheck, make docs'
+	@echo 'make docs    render Documentation/ktask/ to HTML in out/docs/html (Sphinx and'
+	@echo '             the kernel'\''s kernel-doc); fail on any warning'
 	@echo 'make deps    install the Debian packages all of the above needs'
 	@echo 'make clean   remove every build and test output'
 	@echo 'KDIR=$(KDIR)'

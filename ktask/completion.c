@@ -352,6 +352,7 @@ int ktask_completion_init(void)
 /**
  * ktask_completion_exit() - stop the completion-wait pool
  *
+ * Description:
  * Every task is gone, so every wait has been cancelled or consumed.
  *
  * Context: Module exit.

@@ -12,6 +12,9 @@
 #             succeeds, and "make bench" runs without Tokio.
 #   --kernel  also what building a kernel from linux-source needs
 #             (scripts/debug-kernel.sh, make check-debug, make check-kcsan)
+#   --docs    also what "make docs" needs: Sphinx (python3-sphinx, with
+#             its default theme); the kernel-doc extension and script come
+#             from linux-source-6.1 (scripts/docs.sh)
 #
 # With KVER set (6.12, 6.12-rt; see ktask_kver_abi in lib.sh), also the
 # image and headers of the newest such kernel Debian has.
@@ -21,11 +24,13 @@ set -euo pipefail
 
 bench=0
 kernel=0
+docs=0
 for arg in "$@"; do
 	case $arg in
 	--bench) bench=1 ;;
 	--kernel) kernel=1 ;;
-	*) echo "usage: $0 [--bench] [--kernel]" >&2; exit 2 ;;
+	--docs) docs=1 ;;
+	*) echo "usage: $0 [--bench] [--kernel] [--docs]" >&2; exit 2 ;;
 	esac
 done
 
@@ -60,6 +65,9 @@ if [[ -n "${KVER:-}" && "$KVER" != 6.1 && "$KVER" != default ]]; then
 	fi
 	[[ -n "$kabi" ]] || { echo "deps: KVER=$KVER: no such kernel in Debian's archive" >&2; exit 1; }
 	pkgs+=("linux-image-$kabi" "linux-headers-$kabi")
+fi
+if ((docs)); then
+	pkgs+=(python3-sphinx)	# make docs: sphinx-build, for kerneldoc.py
 fi
 if ((kernel)); then
 	pkgs+=(

@@ -140,11 +140,12 @@ ktask_cache() {
 	printf '%s\n' "$c"
 }
 
-# ktask_linux_src: extract the kselftest framework files and checkpatch
-# from the newest /usr/src/linux-source-*.tar.xz into the cache, once, and
-# print the directory holding them (a partial kernel tree).
+# ktask_linux_src: extract the kselftest framework files, checkpatch and
+# the kernel-doc script and Sphinx extension (make docs) from the newest
+# /usr/src/linux-source-*.tar.xz into the cache, once, and print the
+# directory holding them (a partial kernel tree).
 ktask_linux_src() {
-	local tarball top dest tmp
+	local tarball top dest tmp f ok
 	local files=(
 		tools/testing/selftests/kselftest.h
 		tools/testing/selftests/kselftest_harness.h
@@ -154,21 +155,31 @@ ktask_linux_src() {
 		scripts/checkpatch.pl
 		scripts/spelling.txt
 		scripts/const_structs.checkpatch
+		scripts/kernel-doc
+		Documentation/sphinx/kerneldoc.py
+		Documentation/sphinx/kernellog.py
 	)
 
 	tarball=$(compgen -G '/usr/src/linux-source-*.tar.xz' | sort -V | tail -n 1)
 	[[ -n "$tarball" ]] || die "no /usr/src/linux-source-*.tar.xz: run scripts/deps.sh"
 	top=$(basename "$tarball" .tar.xz)
 	dest=$(ktask_cache)/$top
-	# The stamp records which tarball the files came from.
+	# The stamp records which tarball the files came from; a file added to
+	# the list above since the last extraction extracts them again.
 	if [[ -f "$dest/.stamp" && "$(cat "$dest/.stamp")" == "$(stat -c '%s %Y' "$tarball")" ]]; then
-		printf '%s\n' "$dest"
-		return
+		ok=1
+		for f in "${files[@]}"; do
+			[[ -e "$dest/$f" ]] || ok=0
+		done
+		if ((ok)); then
+			printf '%s\n' "$dest"
+			return
+		fi
 	fi
 	echo "  EXTRACT ${files[*]##*/} from $tarball" >&2
 	tmp=$(mktemp -d "$(ktask_cache)/.extract.XXXXXX")
 	tar -xJf "$tarball" -C "$tmp" --strip-components=1 "${files[@]/#/$top/}" ||
-		{ rm -rf "$tmp"; die "cannot extract kselftest/checkpatch from $tarball"; }
+		{ rm -rf "$tmp"; die "cannot extract kselftest/checkpatch/kernel-doc from $tarball"; }
 	stat -c '%s %Y' "$tarball" >"$tmp/.stamp"
 	rm -rf "$dest"
 	mv "$tmp" "$dest"

@@ -6,7 +6,10 @@
 #     repo (checkpatch comes from the distribution's kernel source);
 #  2. a W=1 build with sparse on every file (C=2; W=1 also runs kernel-doc
 #     on the .c files), failing on any "warning:" or "error:";
-#  3. shellcheck on the scripts.
+#  3. shellcheck on the scripts;
+#  4. the documentation build, scripts/docs.sh (make docs): kernel-doc -v
+#     on the header and ktask/*.[ch], and Sphinx, with any warning of
+#     either a finding.
 set -euo pipefail
 # shellcheck source=scripts/lib.sh
 . "$(dirname "$0")/lib.sh"
@@ -51,6 +54,9 @@ if command -v shellcheck >/dev/null; then
 else
 	echo "lint: shellcheck not installed, skipped (scripts/deps.sh installs it)"
 fi
+
+echo "lint: docs"
+bash scripts/docs.sh || failed+=("docs (scripts/docs.sh)")
 
 if ((${#failed[@]})); then
 	printf 'lint: FAIL: %s\n' "${failed[@]}"
