@@ -16,7 +16,7 @@ export KDIR
 
 SELFTESTS := selftests/ktask
 
-.PHONY: all modules selftests check check-built run run-built bench bench-built lint deps \
+.PHONY: all modules selftests check check-built run run-built bench bench-built bench-ab profile lint deps \
 	check-debug check-kcsan docs clean help
 
 all: modules selftests
@@ -54,6 +54,20 @@ run-built: all
 bench-built: all
 	+KTASK_TIMEOUT=$${KTASK_TIMEOUT:-1800} bash scripts/vm-run.sh --job bench
 
+# ktask's benchmarks for the working tree's ktask.ko against BASE's (a git
+# revision, built in build/ab-base), taking turns in one boot.
+bench-ab: all
+	@test -n "$(BASE)" || { echo "make bench-ab BASE=<git revision>" >&2; exit 1; }
+	rm -rf build/ab-base && mkdir -p build && git worktree prune && \
+		git worktree add --detach build/ab-base '$(BASE)' >/dev/null
+	$(MAKE) -C $(KDIR) M=$(CURDIR)/build/ab-base modules >/dev/null
+	+KTASK_AB_BASE=$(CURDIR)/build/ab-base KTASK_TIMEOUT=$${KTASK_TIMEOUT:-1800} \
+		bash scripts/vm-run.sh --job bench-ab
+
+# ktask's benchmarks under perf in the guest; ARGS: ktask_bench parameters.
+profile: all
+	+KTASK_PROFILE_ARGS='$(ARGS)' bash scripts/vm-run.sh --job profile
+
 # The suite in a debug kernel built from the distribution's kernel source
 # (scripts/debug-kernel.sh, cached in ~/.cache/ktask/), with the modules
 # built against it in build/debug/ or build/kcsan/.
@@ -89,6 +103,8 @@ help:
 	@echo 'make check   boot a VM and run every kselftest (TAP); exit non-zero on failure'
 	@echo 'make bench   boot a VM, benchmark ktask against workqueues, kthread_worker,'
 	@echo '             async and Tokio; write bench/results.csv, the plot and README'\''s table'
+	@echo 'make bench-ab BASE=<rev>  ktask'\''s benchmarks, this tree against <rev>, in one boot'
+	@echo 'make profile ARGS="samples=200000"  ktask'\''s benchmarks under perf in the VM'
 	@echo 'make check-debug  the same in a debug kernel (KASAN, lockdep, debug objects, ...)'
 	@echo 'make check-kcsan  the same in a KCSAN kernel'
 	@echo 'make lint    checkpatch --strict, W=1 and sparse builds, shellcheck, make docs'

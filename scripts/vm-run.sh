@@ -103,7 +103,9 @@ done < <(find "$KTASK_MODDIR" \( -path "$KTASK_MODDIR/out" -o -path "$KTASK_MODD
 for m in "${job_load[@]}"; do
 	[[ -e "$root/ktask/modules/$m.ko" ]] || die "$m.ko not found under $KTASK_MODDIR: run make"
 done
-printf '%s\n' "${job_load[@]}" >"$root/ktask/load"
+# An empty list: a job that loads its modules itself.
+: >"$root/ktask/load"
+((${#job_load[@]} == 0)) || printf '%s\n' "${job_load[@]}" >"$root/ktask/load"
 cp "$KTASK_SRC/scripts/jobs/$job.guest" "$root/ktask/job"
 cp "$KTASK_SRC/scripts/kcsan.ignore" "$root/ktask/kcsan.ignore"
 slow=${KTASK_SLOW:-1}

@@ -22,6 +22,12 @@ job_stage() {
 	settings=$root/ktask/ksft/ktask/settings
 	t=$(sed -n 's/^timeout=//p' "$settings")
 	sed -i "s/^timeout=.*/timeout=$((t * $(cat "$root/ktask/slow")))/" "$settings"
+	# KTASK_TESTS="test_core.sh ...": only those programs (for a quick
+	# look at one while working on it; "make check" runs them all).
+	if [[ -n "${KTASK_TESTS:-}" ]]; then
+		# shellcheck disable=SC2086 # one word per program
+		printf 'ktask:%s\n' $KTASK_TESTS >"$root/ktask/ksft/kselftest-list.txt"
+	fi
 }
 
 job_report() {
