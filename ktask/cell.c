@@ -16,9 +16,6 @@ static struct kmem_cache *ktask_cell_cache;
 /* Cells allocated and not yet freed, per CPU of the alloc or free. */
 static DEFINE_PER_CPU(long, ktask_nr_cells);
 
-/* The last task id handed out; ids start at 1 so that 0 means "none". */
-static atomic64_t ktask_last_id = ATOMIC64_INIT(0);
-
 /*
  * A per-CPU cache of free cells in front of the slab, as io_uring keeps
  * requests: an empty cache is refilled with kmem_cache_alloc_bulk(), a
@@ -184,6 +181,7 @@ void ktask_cell_free(struct ktask_cell *cell)
 /**
  * ktask_num_cells() - task cells currently allocated, in every runtime
  *
+ * Description:
  * A cell lives until its task has completed and its last handle and waker
  * are gone, so this is the number to watch for leaked handles.
  *
@@ -201,8 +199,3 @@ long ktask_num_cells(void)
 	return sum;
 }
 EXPORT_SYMBOL_GPL(ktask_num_cells);
-
-u64 ktask_next_id(void)
-{
-	return atomic64_inc_return(&ktask_last_id);
-}

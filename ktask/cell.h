@@ -20,6 +20,8 @@
 #define _KTASK_CELL_H
 
 #include <linux/cache.h>
+#include <linux/hash.h>
+#include <linux/log2.h>
 #include <linux/list.h>
 #include <linux/llist.h>
 #include <linux/ktask.h>
@@ -84,7 +86,8 @@ enum ktask_stage {
  * @rt: I: owner runtime; valid until the completion of the task has
  *	dropped it from the runtime's alive count (ktask_complete()), never
  *	dereferenced after that
- * @id: I: task id, never 0
+ * @id: I: task id, never 0: the spawning CPU in the low bits, its count
+ *	of spawns above them (see owned.c); set when the task is bound
  * @ops: I: pollable tasks: the operations
  * @fn: I: run-to-completion tasks: the function
  * @arg: R: the task's argument, while @stage is KTASK_STAGE_RUNNING
@@ -156,13 +159,19 @@ struct ktask_cell {
 #define KTASK_PIN_RELEASED	BIT(1)
 
 /*
- * Join and abort handles are the cell's address with the low bits of the
- * task's id in the bits that the cell's alignment leaves clear (a tag):
+ * Join and abort handles are the cell's address with a hash of the task's
+ * id in the bits that the cell's alignment leaves clear (a tag; a hash,
+ * because an id's low bits are its CPU's, which a reused cell shares):
  * a handle kept after its task was freed, whose cell now holds another
  * task, no longer matches that task (ktask_handle_stale()).  Wakers are
  * plain cell addresses.
  */
 #define KTASK_HANDLE_TAG_MASK	((unsigned long)min(L1_CACHE_BYTES, 64) - 1)
+
+static inline unsigned long ktask_id_tag(u64 id)
+{
+	return hash_64(id, ilog2(KTASK_HANDLE_TAG_MASK + 1));
+}
 
 static inline struct ktask_cell *ktask_handle_cell(const void *h)
 {
@@ -172,7 +181,7 @@ static inline struct ktask_cell *ktask_handle_cell(const void *h)
 static inline struct ktask_handle *ktask_cell_handle(struct ktask_cell *cell)
 {
 	return (struct ktask_handle *)((unsigned long)cell |
-				       (cell->id & KTASK_HANDLE_TAG_MASK));
+				       ktask_id_tag(cell->id));
 }
 
 /*
@@ -184,7 +193,7 @@ static inline struct ktask_handle *ktask_cell_handle(struct ktask_cell *cell)
 static inline bool ktask_handle_stale(const void *h)
 {
 	return ((unsigned long)h & KTASK_HANDLE_TAG_MASK) !=
-	       (READ_ONCE(ktask_handle_cell(h)->id) & KTASK_HANDLE_TAG_MASK);
+	       ktask_id_tag(READ_ONCE(ktask_handle_cell(h)->id));
 }
 
 static inline struct ktask_cell *ktask_waker_cell(struct ktask_waker *w)
@@ -202,7 +211,6 @@ int ktask_cell_cache_init(void);
 void ktask_cell_cache_exit(void);
 struct ktask_cell *ktask_cell_alloc(gfp_t gfp);
 void ktask_cell_free(struct ktask_cell *cell);
-u64 ktask_next_id(void);
 
 /*
  * What a run_body returns, besides enum ktask_poll, when it has passed the

@@ -254,7 +254,7 @@ static int ktask_runtimes_show(struct seq_file *m, void *v)
 		seq_printf(m, "%-16s %-16s 0x%04x %8u %9u %6u %8ld\n", rt->name,
 			   rt->owner ? module_name(rt->owner) : "kernel",
 			   rt->flags, rt->budget, rt->max_polls,
-			   rt->shard_mask + 1, atomic_long_read(&rt->alive));
+			   rt->shard_mask + 1, ktask_owned_alive(rt));
 	mutex_unlock(&ktask_rt_lock);
 	return 0;
 }
@@ -308,7 +308,8 @@ static int ktask_stats_show(struct seq_file *m, void *v)
 		for_each_possible_cpu(cpu) {
 			struct ktask_rq *rq = per_cpu_ptr(rt->rqs, cpu);
 			struct ktask_cpu_stats one = {};
-			int d = atomic_read(&rq->depth);
+			/* The queue, the backlog and the LIFO slot. */
+			int d = atomic_read(&rq->depth) + !!READ_ONCE(rq->lifo);
 
 			ktask_add_stats(&one, &rq->stats);
 			ktask_add_stats(&sum, &one);
@@ -319,7 +320,7 @@ static int ktask_stats_show(struct seq_file *m, void *v)
 		ktask_show_stats(m, rt->name, "all", &sum, depth);
 		ktask_add_stats(&total, &sum);
 		total_depth += depth;
-		alive += atomic_long_read(&rt->alive);
+		alive += ktask_owned_alive(rt);
 	}
 	mutex_unlock(&ktask_rt_lock);
 	ktask_show_stats(m, "all", "all", &total, total_depth);

@@ -11,7 +11,6 @@
  */
 #include <linux/indirect_call_wrapper.h>
 #include <linux/module.h>
-#include <linux/rcupdate.h>
 #include <linux/sched.h>
 #include <linux/sched/clock.h>
 #include <linux/wait_bit.h>
@@ -180,19 +179,8 @@ static void ktask_complete(struct ktask_cell *cell)
 		this_cpu_inc(rt->rqs->stats.completed);
 	}
 
+	/* From here on, ktask_rt_destroy() may free @rt after a grace period. */
 	released = ktask_owned_release(rt, cell);
-
-	/*
-	 * Once @alive reaches zero, ktask_rt_destroy() may free @rt, but not
-	 * before an RCU grace period: read @closed under rcu_read_lock().
-	 * The fully ordered decrement pairs with destroy's store of @closed
-	 * followed by its read of @alive (in wait_var_event()): either destroy
-	 * sees zero, or this sees @closed and wakes it.
-	 */
-	rcu_read_lock();
-	if (atomic_long_dec_and_test(&rt->alive) && READ_ONCE(rt->closed))
-		wake_up_var(&rt->alive);
-	rcu_read_unlock();
 
 	if (ktask_state_to_terminal(&cell->state, released ? 2 : 1))
 		ktask_dealloc(cell);

@@ -1,11 +1,18 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
  * Owned-task lists: every live task of a runtime is on one shard of its
- * runtime's list, chosen by task id, so that any CPU can bind and release
- * any task.  Closing the list is airtight against racing spawns: the
- * closed flag is set before the shards are drained and tested by spawners
- * under their shard's lock, so a spawn either sees it and fails, or bound
- * its task before the drain took that lock and the drain shuts it down.
+ * runtime's list, the shard of the CPU that spawned it, and counts in that
+ * shard's @alive until it completes.  A task's id names its shard: its low
+ * bits are the spawning CPU, the rest that CPU's count of spawns (of every
+ * runtime), taken under the shard's lock, so ids are unique without a
+ * shared counter and grow along each shard's list (debugfs resumes its walk
+ * by id).  A spawn touches nothing another CPU's spawns touch; a
+ * completion takes the spawning CPU's shard lock.
+ *
+ * Closing the list is airtight against racing spawns: the closed flag is
+ * set before the shards are drained and tested by spawners under their
+ * shard's lock, so a spawn either sees it and fails, or bound its task
+ * before the drain took that lock and the drain shuts it down.
  */
 #include <linux/log2.h>
 #include <linux/sched.h>
@@ -14,20 +21,23 @@
 
 #include "runtime.h"
 
-#define KTASK_MAX_SHARDS	65536U
+/* Spawns per CPU so far, of every runtime; the high bits of a task's id. */
+static DEFINE_PER_CPU(u64, ktask_spawn_seq);
 
 int ktask_owned_init(struct ktask_rt *rt)
 {
 	unsigned int i, nr;
 
-	nr = min(roundup_pow_of_two(num_possible_cpus()) * 4, KTASK_MAX_SHARDS);
-	/* Up to 4 MiB on the largest machines: not a kmalloc() size. */
+	/* The same for every runtime: ids are unique across runtimes. */
+	nr = roundup_pow_of_two(nr_cpu_ids);
+	/* Up to 512 KiB on the largest machines: not a kmalloc() size. */
 	rt->shards = kvcalloc(nr, sizeof(*rt->shards), GFP_KERNEL);
 	if (!rt->shards)
 		return -ENOMEM;
 	for (i = 0; i < nr; i++) {
 		spin_lock_init(&rt->shards[i].lock);
 		INIT_LIST_HEAD(&rt->shards[i].list);
+		rt->shards[i].alive = 0;
 	}
 	rt->shard_mask = nr - 1;
 	return 0;
@@ -48,37 +58,84 @@ static struct ktask_owned_shard *ktask_shard(struct ktask_rt *rt,
 	return &rt->shards[cell->id & rt->shard_mask];
 }
 
-/* Return: false if the runtime is closed; the task was not bound. */
+/*
+ * Give @cell its id and bind it to this CPU's shard.
+ * Return: false if the runtime is closed; the task was not bound.
+ */
 bool ktask_owned_bind(struct ktask_rt *rt, struct ktask_cell *cell)
 {
-	struct ktask_owned_shard *shard = ktask_shard(rt, cell);
+	struct ktask_owned_shard *shard;
 	unsigned long flags;
+	unsigned int cpu;
 	bool bound = false;
 
-	spin_lock_irqsave(&shard->lock, flags);
+	local_irq_save(flags);
+	cpu = smp_processor_id();
+	shard = &rt->shards[cpu];
+	spin_lock(&shard->lock);
 	/* Ordered against destroy's store by the shard lock; see above. */
 	if (!READ_ONCE(rt->closed)) {
+		/* Interrupts are off: the count is this CPU's alone. */
+		cell->id = (__this_cpu_inc_return(ktask_spawn_seq) <<
+			    ilog2(rt->shard_mask + 1)) | cpu;
 		list_add_tail(&cell->owned_node, &shard->list);
-		atomic_long_inc(&rt->alive);
+		WRITE_ONCE(shard->alive, shard->alive + 1);
 		bound = true;
 	}
 	spin_unlock_irqrestore(&shard->lock, flags);
 	return bound;
 }
 
-/* Return: true if the task was still on the list (its reference is ours). */
+/*
+ * @cell completed: take it off its shard if it is still there, and stop
+ * counting it.  The last task to go wakes ktask_rt_destroy(), which may
+ * free @rt once it saw no task alive, but not before an RCU grace period.
+ * Return: true if the task was still on the list (its reference is ours).
+ */
 bool ktask_owned_release(struct ktask_rt *rt, struct ktask_cell *cell)
 {
 	struct ktask_owned_shard *shard = ktask_shard(rt, cell);
 	unsigned long flags;
-	bool removed;
+	bool removed, wake;
 
+	rcu_read_lock();
 	spin_lock_irqsave(&shard->lock, flags);
 	removed = !list_empty(&cell->owned_node);
 	if (removed)
 		list_del_init(&cell->owned_node);
+	WRITE_ONCE(shard->alive, shard->alive - 1);
+	/*
+	 * Destroy stores @closed, then takes every shard's lock, then reads
+	 * the counts: a count it cannot see yet is one whose owner sees
+	 * @closed here.  The last to go brings its own shard to zero.
+	 */
+	wake = !shard->alive && READ_ONCE(rt->closed);
 	spin_unlock_irqrestore(&shard->lock, flags);
+	if (wake) {
+		/* The count before wait_var_event()'s waiter check. */
+		smp_mb();
+		wake_up_var(&rt->shards);
+	}
+	rcu_read_unlock();
 	return removed;
+}
+
+/**
+ * ktask_owned_alive() - tasks of @rt that have not completed
+ * @rt: the runtime
+ *
+ * Context: Any context.
+ * Return: the sum of the shards' counts, read without their locks: exact
+ * once no task is spawned or completes, a snapshot otherwise.
+ */
+long ktask_owned_alive(struct ktask_rt *rt)
+{
+	long sum = 0;
+	unsigned int i;
+
+	for (i = 0; i <= rt->shard_mask; i++)
+		sum += READ_ONCE(rt->shards[i].alive);
+	return sum;
 }
 
 /* Close the list and shut down every task on it.  Process context. */

@@ -86,7 +86,6 @@ struct ktask_rt *__ktask_rt_create(const char *name,
 			opts->max_polls_per_drain : KTASK_DEFAULT_POLLS;
 	rt->sched = &ktask_percpu_sched;
 	rt->hooks = opts ? opts->hooks : NULL;
-	atomic_long_set(&rt->alive, 0);
 	ktask_rt_lockdep_init(rt);
 
 	rt->token = ktask_cancel_token_create(GFP_KERNEL);
@@ -170,7 +169,7 @@ void ktask_rt_destroy(struct ktask_rt *rt)
 	ktask_cancel_token_cancel(rt->token);
 	WRITE_ONCE(rt->destroyer, current);
 	ktask_owned_close_and_shutdown(rt);
-	wait_var_event(&rt->alive, !atomic_long_read(&rt->alive));
+	wait_var_event(&rt->shards, !ktask_owned_alive(rt));
 	/* Let every wake that may still push onto our queues finish. */
 	synchronize_rcu();
 	ktask_sched_destroy_rt(rt);
@@ -219,7 +218,7 @@ long ktask_rt_num_alive(struct ktask_rt *rt)
 {
 	if (IS_ERR_OR_NULL(rt))
 		return 0;
-	return atomic_long_read(&rt->alive);
+	return ktask_owned_alive(rt);
 }
 EXPORT_SYMBOL_GPL(ktask_rt_num_alive);
 
@@ -245,7 +244,8 @@ struct ktask_handle *ktask_spawn_cell(struct ktask_rt *rt,
 
 	ktask_state_init(&cell->state);
 	cell->rt = rt;
-	cell->id = ktask_next_id();
+	/* Its id comes with its place on the owned list. */
+	cell->id = 0;
 	cell->kind = kind;
 	if (ops)
 		cell->ops = ops;

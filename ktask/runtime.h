@@ -73,6 +73,9 @@ struct ktask_cpu_stats {
  *	push that dispatches it, cleared by the drain (see sched.c)
  * @backlog: D: tasks taken from @queue and not yet polled, oldest first
  * @backlog_tail: D: last node of @backlog
+ * @lifo: D, read racily by debugfs: the task a poll of this drain woke or
+ *	spawned last, polled next, before @backlog (see ktask_rq_drain())
+ * @lifo_polls: D: polls in a row taken from @lifo
  * @current_cell: D: the task being polled, or NULL
  * @clock_ns: D: ktask_clock() at the start of the drain or of its latest
  *	poll, whichever is later; the drain's time limit reads it instead of
@@ -95,6 +98,8 @@ struct ktask_rq {
 	unsigned long flags;
 	struct llist_node *backlog;
 	struct llist_node *backlog_tail;
+	struct ktask_cell *lifo;
+	unsigned int lifo_polls;
 	struct ktask_cell *current_cell;
 	u64 clock_ns;
 	bool poll_open;
@@ -145,13 +150,18 @@ struct ktask_helper {
 };
 
 /**
- * struct ktask_owned_shard - one shard of a runtime's owned-task list
- * @lock: protects @list and the runtime's @closed as seen by spawners
- * @list: O: tasks bound to this shard
+ * struct ktask_owned_shard - one CPU's shard of a runtime's owned-task list
+ * @lock: protects @list and @alive, and the runtime's @closed as seen by
+ *	spawners
+ * @list: O: tasks spawned on this shard's CPU, in spawn order (their ids
+ *	grow along it)
+ * @alive: O, read racily by ktask_owned_alive(): tasks bound here that
+ *	have not completed (wherever they complete, they leave this shard)
  */
 struct ktask_owned_shard {
 	spinlock_t lock;		/* protects @list; see owned.c */
 	struct list_head list;
+	long alive;
 } ____cacheline_aligned_in_smp;
 
 /**
@@ -176,11 +186,10 @@ struct ktask_sched_ops {
  * @wq: I: the workqueue the drains run on
  * @blocking_wq: I: the unbound workqueue of ktask_spawn_blocking()
  * @rqs: I: per-CPU run queues
- * @shards: I: owned-task list shards
+ * @shards: I: owned-task list shards, one per possible CPU
  * @shard_mask: I: number of shards - 1
  * @closed: A: set once by destroy before it drains the shards; spawners
  *	test it under their shard's lock
- * @alive: A: tasks bound and not yet completed; destroy waits for zero
  * @destroyer: A: the thread in ktask_rt_destroy(), set once (WRITE_ONCE())
  *	before it cancels the tasks; a join it makes from a task's drop
  *	would wait for itself
@@ -208,7 +217,6 @@ struct ktask_rt {
 	struct ktask_owned_shard *shards;
 	unsigned int shard_mask;
 	bool closed;
-	atomic_long_t alive;
 	struct task_struct *destroyer;
 	struct hlist_node cpuhp_node;
 	struct list_head node;
@@ -290,6 +298,7 @@ void ktask_owned_destroy(struct ktask_rt *rt);
 bool ktask_owned_bind(struct ktask_rt *rt, struct ktask_cell *cell);
 bool ktask_owned_release(struct ktask_rt *rt, struct ktask_cell *cell);
 void ktask_owned_close_and_shutdown(struct ktask_rt *rt);
+long ktask_owned_alive(struct ktask_rt *rt);
 
 /* sched.c */
 extern const struct ktask_sched_ops ktask_percpu_sched;
@@ -309,15 +318,16 @@ void ktask_harness_finish(struct ktask_cell *cell, long out);
 void ktask_rq_close_poll(struct ktask_rq *rq, u64 now);
 
 /*
- * The clock of polls and drains: the time of the last tick.  A read costs
- * a few loads, where local_clock() under an unstable TSC (qemu's TCG, for
- * one) was half of a worker's time per task; the drain's 2 ms limit, the
- * long-poll detector's milliseconds and debugfs's idle times need no
- * more, and poll lengths are accounted to a tick.
+ * The clock of polls and drains: the tick count, in nanoseconds.  A read
+ * is one load, where local_clock() under an unstable TSC (qemu's TCG, for
+ * one) was half of a worker's time per task, and ktime_get_coarse_ns(),
+ * of the same resolution, a seqcount loop and a call; the drain's 2 ms
+ * limit and the long-poll detector's milliseconds need no more, and poll
+ * lengths are accounted to a tick.
  */
 static inline u64 ktask_clock(void)
 {
-	return ktime_get_coarse_ns();
+	return get_jiffies_64() * (NSEC_PER_SEC / HZ);
 }
 
 /* Publish the poll that begins for the long-poll detector. */

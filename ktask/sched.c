@@ -11,6 +11,10 @@
  * ktask_rq_release()), so a task pushed while a drain runs is polled by
  * that drain without a second dispatch.
  *
+ * A task that a worker thread's drain wakes or spawns from a poll goes to
+ * the drain's LIFO slot instead of the queue, and is polled next (see
+ * ktask_percpu_schedule()).
+ *
  * Dispatch (ktask_rq_dispatch()) follows Tokio's idle accounting
  * (scheduler/multi_thread/idle.rs): ktask has a worker thread per CPU,
  * shared by every runtime, and a drain goes to one that is idle, the ones
@@ -76,7 +80,7 @@ enum {
  * @handoff: A: the run queue a dispatch gave the thread, with its KICKED
  *	bit; written once per claim, taken with xchg() by the thread
  * @rq: the run queue being drained; written and read only by the thread
- *	(ktask_current_rq(), ktask_local_rq())
+ *	(ktask_current_rq(), ktask_worker_rq())
  * @helpers: joiners running a task on this CPU (ktask_harness_help());
  *	changed and walked with preemption disabled, from process context
  */
@@ -186,34 +190,91 @@ static void ktask_rq_push(struct ktask_rq *rq, struct llist_node *first,
 static struct ktask_worker *ktask_current_worker(void);
 
 /*
- * The queue a task of @rt woken (or spawned, or yielding) by the caller
- * goes to: the one the caller's worker thread drains, if it drains one of
- * @rt, so that tasks that wake each other stay in one drain on one CPU, as
- * Tokio keeps a worker's wakes on its local queue; else this CPU's.
- * Preemption is disabled.
+ * Polls in a row that a drain takes from its LIFO slot before the tasks it
+ * wakes go to the queue again, as Tokio's MAX_LIFO_POLLS_PER_TICK: two
+ * tasks that wake each other do not keep the rest of the queue waiting.
  */
-static struct ktask_rq *ktask_local_rq(struct ktask_rt *rt)
+#define KTASK_LIFO_MAX_POLLS	3
+
+/*
+ * The run queue whose drain the caller's worker thread runs, if it is one
+ * of @rt's, else NULL.  Not from interrupts: an interrupt that hits the
+ * drain is not the drain.  Preemption is disabled.
+ */
+static struct ktask_rq *ktask_worker_rq(struct ktask_rt *rt)
 {
 	struct ktask_worker *w = ktask_current_worker();
 	struct ktask_rq *rq = w ? READ_ONCE(w->rq) : NULL;
 
-	if (rq && rq->rt == rt)
-		return rq;
-	return this_cpu_ptr(rt->rqs);
+	return rq && rq->rt == rt ? rq : NULL;
 }
 
+/* Queue a task on this CPU's run queue.  Preemption is disabled. */
+static void ktask_rq_push_local(struct ktask_rt *rt, struct ktask_cell *cell)
+{
+	ktask_rq_push(this_cpu_ptr(rt->rqs), &cell->queue_node,
+		      &cell->queue_node, 1);
+}
+
+/*
+ * A task woken or spawned by the poll of a worker thread's drain goes to
+ * the drain's LIFO slot and is polled next, on this CPU, without an atomic
+ * on the queue, as Tokio's worker keeps a task woken by its current task
+ * in its LIFO slot: what a task wakes is usually what it just made ready
+ * (a message it sent, a task it completed), and its data is still in the
+ * cache.  A task the slot held goes to the queue.  Other wakes, and every
+ * wake once the drain has taken KTASK_LIFO_MAX_POLLS in a row from the
+ * slot, go to this CPU's queue.
+ */
 void ktask_percpu_schedule(struct ktask_rt *rt, struct ktask_cell *cell)
 {
+	struct ktask_rq *rq;
+
 	preempt_disable();
-	ktask_rq_push(ktask_local_rq(rt), &cell->queue_node, &cell->queue_node,
-		      1);
+	rq = ktask_worker_rq(rt);
+	if (rq && rq->lifo_polls < KTASK_LIFO_MAX_POLLS) {
+		struct ktask_cell *prev = rq->lifo;
+
+		/* Ours: the drain's holder; debugfs reads it racily. */
+		WRITE_ONCE(rq->lifo, cell);
+		cell = prev;
+	}
+	if (cell) {
+		/*
+		 * A worker drains its own CPU's queue except after its CPU
+		 * went offline: then this CPU's is the right one anyway.
+		 */
+		if (rq)
+			ktask_rq_push(rq, &cell->queue_node, &cell->queue_node,
+				      1);
+		else
+			ktask_rq_push_local(rt, cell);
+	}
+	preempt_enable();
+}
+
+/*
+ * A task notified while it ran (a self-wake, a yield, a forced yield) goes
+ * behind the tasks already queued: to the queue of the drain that polled
+ * it, so that it stays on this CPU, never to the LIFO slot.
+ */
+static void ktask_percpu_yield(struct ktask_rt *rt, struct ktask_cell *cell)
+{
+	struct ktask_rq *rq;
+
+	preempt_disable();
+	rq = ktask_worker_rq(rt);
+	if (rq)
+		ktask_rq_push(rq, &cell->queue_node, &cell->queue_node, 1);
+	else
+		ktask_rq_push_local(rt, cell);
 	preempt_enable();
 }
 
 const struct ktask_sched_ops ktask_percpu_sched = {
 	.schedule = ktask_percpu_schedule,
 	/* The queue is drained in batches: a requeued task goes last. */
-	.yield = ktask_percpu_schedule,
+	.yield = ktask_percpu_yield,
 };
 
 /* Move the queue's tasks to the tail of the backlog, oldest first. */
@@ -304,8 +365,15 @@ static bool ktask_rq_drain(struct ktask_rq *rq, bool linger)
 	rq->clock_ns = ktask_clock();
 	deadline = rq->clock_ns + KTASK_DRAIN_NS;
 	for (;;) {
-		struct ktask_cell *cell;
+		struct ktask_cell *cell = rq->lifo;
 
+		if (cell) {
+			/* What the last poll woke, first; see above. */
+			WRITE_ONCE(rq->lifo, NULL);
+			rq->lifo_polls++;
+			goto poll;
+		}
+		rq->lifo_polls = 0;
 		/* What was pushed meanwhile, without giving KICKED up. */
 		if (!rq->backlog)
 			ktask_rq_refill(rq);
@@ -323,15 +391,17 @@ static bool ktask_rq_drain(struct ktask_rq *rq, bool linger)
 		rq->backlog = node->next;
 		atomic_dec(&rq->depth);
 		cell = llist_entry(node, struct ktask_cell, queue_node);
+poll:
 		/* The poll may requeue @cell: its link is no longer ours. */
 		ktask_harness_poll(rq, cell);
 		/*
 		 * A poll that ran the task's code set @clock_ns to its start:
-		 * the drain ends at most one poll late.
+		 * the drain ends at most one poll late.  A task in the LIFO
+		 * slot waits for the next drain of the queue, first in it.
 		 */
 		if (++polled >= rt->max_polls || rq->clock_ns > deadline) {
 			ktask_rq_refill(rq);
-			if (!rq->backlog) {
+			if (!rq->backlog && !rq->lifo) {
 				polled = 0;
 				continue;
 			}
@@ -349,6 +419,14 @@ static bool ktask_rq_drain(struct ktask_rq *rq, bool linger)
  */
 static void ktask_rq_hand_over(struct ktask_rq *rq)
 {
+	struct ktask_cell *lifo = rq->lifo;
+
+	if (lifo) {
+		WRITE_ONCE(rq->lifo, NULL);
+		preempt_disable();
+		ktask_rq_push_local(rq->rt, lifo);
+		preempt_enable();
+	}
 	do {
 		struct llist_node *node;
 		struct ktask_rq *here;
@@ -451,7 +529,20 @@ static int ktask_worker_fn(void *data)
 /* The caller's worker struct if it is a ktask worker thread, else NULL. */
 static struct ktask_worker *ktask_current_worker(void)
 {
-	if (!in_task() || !(current->flags & PF_KTHREAD) ||
+	struct ktask_worker *w = raw_cpu_ptr(&ktask_workers);
+
+	if (!in_task())
+		return NULL;
+	/*
+	 * This CPU's worker, which is bound to it while it is online: one
+	 * compare on every wake from a drain.  A worker whose CPU went
+	 * offline runs elsewhere; the generic look-up finds it.  (If we
+	 * migrate after reading the CPU, @w is not ours, and we are no
+	 * worker: a bound worker does not migrate.)
+	 */
+	if (READ_ONCE(w->task) == current)
+		return w;
+	if (!(current->flags & PF_KTHREAD) ||
 	    kthread_func(current) != ktask_worker_fn)
 		return NULL;
 	return kthread_data(current);
@@ -650,6 +741,8 @@ int ktask_sched_init_rt(struct ktask_rt *rt)
 		rq->reported_ns = 0;
 		rq->current_cell = NULL;
 		rq->backlog = NULL;
+		rq->lifo = NULL;
+		rq->lifo_polls = 0;
 		rq->clock_ns = 0;
 		rq->poll_open = false;
 		INIT_WORK(&rq->drain_work, ktask_rq_work);

@@ -445,7 +445,7 @@ static void ktask_stuck_fn(struct work_struct *work)
 		mutex_lock(&ktask_rt_lock);
 		/* Room for an edge per task; spawns meanwhile may go unseen. */
 		list_for_each_entry(rt, &ktask_rt_list, node)
-			alive += atomic_long_read(&rt->alive);
+			alive += ktask_owned_alive(rt);
 		sc->max_edges = clamp_t(long, alive + 64, 64, 1 << 20);
 		sc->edges = kvmalloc_array(sc->max_edges, sizeof(*sc->edges),
 					   GFP_KERNEL);
