@@ -83,6 +83,8 @@ enum {
  *	(ktask_current_rq(), ktask_worker_rq())
  * @helpers: joiners running a task on this CPU (ktask_harness_help());
  *	changed and walked with preemption disabled, from process context
+ * @unbound: the thread may run on other CPUs (counted in
+ *	ktask_nr_unbound); changed by the CPU-hotplug callbacks and at start
  */
 struct ktask_worker {
 	struct task_struct *task;
@@ -90,6 +92,7 @@ struct ktask_worker {
 	struct ktask_rq *handoff;
 	struct ktask_rq *rq;
 	struct list_head helpers;
+	bool unbound;
 };
 
 static DEFINE_PER_CPU(struct ktask_worker, ktask_workers);
@@ -101,6 +104,12 @@ MODULE_PARM_DESC(linger_us,
 
 /* Workers in KTASK_WORKER_IDLE, so that a dispatch need not scan for none. */
 static atomic_t ktask_nr_idle = ATOMIC_INIT(0);
+
+/*
+ * Workers not bound to their CPU (it is offline, or was never online):
+ * only those can be current on another CPU (ktask_current_worker()).
+ */
+static atomic_t ktask_nr_unbound = ATOMIC_INIT(0);
 
 static enum cpuhp_state ktask_cpuhp_state;
 
@@ -542,7 +551,9 @@ static struct ktask_worker *ktask_current_worker(void)
 	 */
 	if (READ_ONCE(w->task) == current)
 		return w;
-	if (!(current->flags & PF_KTHREAD) ||
+	/* Only while a worker is unbound; a stale count costs a look-up. */
+	if (!atomic_read(&ktask_nr_unbound) ||
+	    !(current->flags & PF_KTHREAD) ||
 	    kthread_func(current) != ktask_worker_fn)
 		return NULL;
 	return kthread_data(current);
@@ -558,14 +569,24 @@ static struct ktask_worker *ktask_current_worker(void)
 static int ktask_worker_online(unsigned int cpu)
 {
 	struct ktask_worker *w = per_cpu_ptr(&ktask_workers, cpu);
+	int ret = set_cpus_allowed_ptr(w->task, cpumask_of(cpu));
 
-	return set_cpus_allowed_ptr(w->task, cpumask_of(cpu));
+	if (!ret && w->unbound) {
+		w->unbound = false;
+		atomic_dec(&ktask_nr_unbound);
+	}
+	return ret;
 }
 
 static int ktask_worker_offline(unsigned int cpu)
 {
 	struct ktask_worker *w = per_cpu_ptr(&ktask_workers, cpu);
 
+	/* Counted before the thread can run elsewhere. */
+	if (!w->unbound) {
+		w->unbound = true;
+		atomic_inc(&ktask_nr_unbound);
+	}
 	return set_cpus_allowed_ptr(w->task, cpu_possible_mask);
 }
 
@@ -605,10 +626,15 @@ static int ktask_workers_start(void)
 	}
 	/* Bound to the online CPUs now, and to each as it comes up. */
 	cpus_read_lock();
-	for_each_possible_cpu(cpu)
-		set_cpus_allowed_ptr(per_cpu_ptr(&ktask_workers, cpu)->task,
-				     cpu_online(cpu) ? cpumask_of(cpu) :
-						       cpu_possible_mask);
+	for_each_possible_cpu(cpu) {
+		struct ktask_worker *w = per_cpu_ptr(&ktask_workers, cpu);
+
+		w->unbound = !cpu_online(cpu);
+		if (w->unbound)
+			atomic_inc(&ktask_nr_unbound);
+		set_cpus_allowed_ptr(w->task, w->unbound ? cpu_possible_mask :
+							   cpumask_of(cpu));
+	}
 	ret = cpuhp_setup_state_cpuslocked(CPUHP_AP_ONLINE_DYN,
 					   "ktask/worker:online",
 					   ktask_worker_online,
@@ -837,4 +863,5 @@ void ktask_sched_exit(void)
 	/* Every runtime is gone: no drain runs, no dispatch claims. */
 	ktask_workers_stop();
 	atomic_set(&ktask_nr_idle, 0);
+	atomic_set(&ktask_nr_unbound, 0);
 }
