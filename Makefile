@@ -16,7 +16,7 @@ export KDIR
 
 SELFTESTS := selftests/ktask
 
-.PHONY: all modules selftests check check-built run run-built bench bench-built bench-ab profile lint deps \
+.PHONY: all modules selftests check check-built run run-built bench bench-built bench-echo bench-echo-built bench-ab profile lint deps \
 	check-debug check-kcsan docs clean help
 
 all: modules selftests
@@ -53,6 +53,16 @@ run-built: all
 # also builds the Tokio contender, bench/tokio (scripts/jobs/bench.sh).
 bench-built: all
 	+KTASK_TIMEOUT=$${KTASK_TIMEOUT:-1800} bash scripts/vm-run.sh --job bench
+
+# The echo benchmark (Documentation/ktask/echo.rst): samples/ktask_echo.ko
+# against Tokio's echo server (bench/echo/tokio) and a work-item server
+# (bench/echo/ktask_echo_wq.ko), in one boot; about ten minutes under TCG.
+bench-echo: DEPS_FLAGS := --bench
+bench-echo: deps
+	+$(MAKE) --no-print-directory bench-echo-built
+
+bench-echo-built: all
+	+KTASK_TIMEOUT=$${KTASK_TIMEOUT:-1800} bash scripts/vm-run.sh --job bench-echo
 
 # ktask's benchmarks for the working tree's ktask.ko against BASE's (a git
 # revision, built in build/ab-base), taking turns in one boot.
@@ -95,7 +105,8 @@ deps:
 clean:
 	@if [ -n "$(KDIR)" ]; then $(MAKE) -C $(KDIR) M=$(CURDIR) clean; fi
 	$(MAKE) -C $(SELFTESTS) clean
-	rm -rf build out $(wildcard */Module.symvers) bench/tokio/target bench/tokio/Cargo.lock
+	rm -rf build out $(wildcard */Module.symvers) bench/tokio/target bench/tokio/Cargo.lock \
+		bench/echo/tokio/target bench/echo/tokio/Cargo.lock
 
 help:
 	@echo 'make [all]   build ktask.ko, the test and sample modules and the test programs'
@@ -103,6 +114,8 @@ help:
 	@echo 'make check   boot a VM and run every kselftest (TAP); exit non-zero on failure'
 	@echo 'make bench   boot a VM, benchmark ktask against workqueues, kthread_worker,'
 	@echo '             async and Tokio; write bench/results.csv, the plot and README'\''s table'
+	@echo 'make bench-echo  boot a VM, load-test the ktask echo server against Tokio'\''s'
+	@echo '             and a work-item server; write bench/echo/results.csv, the plot, README'\''s table'
 	@echo 'make bench-ab BASE=<rev>  ktask'\''s benchmarks, this tree against <rev>, in one boot'
 	@echo 'make profile ARGS="samples=200000"  ktask'\''s benchmarks under perf in the VM'
 	@echo 'make check-debug  the same in a debug kernel (KASAN, lockdep, debug objects, ...)'

@@ -47,6 +47,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/epoll.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <time.h>
 #include <unistd.h>
@@ -549,6 +550,7 @@ int main(int argc, char **argv)
 	static const char *const names[] = {
 		"echo", "flood", "half", "rst", "noread", "refused",
 	};
+	struct rlimit rl;
 	int opt, i;
 
 	while ((opt = getopt(argc, argv, "a:p:m:c:n:s:t:d:H:T:l:")) != -1) {
@@ -599,6 +601,14 @@ int main(int argc, char **argv)
 		print_usage();
 	if (nthreads > nconns)
 		nthreads = nconns;
+	/* A descriptor per connection: raise the limit if it is lower. */
+	if (!getrlimit(RLIMIT_NOFILE, &rl) && rl.rlim_cur < (rlim_t)nconns + 64) {
+		rl.rlim_cur = nconns + 64;
+		if (rl.rlim_max < rl.rlim_cur)
+			rl.rlim_max = rl.rlim_cur;
+		if (setrlimit(RLIMIT_NOFILE, &rl))
+			perror("echo_client: RLIMIT_NOFILE");
+	}
 	signal(SIGALRM, on_alarm);
 	signal(SIGPIPE, SIG_IGN);
 	alarm(timeout_s);
