@@ -104,8 +104,10 @@ enum ktask_stage {
  * @last_poll_jiffies: D: jiffies at the start of the last poll
  * @polls: D: number of polls
  * @forced_yields: D: number of budget-forced yields
- * @self_wakes: D: wakes of the task by its own poll (saturating)
- * @report_polls: P: @polls (low 16 bits) when @reported was last set
+ * @self_wakes: D: wakes of the task by its own poll (saturating at 255)
+ * @report_polls: P: @polls (low 8 bits) when @reported was last set
+ * @wake_stamp: Q: with KTASK_RT_HISTOGRAMS, ktask_stamp() when the task
+ *	was last queued; written by the one that queues it, before the push
  * @reported: P: KTASK_REPORTED_* reports made since poll @report_polls
  * @kind: I: enum ktask_kind
  * @stage: R: enum ktask_stage
@@ -143,9 +145,10 @@ struct ktask_cell {
 	u32 spawn_jiffies;
 	u32 last_poll_jiffies;
 	u32 polls;
+	u32 wake_stamp;
 	u16 forced_yields;
-	u16 self_wakes;
-	u16 report_polls;
+	u8 self_wakes;
+	u8 report_polls;
 	u8 reported;
 	u8 kind;
 	u8 stage;

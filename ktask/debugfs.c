@@ -13,6 +13,7 @@
 #include <linux/module.h>
 #include <linux/sched/clock.h>
 #include <linux/seq_file.h>
+#include <linux/slab.h>
 #include <linux/string.h>
 #include <linux/timekeeping.h>
 
@@ -38,7 +39,7 @@ struct ktask_task_snap {
 	char owner[MODULE_NAME_LEN];	/* copied: the module may go */
 	u32 polls;
 	u16 forced_yields;
-	u16 self_wakes;
+	u8 self_wakes;
 	u32 spawn_jiffies;
 	u32 last_poll_jiffies;
 	unsigned long site;
@@ -269,27 +270,6 @@ static void ktask_show_stats(struct seq_file *m, const char *rt, const char *cpu
 		   div_u64(s->longest_poll_ns, NSEC_PER_USEC));
 }
 
-/*
- * Counters are updated with this_cpu_*() on their own CPU while we read
- * them from another: the race is intended, a stale value is fine.
- */
-#define KTASK_STAT(x)	data_race(x)
-
-static void ktask_add_stats(struct ktask_cpu_stats *sum,
-			    const struct ktask_cpu_stats *s)
-{
-	sum->spawned += KTASK_STAT(s->spawned);
-	sum->completed += KTASK_STAT(s->completed);
-	sum->cancelled += KTASK_STAT(s->cancelled);
-	sum->polls += KTASK_STAT(s->polls);
-	sum->wakes += KTASK_STAT(s->wakes);
-	sum->forced_yields += KTASK_STAT(s->forced_yields);
-	sum->drains += KTASK_STAT(s->drains);
-	sum->requeues += KTASK_STAT(s->requeues);
-	sum->longest_poll_ns = max(sum->longest_poll_ns,
-				   KTASK_STAT(s->longest_poll_ns));
-}
-
 static int ktask_stats_show(struct seq_file *m, void *v)
 {
 	struct ktask_cpu_stats total = {};
@@ -308,17 +288,16 @@ static int ktask_stats_show(struct seq_file *m, void *v)
 		for_each_possible_cpu(cpu) {
 			struct ktask_rq *rq = per_cpu_ptr(rt->rqs, cpu);
 			struct ktask_cpu_stats one = {};
-			/* The queue, the backlog and the LIFO slot. */
-			int d = atomic_read(&rq->depth) + !!READ_ONCE(rq->lifo);
+			int d = ktask_rq_depth(rq);
 
-			ktask_add_stats(&one, &rq->stats);
-			ktask_add_stats(&sum, &one);
+			ktask_cpu_stats_add(&one, &rq->stats);
+			ktask_cpu_stats_add(&sum, &one);
 			depth += d;
 			snprintf(cpu_name, sizeof(cpu_name), "%d", cpu);
 			ktask_show_stats(m, rt->name, cpu_name, &one, d);
 		}
 		ktask_show_stats(m, rt->name, "all", &sum, depth);
-		ktask_add_stats(&total, &sum);
+		ktask_cpu_stats_add(&total, &sum);
 		total_depth += depth;
 		alive += ktask_owned_alive(rt);
 	}
@@ -329,6 +308,48 @@ static int ktask_stats_show(struct seq_file *m, void *v)
 }
 DEFINE_SHOW_ATTRIBUTE(ktask_stats);
 
+static void ktask_show_hist(struct seq_file *m, const char *rt,
+			    const char *name, const u64 *hist)
+{
+	unsigned int i;
+
+	for (i = 0; i < KTASK_HIST_BUCKETS; i++) {
+		if (!hist[i])
+			continue;
+		if (i == KTASK_HIST_BUCKETS - 1)
+			seq_printf(m, "%-16s %-8s %12llu %12s %12llu\n", rt, name,
+				   1ULL << i, "-", hist[i]);
+		else
+			seq_printf(m, "%-16s %-8s %12llu %12llu %12llu\n", rt,
+				   name, i ? 1ULL << i : 0, 1ULL << (i + 1),
+				   hist[i]);
+	}
+}
+
+/* The histograms of the runtimes that keep them (KTASK_RT_HISTOGRAMS). */
+static int ktask_histograms_show(struct seq_file *m, void *v)
+{
+	struct ktask_rt_metrics *mt;
+	struct ktask_rt *rt;
+
+	mt = kmalloc(sizeof(*mt), GFP_KERNEL);
+	if (!mt)
+		return -ENOMEM;
+	seq_puts(m, "runtime          what          from_ns        to_ns        count\n");
+	mutex_lock(&ktask_rt_lock);
+	list_for_each_entry(rt, &ktask_rt_list, node) {
+		if (!rt->hist)
+			continue;
+		ktask_rt_read_metrics(rt, mt);
+		ktask_show_hist(m, rt->name, "poll", mt->poll_ns);
+		ktask_show_hist(m, rt->name, "schedule", mt->schedule_ns);
+	}
+	mutex_unlock(&ktask_rt_lock);
+	kfree(mt);
+	return 0;
+}
+DEFINE_SHOW_ATTRIBUTE(ktask_histograms);
+
 void ktask_debugfs_init(void)
 {
 	ktask_debugfs_dir = debugfs_create_dir("ktask", NULL);
@@ -338,6 +359,8 @@ void ktask_debugfs_init(void)
 			    &ktask_runtimes_fops);
 	debugfs_create_file("stats", 0444, ktask_debugfs_dir, NULL,
 			    &ktask_stats_fops);
+	debugfs_create_file("histograms", 0444, ktask_debugfs_dir, NULL,
+			    &ktask_histograms_fops);
 	ktask_fault_debugfs_init(ktask_debugfs_dir);
 }
 

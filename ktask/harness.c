@@ -236,9 +236,13 @@ static enum ktask_poll ktask_poll_body(struct ktask_rq *rq,
 		.budget = rt->budget,
 	};
 	enum ktask_poll res;
-	u64 start;
+	u64 start, hist_start = 0;
 
 	trace_ktask_poll_start(cell);
+	if (unlikely(rt->hist)) {
+		hist_start = local_clock();
+		ktask_hist_schedule(rt, cell, hist_start);
+	}
 	start = ktask_clock();
 	ktask_rq_close_poll(rq, start);
 	/* The drain's clock, and the start of the poll to account next. */
@@ -255,6 +259,8 @@ static enum ktask_poll ktask_poll_body(struct ktask_rq *rq,
 	lock_map_acquire(&rt->lockdep_map);
 	res = ktask_run_body(cell, &cx, out);
 	lock_map_release(&rt->lockdep_map);
+	if (unlikely(rt->hist))
+		ktask_hist_poll(rt, hist_start, local_clock());
 	if (unlikely(rt->hooks) && rt->hooks->after_poll)
 		rt->hooks->after_poll(rt->hooks->data, cell->id,
 				      res == KTASK_READY ? KTASK_READY :

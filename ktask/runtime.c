@@ -103,15 +103,20 @@ struct ktask_rt *__ktask_rt_create(const char *name,
 		ret = -ENOMEM;
 		goto err_owned;
 	}
-	ret = ktask_sched_init_rt(rt);
+	ret = ktask_metrics_init(rt);
 	if (ret)
 		goto err_blocking;
+	ret = ktask_sched_init_rt(rt);
+	if (ret)
+		goto err_metrics;
 
 	mutex_lock(&ktask_rt_lock);
 	list_add_tail(&rt->node, &ktask_rt_list);
 	mutex_unlock(&ktask_rt_lock);
 	return rt;
 
+err_metrics:
+	ktask_metrics_destroy(rt);
 err_blocking:
 	destroy_workqueue(rt->blocking_wq);
 err_owned:
@@ -173,6 +178,7 @@ void ktask_rt_destroy(struct ktask_rt *rt)
 	/* Let every wake that may still push onto our queues finish. */
 	synchronize_rcu();
 	ktask_sched_destroy_rt(rt);
+	ktask_metrics_destroy(rt);
 	/* Waits for blocking functions whose tasks were cancelled. */
 	destroy_workqueue(rt->blocking_wq);
 	ktask_owned_destroy(rt);
@@ -263,6 +269,7 @@ struct ktask_handle *ktask_spawn_cell(struct ktask_rt *rt,
 	cell->polls = 0;
 	cell->forced_yields = 0;
 	cell->self_wakes = 0;
+	cell->wake_stamp = 0;
 	cell->report_polls = 0;
 	cell->reported = 0;
 	cell->stage = KTASK_STAGE_RUNNING;

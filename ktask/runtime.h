@@ -33,8 +33,10 @@
 #include <linux/lockdep.h>
 #include <linux/mutex.h>
 #include <linux/llist.h>
+#include <linux/log2.h>
 #include <linux/spinlock.h>
 #include <linux/ktime.h>
+#include <linux/sched/clock.h>
 #include <linux/workqueue.h>
 
 #include "cell.h"
@@ -63,6 +65,16 @@ struct ktask_cpu_stats {
 	u64 drains;
 	u64 requeues;
 	u64 longest_poll_ns;
+};
+
+/**
+ * struct ktask_hist - one CPU's histograms of a runtime (metrics.c)
+ * @poll_ns: P: polls by length, log2 buckets of nanoseconds
+ * @schedule_ns: P: time from queueing to poll, the same buckets
+ */
+struct ktask_hist {
+	u64 poll_ns[KTASK_HIST_BUCKETS];
+	u64 schedule_ns[KTASK_HIST_BUCKETS];
 };
 
 /**
@@ -186,6 +198,7 @@ struct ktask_sched_ops {
  * @wq: I: the workqueue the drains run on
  * @blocking_wq: I: the unbound workqueue of ktask_spawn_blocking()
  * @rqs: I: per-CPU run queues
+ * @hist: I: per-CPU histograms with KTASK_RT_HISTOGRAMS, else NULL
  * @shards: I: owned-task list shards, one per possible CPU
  * @shard_mask: I: number of shards - 1
  * @closed: A: set once by destroy before it drains the shards; spawners
@@ -214,6 +227,7 @@ struct ktask_rt {
 	struct workqueue_struct *wq;
 	struct workqueue_struct *blocking_wq;
 	struct ktask_rq __percpu *rqs;
+	struct ktask_hist __percpu *hist;
 	struct ktask_owned_shard *shards;
 	unsigned int shard_mask;
 	bool closed;
@@ -328,6 +342,59 @@ void ktask_rq_close_poll(struct ktask_rq *rq, u64 now);
 static inline u64 ktask_clock(void)
 {
 	return get_jiffies_64() * (NSEC_PER_SEC / HZ);
+}
+
+/*
+ * The histograms' clock, in units of 64 ns in 32 bits (a cell's
+ * @wake_stamp): it wraps after 274 s, beyond which a schedule latency
+ * reads short; the stuck-task report has long fired by then.
+ */
+#define KTASK_STAMP_SHIFT	6
+
+static inline u32 ktask_stamp(void)
+{
+	return local_clock() >> KTASK_STAMP_SHIFT;
+}
+
+/* Note when @cell is queued, for its schedule latency; before the push. */
+static inline void ktask_stamp_queued(struct ktask_rt *rt,
+				      struct ktask_cell *cell)
+{
+	if (unlikely(rt->hist))
+		cell->wake_stamp = ktask_stamp();
+}
+
+/* metrics.c */
+int ktask_metrics_init(struct ktask_rt *rt);
+void ktask_metrics_destroy(struct ktask_rt *rt);
+void ktask_cpu_stats_add(struct ktask_cpu_stats *sum,
+			 const struct ktask_cpu_stats *s);
+unsigned int ktask_rq_depth(struct ktask_rq *rq);
+
+/* The bucket of @ns in a histogram; see struct ktask_rt_metrics. */
+static inline unsigned int ktask_hist_bucket(u64 ns)
+{
+	unsigned int b = ns > 1 ? ilog2(ns) : 0;
+
+	return min(b, KTASK_HIST_BUCKETS - 1U);
+}
+
+/*
+ * Account a poll from @start to @end, and the time its task waited from
+ * its queueing to @start (local_clock() ns); rt->hist is set.
+ */
+static inline void ktask_hist_poll(struct ktask_rt *rt, u64 start, u64 end)
+{
+	this_cpu_inc(rt->hist->poll_ns[ktask_hist_bucket(end - start)]);
+}
+
+static inline void ktask_hist_schedule(struct ktask_rt *rt,
+				       struct ktask_cell *cell, u64 start)
+{
+	u32 waited = (u32)(start >> KTASK_STAMP_SHIFT) - cell->wake_stamp;
+
+	this_cpu_inc(rt->hist->schedule_ns[ktask_hist_bucket((u64)waited <<
+							     KTASK_STAMP_SHIFT)]);
 }
 
 /* Publish the poll that begins for the long-poll detector. */

@@ -239,6 +239,7 @@ void ktask_percpu_schedule(struct ktask_rt *rt, struct ktask_cell *cell)
 {
 	struct ktask_rq *rq;
 
+	ktask_stamp_queued(rt, cell);
 	preempt_disable();
 	rq = ktask_worker_rq(rt);
 	if (rq && rq->lifo_polls < KTASK_LIFO_MAX_POLLS) {
@@ -271,6 +272,7 @@ static void ktask_percpu_yield(struct ktask_rt *rt, struct ktask_cell *cell)
 {
 	struct ktask_rq *rq;
 
+	ktask_stamp_queued(rt, cell);
 	preempt_disable();
 	rq = ktask_worker_rq(rt);
 	if (rq)

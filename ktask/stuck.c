@@ -202,9 +202,12 @@ static void ktask_stuck_check(struct ktask_stuck_scan *sc,
 	polls = READ_ONCE(cell->polls);
 	if (!polls)
 		return;
-	if (cell->report_polls != polls) {
-		/* Polled since the last report: a new park. */
-		cell->report_polls = polls;
+	if (cell->report_polls != (u8)polls) {
+		/*
+		 * Polled since the last report: a new park (or 256 polls
+		 * exactly, which this misses: a report is a hint).
+		 */
+		cell->report_polls = (u8)polls;
 		cell->reported = 0;
 	}
 	/* Polled since the scan began: idle for no time yet. */

@@ -23,7 +23,7 @@ static void ktask_count_self_wake(struct ktask_cell *cell)
 		return;
 	rq = ktask_current_rq();
 	/* Only the poller writes it; saturating, a statistic. */
-	if (rq && rq->current_cell == cell && cell->self_wakes != U16_MAX)
+	if (rq && rq->current_cell == cell && cell->self_wakes != U8_MAX)
 		WRITE_ONCE(cell->self_wakes, cell->self_wakes + 1);
 }
 

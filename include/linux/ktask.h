@@ -106,7 +106,61 @@ struct ktask_rt_opts {
  * progress when no kworker can be created.
  */
 #define KTASK_RT_MEM_RECLAIM	0x2
-#define KTASK_RT_VALID_FLAGS	(KTASK_RT_UNBOUND | KTASK_RT_MEM_RECLAIM)
+/*
+ * Keep the histograms of struct ktask_rt_metrics: two precise clock reads
+ * per poll and one per wake (Tokio's enable_metrics_poll_time_histogram).
+ */
+#define KTASK_RT_HISTOGRAMS	0x4
+#define KTASK_RT_VALID_FLAGS	(KTASK_RT_UNBOUND | KTASK_RT_MEM_RECLAIM | \
+				 KTASK_RT_HISTOGRAMS)
+
+/* Buckets of a ktask_rt_metrics histogram: see there. */
+#define KTASK_HIST_BUCKETS	32
+
+/**
+ * struct ktask_rt_metrics - what a runtime has done, for its user to read
+ * @alive: tasks spawned and not yet completed or cancelled
+ * @spawned: tasks spawned
+ * @completed: tasks that completed with an output
+ * @cancelled: tasks that completed cancelled (aborted, or by destroy)
+ * @polls: polls of tasks
+ * @wakes: wakes that queued a task
+ * @forced_yields: polls that ran out of coop budget
+ * @drains: drains of a run queue started (by a worker thread or a work
+ *	item); ktask does not steal tasks between queues
+ * @requeues: drains that stopped at their limit with tasks left
+ * @queue_depth: tasks queued and not yet polled now, over every CPU
+ * @max_queue_depth: the deepest of the per-CPU run queues now
+ * @longest_poll_ns: the longest poll seen, to a tick
+ * @histograms: the runtime keeps the histograms (KTASK_RT_HISTOGRAMS);
+ *	else they are zero
+ * @poll_ns: polls by length: bucket 0 counts polls shorter than 2 ns,
+ *	bucket i (0 < i < KTASK_HIST_BUCKETS - 1) those of 2^i ns up to
+ *	2^(i+1) ns, the last those of 2^31 ns or longer
+ * @schedule_ns: the same for the time from a task's spawn, wake or yield
+ *	to the start of the poll that follows, to 64 ns (under 128 ns it
+ *	counts in bucket 6)
+ *
+ * Counters are sums of per-CPU counters read without stopping their
+ * writers: each is exact once the runtime is quiet, a snapshot otherwise.
+ */
+struct ktask_rt_metrics {
+	long alive;
+	u64 spawned;
+	u64 completed;
+	u64 cancelled;
+	u64 polls;
+	u64 wakes;
+	u64 forced_yields;
+	u64 drains;
+	u64 requeues;
+	unsigned int queue_depth;
+	unsigned int max_queue_depth;
+	u64 longest_poll_ns;
+	bool histograms;
+	u64 poll_ns[KTASK_HIST_BUCKETS];
+	u64 schedule_ns[KTASK_HIST_BUCKETS];
+};
 
 struct ktask_rt *__ktask_rt_create(const char *name,
 				   const struct ktask_rt_opts *opts,
@@ -184,6 +238,7 @@ void ktask_abort_handle_put(struct ktask_abort_handle *ah);
 u64 ktask_id(const struct ktask_handle *h);
 u64 ktask_current_id(void);
 long ktask_rt_num_alive(struct ktask_rt *rt);
+int ktask_rt_read_metrics(struct ktask_rt *rt, struct ktask_rt_metrics *m);
 long ktask_num_cells(void);
 
 struct ktask_waker *ktask_cx_waker(struct ktask_cx *cx);

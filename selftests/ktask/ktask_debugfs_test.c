@@ -236,11 +236,58 @@ TEST_F(known, runtimes_line)
 		   &budget, &polls, &shards, &alive);
 	ASSERT_EQ(7, n);
 	EXPECT_STREQ("ktask_test_introspect", owner);
-	EXPECT_STREQ("0x0000", flags);
+	EXPECT_STREQ("0x0004", flags);	/* KTASK_RT_HISTOGRAMS */
 	EXPECT_EQ(16, budget);
 	EXPECT_EQ(128, polls);
 	EXPECT_EQ(3, alive);	/* A, B, C */
 	free(rts);
+}
+
+/* Sum the counts of the histograms file's lines of @rt and @what. */
+static long long hist_count(const char *hist, const char *rt,
+			    const char *what)
+{
+	char name[32], kind[16], to[32];
+	unsigned long long from, count;
+	long long sum = 0;
+	const char *line;
+
+	for (line = strchr(hist, '\n'); line && line[1];
+	     line = strchr(line + 1, '\n')) {
+		if (sscanf(line + 1, "%31s %15s %llu %31s %llu", name, kind,
+			   &from, to, &count) != 5)
+			return -1;
+		if (!strcmp(name, rt) && !strcmp(kind, what))
+			sum += count;
+	}
+	return sum;
+}
+
+TEST_F(known, histograms_count_every_poll)
+{
+	static const char header[] =
+		"runtime          what          from_ns        to_ns        count\n";
+	char *hist = read_file(KTASK_DIR "histograms");
+	char *stats = read_file(KTASK_DIR "stats");
+	unsigned long long polls;
+	char *p;
+	int n;
+
+	ASSERT_NE(NULL, hist);
+	ASSERT_NE(NULL, stats);
+	EXPECT_EQ(0, strncmp(hist, header, strlen(header)));
+	p = strstr(stats, "\nintrospect       all ");
+	ASSERT_NE(NULL, p);
+	n = sscanf(p + 1, "%*s %*s %*u %*u %*u %llu", &polls);
+	ASSERT_EQ(1, n);
+	/* The known tasks are parked: no poll runs between the reads. */
+	EXPECT_LT(0, polls);
+	EXPECT_EQ((long long)polls, hist_count(hist, "introspect", "poll"))
+		TH_LOG("%s", hist);
+	EXPECT_EQ((long long)polls, hist_count(hist, "introspect", "schedule"))
+		TH_LOG("%s", hist);
+	free(stats);
+	free(hist);
 }
 
 TEST_F(known, stats_counters)

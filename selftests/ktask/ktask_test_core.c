@@ -1096,6 +1096,141 @@ static int runtime_hooks_counted(void)
 	return 0;
 }
 
+static long busy_10ms(void *arg)
+{
+	mdelay(10);
+	return 0;
+}
+
+static u64 hist_sum(const u64 *hist, unsigned int from)
+{
+	u64 sum = 0;
+
+	for (; from < KTASK_HIST_BUCKETS; from++)
+		sum += hist[from];
+	return sum;
+}
+
+/* What runtime_metrics_counted() expects; see there. */
+static int check_metrics(const struct ktask_rt_metrics *m,
+			 const struct ktask_rt_metrics *plain, int bad,
+			 const int *einval)
+{
+	int i;
+
+	KT_ASSERT_EQ(bad, 0);
+	for (i = 0; i < 3; i++)
+		KT_ASSERT_EQ(einval[i], -EINVAL);
+	KT_ASSERT_EQ(m->alive, 0);
+	KT_ASSERT_EQ(m->spawned, 19);
+	KT_ASSERT_EQ(m->completed, 16);
+	KT_ASSERT_EQ(m->cancelled, 3);
+	KT_ASSERT_EQ(m->polls, 10 + 5 * 2 + 3 + 1);
+	KT_ASSERT_GE(m->wakes, 5);
+	KT_ASSERT_EQ(m->queue_depth, 0);
+	KT_ASSERT_EQ(m->max_queue_depth, 0);
+	KT_ASSERT_GE(m->drains, 1);
+	/* To a tick: at least the 10 ms less one tick. */
+	KT_ASSERT_GE(m->longest_poll_ns, 10 * NSEC_PER_MSEC - TICK_NSEC);
+	KT_ASSERT(m->histograms);
+	KT_ASSERT_EQ(hist_sum(m->poll_ns, 0), m->polls);
+	KT_ASSERT_EQ(hist_sum(m->schedule_ns, 0), m->polls);
+	KT_ASSERT_GE(hist_sum(m->poll_ns, 23), 1);
+	/* The schedule latency is kept to 64 ns: nothing below bucket 6. */
+	KT_ASSERT_EQ(hist_sum(m->schedule_ns, 0) - hist_sum(m->schedule_ns, 6),
+		     0);
+
+	KT_ASSERT_EQ(plain->spawned, 1);
+	KT_ASSERT_EQ(plain->completed, 1);
+	KT_ASSERT_EQ(plain->polls, 1);
+	KT_ASSERT(!plain->histograms);
+	KT_ASSERT_EQ(hist_sum(plain->poll_ns, 0) +
+		     hist_sum(plain->schedule_ns, 0), 0);
+	return 0;
+}
+
+/*
+ * ktask_rt_read_metrics() counts what happened, exactly once the runtime is
+ * quiet: 10 function tasks (one poll each), 5 pollable tasks woken once
+ * (two polls each), 3 aborted after one poll (cancelled without another)
+ * and one function task that busies its CPU for 10 ms; with
+ * KTASK_RT_HISTOGRAMS every poll is in both histograms, the 10 ms one at
+ * 2^23 ns (8.4 ms) or above.  Without the flag the histograms stay empty.
+ */
+static int runtime_metrics_counted(void)
+{
+	struct ktask_rt_opts opts = { .flags = KTASK_RT_HISTOGRAMS };
+	struct ktask_rt_metrics *m = kcalloc(2, sizeof(*m), GFP_KERNEL);
+	struct probe *p = kcalloc(8, sizeof(*p), GFP_KERNEL);
+	struct ktask_handle *h[19] = {};
+	int i, bad = 0, ret = -ENOMEM;
+	int einval[3] = {};
+	struct ktask_rt *rt;
+
+	if (!m || !p)
+		goto out;
+	rt = ktask_rt_create("metrics", &opts);
+	if (IS_ERR(rt)) {
+		ret = PTR_ERR(rt);
+		goto out;
+	}
+	for (i = 0; i < 19; i++) {
+		if (i < 10) {
+			h[i] = ktask_spawn(rt, square, (void *)(long)i,
+					   GFP_KERNEL);
+		} else if (i < 18) {
+			probe_init(&p[i - 10], i < 15 ? 2 : 0);
+			h[i] = ktask_spawn_poll(rt, &probe_ops, &p[i - 10],
+						GFP_KERNEL);
+		} else {
+			h[i] = ktask_spawn(rt, busy_10ms, NULL, GFP_KERNEL);
+		}
+		if (IS_ERR(h[i])) {
+			h[i] = NULL;
+			bad++;
+		}
+	}
+	for (i = 10; i < 18; i++) {
+		if (!h[i] || !probe_wait_polled(&p[i - 10])) {
+			bad++;
+			continue;
+		}
+		if (i < 15)
+			probe_wake(&p[i - 10]);
+		else
+			ktask_abort(h[i]);
+	}
+	for (i = 0; i < 19; i++)
+		if (h[i] && ktask_join_timeout(h[i], NULL, KT_WAIT) == -ETIMEDOUT)
+			bad++;
+	if (wait_none_alive(rt))
+		bad++;
+	if (ktask_rt_read_metrics(rt, &m[0]))
+		bad++;
+	einval[0] = ktask_rt_read_metrics(NULL, &m[1]);
+	einval[1] = ktask_rt_read_metrics(ERR_PTR(-ENOMEM), &m[1]);
+	einval[2] = ktask_rt_read_metrics(rt, NULL);
+	ktask_rt_destroy(rt);
+
+	/* Without KTASK_RT_HISTOGRAMS: the counters, no histograms. */
+	rt = ktask_rt_create("metrics", NULL);
+	if (IS_ERR(rt)) {
+		ret = PTR_ERR(rt);
+		goto out;
+	}
+	h[0] = ktask_spawn(rt, square, (void *)3L, GFP_KERNEL);
+	if (IS_ERR(h[0]) || ktask_join_timeout(h[0], NULL, KT_WAIT))
+		bad++;
+	if (wait_none_alive(rt) || ktask_rt_read_metrics(rt, &m[1]))
+		bad++;
+	ktask_rt_destroy(rt);
+	ret = check_metrics(&m[0], &m[1], bad, einval);
+out:
+	kfree(p);
+	kfree(m);
+	return ret;
+}
+
 /* ktask_join_killable(): a fatal signal ends the wait, the handle stays. */
 struct killable_join {
 	struct ktask_handle *h;
@@ -2123,6 +2258,7 @@ static const struct kt_case core_cases[] = {
 	KT_CASE(spawn_join_fn),
 	KT_CASE(output_with_drop_keeps_pin),
 	KT_CASE(runtime_hooks_counted),
+	KT_CASE(runtime_metrics_counted),
 	KT_CASE(join_returns_after_unpin),
 	KT_CASE(wake_null_is_a_noop),
 	KT_CASE(join_killable_interrupted),

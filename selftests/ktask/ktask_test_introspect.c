@@ -350,7 +350,10 @@ static int cmd_spin_stop(void);
 
 static int cmd_setup(void)
 {
-	struct ktask_rt_opts opts = { .budget = 16 };
+	struct ktask_rt_opts opts = {
+		.budget = 16,
+		.flags = KTASK_RT_HISTOGRAMS,
+	};
 	struct ktask_handle *h;
 	int ret;
 
