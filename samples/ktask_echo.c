@@ -9,8 +9,9 @@
  * reads with MSG_DONTWAIT into a buffer, writes the bytes back with
  * MSG_DONTWAIT, and parks on the socket's wait queue (ktask_wait_event())
  * when there is nothing to read or no room to write.  Every chunk it
- * moves costs a unit of the coop budget, so that a connection that floods
- * the server yields to the others; @budget_off lifts the budget from the
+ * moves costs a unit of the coop budget, and one more per @bytes_per_unit
+ * written, so that a connection that floods the server yields to the
+ * others after at most 128 such units; @budget_off lifts the budget from the
  * connection tasks (for the fairness comparison of
  * Documentation/ktask/echo.rst).
  *
@@ -63,6 +64,10 @@ static unsigned int bufsize = 16384;
 module_param(bufsize, uint, 0444);
 MODULE_PARM_DESC(bufsize, "bytes each connection reads at a time, 64..1048576 (default 16384)");
 
+static unsigned int bytes_per_unit = 4096;
+module_param(bytes_per_unit, uint, 0644);
+MODULE_PARM_DESC(bytes_per_unit, "a unit of coop budget per chunk written, and one more per this many bytes of it; 0: one per chunk (default 4096)");
+
 static bool budget_off;
 module_param(budget_off, bool, 0644);
 MODULE_PARM_DESC(budget_off, "run connection tasks unconstrained by the coop budget (default no)");
@@ -70,9 +75,9 @@ MODULE_PARM_DESC(budget_off, "run connection tasks unconstrained by the coop bud
 /*
  * Even unconstrained, a poll gives its worker back after this long: an
  * unconstrained flooder would otherwise hold it for as long as the peer
- * keeps up, which the soft-lockup detector reports.
+ * keeps up, which the soft-lockup detector reports after 20 s.
  */
-#define ECHO_UNCONSTRAINED_NS	(20 * NSEC_PER_MSEC)
+#define ECHO_UNCONSTRAINED_NS	(1000 * NSEC_PER_MSEC)
 
 struct echo_conn;
 
@@ -142,6 +147,17 @@ static int echo_send(struct echo_conn *c)
 	return kernel_sendmsg(c->sock, &msg, &iov, 1, c->len);
 }
 
+/* The units beyond the chunk's own for @n bytes written. */
+static enum ktask_poll echo_charge(struct ktask_cx *cx, int n)
+{
+	unsigned int per = READ_ONCE(bytes_per_unit);
+
+	for (n = per ? n / per : 0; n > 0; n--)
+		if (ktask_consume_budget(cx) == KTASK_PENDING)
+			return KTASK_PENDING;
+	return KTASK_READY;
+}
+
 /*
  * Echo until the socket has nothing to read or no room to write (then
  * park on its wait queue), the budget runs out, or the connection ends.
@@ -169,6 +185,9 @@ static enum ktask_poll echo_conn_run(struct ktask_cx *cx, struct echo_conn *c,
 			c->len -= n;
 			WRITE_ONCE(c->bytes, c->bytes + n);
 			atomic64_add(n, &c->srv->bytes);
+			/* Large chunks cost more: what a flooder gets per poll. */
+			if (echo_charge(cx, n) == KTASK_PENDING)
+				return KTASK_PENDING;
 		} else {
 			n = echo_recv(c);
 			if (n == -EAGAIN) {

@@ -1,7 +1,7 @@
 #!/bin/bash
 # SPDX-License-Identifier: GPL-2.0
 #
-# echo-report.sh RESULTS: turn the "result ..." lines of the echo benchmark
+# echo-report.sh [-n] RESULTS: turn the "result ..." lines of the echo benchmark
 # (scripts/jobs/bench-echo.guest: one per client run) into
 #   bench/echo/results.csv  server, connections, message size, requests/s,
 #                           p50, p99 and max round trip (us), one row per
@@ -14,17 +14,27 @@
 #   README.md               the echo table between the
 #                           "<!-- bench-echo:begin -->" and
 #                           "<!-- bench-echo:end -->" markers.
-# Run by "make bench-echo" (scripts/jobs/bench-echo.sh) on the VM's output.
+# -n prints the table only.  Run by "make bench-echo"
+# (scripts/jobs/bench-echo.sh) on the VM's output.
 set -euo pipefail
 # shellcheck source=scripts/lib.sh
 . "$(dirname "$0")/lib.sh"
 
+dry=0
+if [[ "${1:-}" == -n ]]; then
+	dry=1
+	shift
+fi
 (($# == 1)) || { sed -n '4,/^set -euo/{/^set/d;s/^# \{0,1\}//;p}' "$0" >&2; exit 2; }
 results=$1
 [[ -r "$results" ]] || die "cannot read $results"
 
 dir=$KTASK_SRC/bench/echo
 csv=$dir/results.csv
+if ((dry)); then
+	# -n: the table only, from a CSV of its own; nothing else written.
+	csv=$(mktemp)
+fi
 svg=$dir/rps.svg
 readme=$KTASK_SRC/README.md
 
@@ -40,7 +50,7 @@ readme=$KTASK_SRC/README.md
 			kv["rps"], kv["p50_us"], kv["p99_us"], kv["max_us"]
 	}' "$results"
 } >"$csv"
-echo "bench-echo: wrote ${csv#"$KTASK_SRC"/}"
+((dry)) || echo "bench-echo: wrote ${csv#"$KTASK_SRC"/}"
 
 servers=$(awk -F, 'NR > 1 && $1 !~ /^fair_/ && !seen[$1]++ { print $1 }' "$csv")
 tokio_note=$(sed -n 's/^bench-echo tokio: //p' "$results" | head -n 1)
@@ -112,6 +122,10 @@ table() {
 }
 
 table
+if ((dry)); then
+	rm -f "$csv"
+	exit 0
+fi
 
 if ! command -v gnuplot >/dev/null; then
 	echo "bench-echo: gnuplot not installed (scripts/deps.sh --bench): no ${svg#"$KTASK_SRC"/}"

@@ -14,7 +14,9 @@
 # bench/echo/tokio is built here, before the VM boots, offline from
 # Debian's packaged crates, as bench/tokio is (scripts/jobs/bench.sh); if
 # it cannot be built, the other servers run without it and the report
-# says why.  KTASK_ECHO_QUICK=1 runs fewer round trips (a smoke test).
+# says why.  KTASK_ECHO_QUICK=1 runs fewer round trips (a smoke test);
+# KTASK_ECHO_PARTS="load" or "fair" runs only the load points or only the
+# fairness runs (default: both).
 
 job_load=(ktask)
 
@@ -65,6 +67,7 @@ job_stage() {
 		echo "bench-echo: no Tokio server: $bin"
 	fi
 	echo "${KTASK_ECHO_QUICK:-0}" >"$root/ktask/echo_quick"
+	echo "${KTASK_ECHO_PARTS:-load fair}" >"$root/ktask/echo_parts"
 }
 
 job_report() {
@@ -75,5 +78,11 @@ job_report() {
 		echo "bench-echo: no results in $out/job.log"
 		return 1
 	fi
-	bash "$KTASK_SRC/scripts/echo-report.sh" "$out/results.txt"
+	# A partial run (KTASK_ECHO_PARTS, KTASK_ECHO_QUICK) only prints its
+	# table: the recorded results stay as they are.
+	if [[ -n "${KTASK_ECHO_PARTS:-}" || "${KTASK_ECHO_QUICK:-0}" == 1 ]]; then
+		bash "$KTASK_SRC/scripts/echo-report.sh" -n "$out/results.txt"
+	else
+		bash "$KTASK_SRC/scripts/echo-report.sh" "$out/results.txt"
+	fi
 }
