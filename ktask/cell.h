@@ -86,8 +86,9 @@ enum ktask_stage {
  * @rt: I: owner runtime; valid until the completion of the task has
  *	dropped it from the runtime's alive count (ktask_complete()), never
  *	dereferenced after that
- * @id: I: task id, never 0: the spawning CPU in the low bits, its count
- *	of spawns above them (see owned.c); set when the task is bound
+ * @id: I: task id, never 0: its owned-list shard (the spawning CPU, and
+ *	whether it spawned from an interrupt) in the low bits, the CPU's
+ *	count of spawns above them (see owned.c); set when the task is bound
  * @ops: I: pollable tasks: the operations
  * @fn: I: run-to-completion tasks: the function
  * @arg: R: the task's argument, while @stage is KTASK_STAGE_RUNNING

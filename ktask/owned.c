@@ -1,9 +1,10 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
  * Owned-task lists: every live task of a runtime is on one shard of its
- * runtime's list, the shard of the CPU that spawned it, and counts in that
+ * runtime's list, a shard of the CPU that spawned it, and counts in that
  * shard's @alive until it completes.  A task's id names its shard: its low
- * bits are the spawning CPU, the rest that CPU's count of spawns (of every
+ * bits are the shard (the spawning CPU, and whether an interrupt spawned
+ * it), the rest that CPU's count of spawns (of every
  * runtime), taken under the shard's lock, so ids are unique without a
  * shared counter and grow along each shard's list (debugfs resumes its walk
  * by id).  A spawn touches nothing another CPU's spawns touch; a
@@ -24,18 +25,32 @@
 /* Spawns per CPU so far, of every runtime; the high bits of a task's id. */
 static DEFINE_PER_CPU(u64, ktask_spawn_seq);
 
+/*
+ * Each CPU has two shards.  The even one binds the tasks spawned in task
+ * context, and is only ever locked from task context (those spawns, and
+ * completions, destroy, debugfs and the stuck-task scan, which all run
+ * there), so its lock does not mask interrupts: under qemu's TCG, turning
+ * interrupts back on was the costliest part of a spawn.  The odd one
+ * binds the tasks spawned from interrupts, and is locked with interrupts
+ * off.  Their locks are of two lockdep classes.
+ */
+#define KTASK_SHARD_IRQ		1U
+
 int ktask_owned_init(struct ktask_rt *rt)
 {
 	unsigned int i, nr;
 
 	/* The same for every runtime: ids are unique across runtimes. */
-	nr = roundup_pow_of_two(nr_cpu_ids);
-	/* Up to 512 KiB on the largest machines: not a kmalloc() size. */
+	nr = roundup_pow_of_two(nr_cpu_ids) * 2;
+	/* Up to 1 MiB on the largest machines: not a kmalloc() size. */
 	rt->shards = kvcalloc(nr, sizeof(*rt->shards), GFP_KERNEL);
 	if (!rt->shards)
 		return -ENOMEM;
 	for (i = 0; i < nr; i++) {
-		spin_lock_init(&rt->shards[i].lock);
+		if (i & KTASK_SHARD_IRQ)
+			spin_lock_init(&rt->shards[i].lock);
+		else
+			spin_lock_init(&rt->shards[i].lock);
 		INIT_LIST_HEAD(&rt->shards[i].list);
 		rt->shards[i].alive = 0;
 	}
@@ -58,30 +73,51 @@ static struct ktask_owned_shard *ktask_shard(struct ktask_rt *rt,
 	return &rt->shards[cell->id & rt->shard_mask];
 }
 
+/* Bind @cell to @shard, the caller's; its lock is held. */
+static bool ktask_owned_bind_locked(struct ktask_rt *rt,
+				    struct ktask_owned_shard *shard,
+				    unsigned int idx, struct ktask_cell *cell)
+{
+	/* Ordered against destroy's store by the shard lock; see above. */
+	if (READ_ONCE(rt->closed))
+		return false;
+	/*
+	 * Safe against the interrupts that may spawn meanwhile (each
+	 * count is unique); taken under the lock, so ids grow along the
+	 * shard.
+	 */
+	cell->id = (this_cpu_inc_return(ktask_spawn_seq) <<
+		    ilog2(rt->shard_mask + 1)) | idx;
+	list_add_tail(&cell->owned_node, &shard->list);
+	WRITE_ONCE(shard->alive, shard->alive + 1);
+	return true;
+}
+
 /*
- * Give @cell its id and bind it to this CPU's shard.
+ * Give @cell its id and bind it to a shard of this CPU.
  * Return: false if the runtime is closed; the task was not bound.
  */
 bool ktask_owned_bind(struct ktask_rt *rt, struct ktask_cell *cell)
 {
 	struct ktask_owned_shard *shard;
 	unsigned long flags;
-	unsigned int cpu;
-	bool bound = false;
+	unsigned int idx;
+	bool bound;
 
-	local_irq_save(flags);
-	cpu = smp_processor_id();
-	shard = &rt->shards[cpu];
-	spin_lock(&shard->lock);
-	/* Ordered against destroy's store by the shard lock; see above. */
-	if (!READ_ONCE(rt->closed)) {
-		/* Interrupts are off: the count is this CPU's alone. */
-		cell->id = (__this_cpu_inc_return(ktask_spawn_seq) <<
-			    ilog2(rt->shard_mask + 1)) | cpu;
-		list_add_tail(&cell->owned_node, &shard->list);
-		WRITE_ONCE(shard->alive, shard->alive + 1);
-		bound = true;
+	if (in_task()) {
+		idx = get_cpu() << 1;
+		shard = &rt->shards[idx];
+		spin_lock(&shard->lock);
+		bound = ktask_owned_bind_locked(rt, shard, idx, cell);
+		spin_unlock(&shard->lock);
+		put_cpu();
+		return bound;
 	}
+	local_irq_save(flags);
+	idx = smp_processor_id() << 1 | KTASK_SHARD_IRQ;
+	shard = &rt->shards[idx];
+	spin_lock(&shard->lock);
+	bound = ktask_owned_bind_locked(rt, shard, idx, cell);
 	spin_unlock_irqrestore(&shard->lock, flags);
 	return bound;
 }
@@ -99,7 +135,11 @@ bool ktask_owned_release(struct ktask_rt *rt, struct ktask_cell *cell)
 	bool removed, wake;
 
 	rcu_read_lock();
-	spin_lock_irqsave(&shard->lock, flags);
+	/* Only from task context, where every completion runs. */
+	if ((cell->id & KTASK_SHARD_IRQ))
+		spin_lock_irqsave(&shard->lock, flags);
+	else
+		spin_lock(&shard->lock);
 	removed = !list_empty(&cell->owned_node);
 	if (removed)
 		list_del_init(&cell->owned_node);
@@ -110,7 +150,10 @@ bool ktask_owned_release(struct ktask_rt *rt, struct ktask_cell *cell)
 	 * @closed here.  The last to go brings its own shard to zero.
 	 */
 	wake = !shard->alive && READ_ONCE(rt->closed);
-	spin_unlock_irqrestore(&shard->lock, flags);
+	if ((cell->id & KTASK_SHARD_IRQ))
+		spin_unlock_irqrestore(&shard->lock, flags);
+	else
+		spin_unlock(&shard->lock);
 	if (wake) {
 		/* The count before wait_var_event()'s waiter check. */
 		smp_mb();
