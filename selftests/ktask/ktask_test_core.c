@@ -2086,6 +2086,105 @@ static enum hrtimer_restart timer_wake_fn(struct hrtimer *timer)
 	return HRTIMER_RESTART;
 }
 
+/*
+ * Two tasks that wake each other from one drain, and a third that one of
+ * them spawns once they are under way: a wake from a drain's poll goes to
+ * the drain's LIFO slot, but only three polls in a row, so the third,
+ * pushed to the queue, runs within a few hops instead of waiting for the
+ * two to stop.
+ */
+struct lifo_race {
+	struct ktask_rt *rt;
+	struct ktask_waker *wakers[2];	/* each side's, taken with xchg() */
+	struct ktask_handle *third;
+	atomic_t hops;
+	atomic_t third_ran;
+	int spawned_at;		/* the hop that spawned the third */
+	int ran_at;		/* the first hop that saw it had run */
+	bool stop;
+};
+
+#define LIFO_SPAWN_HOP		20
+#define LIFO_MAX_HOPS		20000
+
+static long lifo_third(void *arg)
+{
+	atomic_set(&((struct lifo_race *)arg)->third_ran, 1);
+	return 0;
+}
+
+static enum ktask_poll lifo_side(struct lifo_race *lr, int side,
+				 struct ktask_cx *cx)
+{
+	struct ktask_handle *h;
+	int hop;
+
+	if (READ_ONCE(lr->stop))
+		return KTASK_READY;
+	if (!READ_ONCE(lr->wakers[side]))
+		WRITE_ONCE(lr->wakers[side],
+			   ktask_waker_clone(ktask_cx_waker(cx)));
+	hop = atomic_inc_return(&lr->hops);
+	if (hop == LIFO_SPAWN_HOP) {
+		h = ktask_spawn(lr->rt, lifo_third, lr, GFP_ATOMIC);
+		lr->spawned_at = hop;
+		lr->third = IS_ERR(h) ? NULL : h;
+	}
+	if (atomic_read(&lr->third_ran) || hop >= LIFO_MAX_HOPS) {
+		lr->ran_at = hop;
+		WRITE_ONCE(lr->stop, true);
+	}
+	ktask_wake(xchg(&lr->wakers[!side], NULL));
+	return READ_ONCE(lr->stop) ? KTASK_READY : KTASK_PENDING;
+}
+
+static enum ktask_poll lifo_side0(struct ktask_cx *cx, void *arg, long *out)
+{
+	return lifo_side(arg, 0, cx);
+}
+
+static enum ktask_poll lifo_side1(struct ktask_cx *cx, void *arg, long *out)
+{
+	return lifo_side(arg, 1, cx);
+}
+
+static const struct ktask_ops lifo_ops[2] = {
+	{ .poll = lifo_side0 },
+	{ .poll = lifo_side1 },
+};
+
+KT_RT_CASE(lifo_slot_does_not_starve_the_queue)
+{
+	struct lifo_race *lr = kzalloc(sizeof(*lr), GFP_KERNEL);
+	struct ktask_handle *h[2];
+	int i, err[3] = {}, hops;
+
+	if (!lr)
+		return -ENOMEM;
+	lr->rt = rt;
+	for (i = 0; i < 2; i++)
+		h[i] = ktask_spawn_poll(rt, &lifo_ops[i], lr, GFP_KERNEL);
+	for (i = 0; i < 2; i++)
+		err[i] = IS_ERR(h[i]) ? PTR_ERR(h[i]) :
+			 ktask_join_timeout(h[i], NULL, KT_WAIT);
+	if (lr->third)
+		err[2] = ktask_join_timeout(lr->third, NULL, KT_WAIT);
+	ktask_waker_drop(xchg(&lr->wakers[0], NULL));
+	ktask_waker_drop(xchg(&lr->wakers[1], NULL));
+	hops = lr->ran_at - lr->spawned_at;
+	i = atomic_read(&lr->third_ran) && lr->third;
+	kfree(lr);
+	pr_info("ktask_test: lifo: the third ran %d hops after its spawn\n",
+		hops);
+	KT_ASSERT_EQ(err[0], 0);
+	KT_ASSERT_EQ(err[1], 0);
+	KT_ASSERT_EQ(err[2], 0);
+	KT_ASSERT(i);
+	/* Three LIFO hops, then the queue: the third is next. */
+	KT_ASSERT_LE(hops, 16);
+	return 0;
+}
+
 KT_RT_CASE(wake_from_timer_irq)
 {
 	struct timer_wake tw = {};
@@ -2305,6 +2404,7 @@ static const struct kt_case core_cases[] = {
 	KT_CASE(race_detach_vs_complete),
 	KT_CASE(race_destroy_vs_spawn),
 	KT_CASE(wake_from_timer_irq),
+	KT_CASE(lifo_slot_does_not_starve_the_queue),
 	KT_CASE(join_poll_chain),
 	KT_CASE(many_tasks),
 };
