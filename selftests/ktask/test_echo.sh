@@ -81,6 +81,10 @@ quiet()
 }
 
 run_client() { "$client" -p "$port" -T "$tmo" -l ktask_echo "$@"; }
+# The same in the background, as the shell's child itself, so that $! is
+# the client and a kill reaches it (a backgrounded function is a subshell,
+# whose client would outlive the kill and hold the runner's output open).
+run_client_bg() { "$client" -p "$port" -T "$tmo" -l ktask_echo "$@" & }
 
 # The VM's init leaves the loopback interface down.
 ip link set lo up 2>/dev/null || ifconfig lo 127.0.0.1 up
@@ -120,7 +124,7 @@ fi
 
 # 3 connections held open after their round trips.
 ok=1
-run_client -c 3 -n 1 -s 64 -H $((10 * slow)) >"$tmp/hold.out" 2>&1 &
+run_client_bg -c 3 -n 1 -s 64 -H $((10 * slow)) >"$tmp/hold.out" 2>&1
 holder=$!
 if ! wait_until 20 open_is 3; then
 	echo "# open $(stat_of open), expected 3"
@@ -160,7 +164,7 @@ fi
 # max_conns held, then two more: both closed without data.
 ok=1
 refused=$(stat_of refused)
-run_client -c $max -n 1 -s 64 -H $((10 * slow)) >"$tmp/hold.out" 2>&1 &
+run_client_bg -c $max -n 1 -s 64 -H $((10 * slow)) >"$tmp/hold.out" 2>&1
 holder=$!
 if ! wait_until 20 open_is $max; then
 	echo "# open $(stat_of open), expected $max"
@@ -201,7 +205,7 @@ else
 fi
 
 ok=1
-run_client -m flood -d $((2 * slow)) >"$tmp/flood.out" 2>&1 &
+run_client_bg -m flood -d $((2 * slow)) >"$tmp/flood.out" 2>&1
 flooder=$!
 run_client -c 4 -n 200 -s 64 -l during_flood || ok=0
 wait "$flooder" || { echo "# the flooder failed:"; sed 's/^/# /' "$tmp/flood.out"; ok=0; }
@@ -215,7 +219,7 @@ fi
 
 # rmmod with a client that never reads and round trips in flight.
 ok=1
-run_client -m noread -d $((60 * slow)) >"$tmp/noread.out" 2>&1 &
+run_client_bg -m noread -d $((60 * slow)) >"$tmp/noread.out" 2>&1
 noread=$!
 if ! wait_until 30 file_has "$tmp/noread.out" '^noread: blocked'; then
 	echo "# the never-reading client did not fill the connection"
@@ -227,7 +231,7 @@ if ! echo_tasks | grep -q 'queue:.*echo_conn_poll'; then
 	echo_tasks | sed 's/^/# /'
 	ok=0
 fi
-run_client -c 4 -n 1000000 -s 64 -T $((60 * slow)) >"$tmp/load.out" 2>&1 &
+run_client_bg -c 4 -n 1000000 -s 64 -T $((60 * slow)) >"$tmp/load.out" 2>&1
 load=$!
 wait_until 20 open_is 5 || { echo "# open $(stat_of open), expected 5"; ok=0; }
 start=$(date +%s)
