@@ -138,8 +138,8 @@ struct ktask_rt_opts {
  *	bucket i (0 < i < KTASK_HIST_BUCKETS - 1) those of 2^i ns up to
  *	2^(i+1) ns, the last those of 2^31 ns or longer
  * @schedule_ns: the same for the time from a task's spawn, wake or yield
- *	to the start of the poll that follows, to 64 ns (under 128 ns it
- *	counts in bucket 6)
+ *	to the start of the poll that follows, to 64 ns (under 64 ns it
+ *	counts in bucket 0, from 64 to 127 ns in bucket 6)
  *
  * Counters are sums of per-CPU counters read without stopping their
  * writers: each is exact once the runtime is quiet, a snapshot otherwise.
