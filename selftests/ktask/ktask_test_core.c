@@ -1096,9 +1096,17 @@ static int runtime_hooks_counted(void)
 	return 0;
 }
 
+/*
+ * Busy for 30 ms of CLOCK_MONOTONIC, which the tick follows: mdelay()
+ * counts the TSC, which under TCG may run fast against it (a 30 ms
+ * mdelay() once took one tick).
+ */
 static long busy_30ms(void *arg)
 {
-	mdelay(30);
+	ktime_t end = ktime_add_ms(ktime_get(), 30);
+
+	while (ktime_before(ktime_get(), end))
+		cpu_relax();
 	return 0;
 }
 
