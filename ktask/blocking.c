@@ -126,13 +126,14 @@ struct ktask_handle *__ktask_spawn_blocking(struct ktask_rt *rt,
 					    long (*fn)(void *arg), void *arg,
 					    gfp_t gfp, struct module *owner)
 {
-	return ktask_spawn_blocking_at(rt, fn, arg, gfp, owner, _RET_IP_);
+	return ktask_spawn_blocking_at(rt, fn, arg, NULL, gfp, owner, _RET_IP_);
 }
 EXPORT_SYMBOL_GPL(__ktask_spawn_blocking);
 
 /* __ktask_spawn_blocking() with the spawn site given. */
 struct ktask_handle *ktask_spawn_blocking_at(struct ktask_rt *rt,
 					     long (*fn)(void *arg), void *arg,
+					     const struct ktask_spawn_opts *opts,
 					     gfp_t gfp, struct module *owner,
 					     unsigned long site)
 {
@@ -149,7 +150,7 @@ struct ktask_handle *ktask_spawn_blocking_at(struct ktask_rt *rt,
 	b->arg = arg;
 	b->cell = NULL;
 
-	h = ktask_spawn_cell(rt, KTASK_KIND_BLOCKING, NULL, NULL, b, gfp,
+	h = ktask_spawn_cell(rt, KTASK_KIND_BLOCKING, NULL, NULL, b, opts, gfp,
 			     owner, site);
 	if (IS_ERR(h))
 		kfree(b);

@@ -12,6 +12,8 @@
 #include "cell.h"
 
 static struct kmem_cache *ktask_cell_cache;
+/* Cells with a name or a placement: struct ktask_cell_ext. */
+static struct kmem_cache *ktask_cell_ext_cache;
 
 /* Cells allocated and not yet freed, per CPU of the alloc or free. */
 static DEFINE_PER_CPU(long, ktask_nr_cells);
@@ -76,14 +78,23 @@ int ktask_cell_cache_init(void)
 	ktask_cell_cache = KMEM_CACHE(ktask_cell, SLAB_HWCACHE_ALIGN);
 	if (!ktask_cell_cache)
 		return -ENOMEM;
+	ktask_cell_ext_cache = KMEM_CACHE(ktask_cell_ext, SLAB_HWCACHE_ALIGN);
+	if (!ktask_cell_ext_cache) {
+		ret = -ENOMEM;
+		goto err_cell;
+	}
 	ret = cpuhp_setup_state_nocalls(CPUHP_BP_PREPARE_DYN, "ktask/cell:dead",
 					NULL, ktask_cell_cpu_dead);
-	if (ret < 0) {
-		kmem_cache_destroy(ktask_cell_cache);
-		return ret;
-	}
+	if (ret < 0)
+		goto err_ext;
 	ktask_cell_cpuhp_state = ret;
 	return 0;
+
+err_ext:
+	kmem_cache_destroy(ktask_cell_ext_cache);
+err_cell:
+	kmem_cache_destroy(ktask_cell_cache);
+	return ret;
 }
 
 void ktask_cell_cache_exit(void)
@@ -94,6 +105,7 @@ void ktask_cell_cache_exit(void)
 	/* No task is left: every cell is in a cache or back in the slab. */
 	for_each_possible_cpu(cpu)
 		ktask_cell_cpu_dead(cpu);
+	kmem_cache_destroy(ktask_cell_ext_cache);
 	kmem_cache_destroy(ktask_cell_cache);
 }
 
@@ -118,11 +130,23 @@ static struct ktask_cell *ktask_cell_refill(gfp_t gfp)
 	return cells[0];
 }
 
-struct ktask_cell *ktask_cell_alloc(gfp_t gfp)
+/*
+ * A cell for a new task: with @ext, the head of a struct ktask_cell_ext,
+ * from @node's memory if it is not NUMA_NO_NODE, and never from the
+ * per-CPU cache, which holds bare cells.
+ */
+struct ktask_cell *ktask_cell_alloc(gfp_t gfp, bool ext, int node)
 {
 	struct ktask_cell *cell = NULL;
 
-	if (ktask_cell_cache_on && in_task()) {
+	if (ext) {
+		struct ktask_cell_ext *x;
+
+		x = kmem_cache_alloc_node(ktask_cell_ext_cache, gfp, node);
+		if (!x)
+			return NULL;
+		cell = &x->cell;
+	} else if (ktask_cell_cache_on && in_task()) {
 		struct ktask_cell_pcp *pcp;
 
 		pcp = get_cpu_ptr(&ktask_cell_pcp);
@@ -152,6 +176,10 @@ void ktask_cell_free(struct ktask_cell *cell)
 	unsigned int nr = 0;
 
 	this_cpu_dec(ktask_nr_cells);
+	if (cell->ext) {
+		kmem_cache_free(ktask_cell_ext_cache, ktask_cell_ext(cell));
+		return;
+	}
 	if (!ktask_cell_cache_on || !in_task()) {
 		kmem_cache_free(ktask_cell_cache, cell);
 		return;

@@ -25,6 +25,8 @@
 #include <linux/list.h>
 #include <linux/llist.h>
 #include <linux/ktask.h>
+#include <linux/numa.h>
+#include <linux/kernel.h>
 
 #include "state.h"
 
@@ -111,6 +113,8 @@ enum ktask_stage {
  *	was last queued; written by the one that queues it, before the push
  * @reported: P: KTASK_REPORTED_* reports made since poll @report_polls
  * @kind: I: enum ktask_kind
+ * @ext: I: the cell is the head of a struct ktask_cell_ext: the task has a
+ *	name or a placement (struct ktask_spawn_opts)
  * @stage: R: enum ktask_stage
  * @pin: KTASK_PIN_HELD (I): the task pins @owner; KTASK_PIN_RELEASED: the
  *	completion has put it (release store; joiners wait for it), unless
@@ -151,10 +155,67 @@ struct ktask_cell {
 	u8 self_wakes;
 	u8 report_polls;
 	u8 reported;
-	u8 kind;
+	u8 kind : 2;
+	u8 ext : 1;
 	u8 stage;
 	u8 pin;
 };
+
+/**
+ * struct ktask_cell_ext - a task cell with what struct ktask_spawn_opts
+ *	asked for; allocated instead of a bare cell when the task has a name
+ *	or a placement, so that a task is still one allocation, and a task
+ *	without either pays for neither
+ * @cell: the cell, with @cell.ext set
+ * @cpu: I: the CPU to poll on (KTASK_SPAWN_ON_CPU), else -1
+ * @node: I: the node whose CPUs poll (KTASK_SPAWN_ON_NODE), else
+ *	NUMA_NO_NODE
+ * @name: I: the task's name, NUL-terminated, "" for none
+ */
+struct ktask_cell_ext {
+	struct ktask_cell cell;
+	int cpu;
+	int node;
+	char name[KTASK_NAME_LEN];
+};
+
+static inline struct ktask_cell_ext *ktask_cell_ext(struct ktask_cell *cell)
+{
+	return container_of(cell, struct ktask_cell_ext, cell);
+}
+
+/* The task's name, "" for none; valid while the cell is. */
+static inline const char *ktask_cell_name(const struct ktask_cell *cell)
+{
+	return cell->ext ?
+	       container_of(cell, const struct ktask_cell_ext, cell)->name : "";
+}
+
+/* Whether the task asked to be polled on some CPUs only. */
+static inline bool ktask_cell_placed(const struct ktask_cell *cell)
+{
+	const struct ktask_cell_ext *x;
+
+	if (likely(!cell->ext))
+		return false;
+	x = container_of(cell, const struct ktask_cell_ext, cell);
+	return x->cpu >= 0 || x->node != NUMA_NO_NODE;
+}
+
+/*
+ * A task's id and name as reports show them: "12" or "12 (name)", in a
+ * buffer of KTASK_LABEL_LEN bytes.
+ */
+#define KTASK_LABEL_LEN		(24 + KTASK_NAME_LEN)
+
+static inline const char *ktask_label(char *buf, u64 id, const char *name)
+{
+	if (*name)
+		snprintf(buf, KTASK_LABEL_LEN, "%llu (%s)", id, name);
+	else
+		snprintf(buf, KTASK_LABEL_LEN, "%llu", id);
+	return buf;
+}
 
 #define KTASK_REPORTED_STUCK	BIT(0)
 #define KTASK_REPORTED_LOST	BIT(1)
@@ -213,7 +274,7 @@ static inline struct ktask_waker *ktask_cell_waker(struct ktask_cell *cell)
 /* cell.c */
 int ktask_cell_cache_init(void);
 void ktask_cell_cache_exit(void);
-struct ktask_cell *ktask_cell_alloc(gfp_t gfp);
+struct ktask_cell *ktask_cell_alloc(gfp_t gfp, bool ext, int node);
 void ktask_cell_free(struct ktask_cell *cell);
 
 /*
@@ -235,6 +296,7 @@ struct ktask_rt *ktask_blocking_current_rt(void);
 struct ktask_cell *ktask_blocking_current_cell(void);
 struct ktask_handle *ktask_spawn_blocking_at(struct ktask_rt *rt,
 					     long (*fn)(void *arg), void *arg,
+					     const struct ktask_spawn_opts *opts,
 					     gfp_t gfp, struct module *owner,
 					     unsigned long site);
 void ktask_drop_reference(struct ktask_cell *cell);

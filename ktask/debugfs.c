@@ -45,6 +45,9 @@ struct ktask_task_snap {
 	unsigned long site;
 	unsigned long wait_site;
 	unsigned long wait_ip;
+	int cpu;
+	int node;
+	char name[KTASK_NAME_LEN];
 };
 
 struct ktask_tasks_iter {
@@ -78,6 +81,9 @@ static void ktask_snap_task(struct ktask_task_snap *t, struct ktask_cell *cell)
 	/* Racy: the task may park elsewhere as we copy (ktask_cx_note_wait()). */
 	t->wait_site = READ_ONCE(cell->wait_site);
 	t->wait_ip = READ_ONCE(cell->wait_ip);
+	t->cpu = cell->ext ? ktask_cell_ext(cell)->cpu : -1;
+	t->node = cell->ext ? ktask_cell_ext(cell)->node : NUMA_NO_NODE;
+	strscpy(t->name, ktask_cell_name(cell), sizeof(t->name));
 }
 
 /* Copy the next batch of the current shard; false when it has no more. */
@@ -196,7 +202,7 @@ static int ktask_tasks_show(struct seq_file *m, void *v)
 	int i;
 
 	if (v == SEQ_START_TOKEN) {
-		seq_puts(m, "        id runtime          state   refs owner               polls yields   age_us    idle_us  spawn_site self_wakes wait wait_site\n");
+		seq_puts(m, "        id runtime          state   refs owner               polls yields   age_us    idle_us  spawn_site self_wakes wait wait_site placed name\n");
 		return 0;
 	}
 	for (i = 0; i < sizeof(letters) - 1; i++)
@@ -218,9 +224,16 @@ static int ktask_tasks_show(struct seq_file *m, void *v)
 		   (s64)jiffies_to_usecs(now - t->last_poll_jiffies) : -1LL,
 		   (void *)t->site, t->self_wakes, wait);
 	if (t->wait_site)
-		seq_printf(m, "%pS\n", (void *)t->wait_ip);
+		seq_printf(m, "%pS ", (void *)t->wait_ip);
 	else
-		seq_puts(m, "-\n");
+		seq_puts(m, "- ");
+	if (t->cpu >= 0)
+		seq_printf(m, "cpu%d ", t->cpu);
+	else if (t->node != NUMA_NO_NODE)
+		seq_printf(m, "node%d ", t->node);
+	else
+		seq_puts(m, "- ");
+	seq_printf(m, "%s\n", t->name[0] ? t->name : "-");
 	return 0;
 }
 
@@ -288,7 +301,7 @@ static int ktask_stats_show(struct seq_file *m, void *v)
 		for_each_possible_cpu(cpu) {
 			struct ktask_rq *rq = per_cpu_ptr(rt->rqs, cpu);
 			struct ktask_cpu_stats one = {};
-			int d = ktask_rq_depth(rq);
+			int d = ktask_cpu_depth(rt, cpu);
 
 			ktask_cpu_stats_add(&one, &rq->stats);
 			ktask_cpu_stats_add(&sum, &one);

@@ -149,57 +149,36 @@ static int ktask_group_add(struct ktask_group *g, struct ktask_group_member *m,
 /**
  * __ktask_group_spawn() - spawn a task into a group; use ktask_group_spawn()
  * @g: the group
- * @kind: KTASK_GROUP_FN, KTASK_GROUP_POLL or KTASK_GROUP_BLOCKING
- * @ops: for KTASK_GROUP_POLL, the task's operations
+ * @kind: KTASK_SPAWN_FN, KTASK_SPAWN_POLL or KTASK_SPAWN_BLOCKING
+ * @ops: for KTASK_SPAWN_POLL, the task's operations
  * @fn: for the other kinds, the function
  * @arg: passed to @fn or @ops
+ * @opts: name and placement (see ktask_spawn_with()), or NULL
  * @gfp: allocation flags (two allocations: the task and its group entry)
  * @id: where to store the task's id; may be NULL
  * @owner: the module holding the task's code
  *
  * Context: Any context, with @gfp matching it.
  * Return: 0, -EINVAL for bad arguments, -ENOMEM, or -ESHUTDOWN when the
- * runtime is closed or @owner is going away.  On failure nothing is left
- * behind and @ops->drop is not called.
+ * runtime is closed or @owner is going away; -ENAMETOOLONG or -ENODEV for
+ * @opts as ktask_spawn_with().  On failure nothing is left behind and
+ * @ops->drop is not called.
  */
-int __ktask_group_spawn(struct ktask_group *g, enum ktask_group_kind kind,
+int __ktask_group_spawn(struct ktask_group *g, enum ktask_spawn_kind kind,
 			const struct ktask_ops *ops, long (*fn)(void *arg),
-			void *arg, gfp_t gfp, u64 *id, struct module *owner)
+			void *arg, const struct ktask_spawn_opts *opts,
+			gfp_t gfp, u64 *id, struct module *owner)
 {
 	struct ktask_group_member *m;
 	struct ktask_handle *h;
 
 	if (IS_ERR_OR_NULL(g))
 		return -EINVAL;
-	switch (kind) {
-	case KTASK_GROUP_POLL:
-		if (!ops || !ops->poll)
-			return -EINVAL;
-		break;
-	case KTASK_GROUP_FN:
-	case KTASK_GROUP_BLOCKING:
-		if (!fn)
-			return -EINVAL;
-		break;
-	default:
-		return -EINVAL;
-	}
 	m = kmalloc(sizeof(*m), gfp);
 	if (!m)
 		return -ENOMEM;
-	switch (kind) {
-	case KTASK_GROUP_POLL:
-		h = ktask_spawn_cell(g->rt, KTASK_KIND_POLL, ops, NULL, arg, gfp,
-				     owner, _RET_IP_);
-		break;
-	case KTASK_GROUP_FN:
-		h = ktask_spawn_cell(g->rt, KTASK_KIND_FN, NULL, fn, arg, gfp,
-				     owner, _RET_IP_);
-		break;
-	default:
-		h = ktask_spawn_blocking_at(g->rt, fn, arg, gfp, owner, _RET_IP_);
-		break;
-	}
+	h = ktask_spawn_kind(g->rt, kind, ops, fn, arg, opts, gfp, owner,
+			     _RET_IP_);
 	return ktask_group_add(g, m, h, id);
 }
 EXPORT_SYMBOL_GPL(__ktask_group_spawn);

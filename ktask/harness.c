@@ -329,8 +329,11 @@ void ktask_harness_poll(struct ktask_rq *rq, struct ktask_cell *cell)
 		return;
 	}
 	if (unlikely(res != KTASK_PENDING)) {
-		WARN_ONCE(1, "ktask: task %llu spawned at %pS: poll returned %d\n",
-			  cell->id, (void *)cell->spawn_site, res);
+		char label[KTASK_LABEL_LEN];
+
+		WARN_ONCE(1, "ktask: task %s spawned at %pS: poll returned %d\n",
+			  ktask_label(label, cell->id, ktask_cell_name(cell)),
+			  (void *)cell->spawn_site, res);
 		ktask_cancel_task(cell, -EPROTO);
 		ktask_complete(cell);
 		return;
@@ -381,9 +384,11 @@ bool ktask_harness_help(struct ktask_cell *cell)
 	/*
 	 * Only a kernel thread with no user mm and no filesystem journal
 	 * handle of its own runs a task: the task's code must not find a
-	 * user's mm, pending signals or a journal in its context.
+	 * user's mm, pending signals or a journal in its context.  A placed
+	 * task runs on its CPUs only, so never here.
 	 */
-	if (cell->kind != KTASK_KIND_FN || !(current->flags & PF_KTHREAD) ||
+	if (cell->kind != KTASK_KIND_FN || ktask_cell_placed(cell) ||
+	    !(current->flags & PF_KTHREAD) ||
 	    current->mm || current->journal_info ||
 	    !ktask_state_to_running_help(&cell->state))
 		return false;

@@ -35,13 +35,16 @@ TRACE_EVENT(ktask_spawn,
 	    TP_ARGS(cell),
 	    TP_STRUCT__entry(__field(u64, id)
 			     __array(char, rt, 32)
-			     __field(unsigned long, site)),
+			     __field(unsigned long, site)
+			     __array(char, name, KTASK_NAME_LEN)),
 	    TP_fast_assign(__entry->id = cell->id;
 			   memcpy(__entry->rt, cell->rt->name,
 				  sizeof(__entry->rt));
-			   __entry->site = cell->spawn_site;),
-	    TP_printk("id=%llu rt=%s site=%pS", __entry->id, __entry->rt,
-		      (void *)__entry->site)
+			   __entry->site = cell->spawn_site;
+			   strscpy(__entry->name, ktask_cell_name(cell),
+				   sizeof(__entry->name));),
+	    TP_printk("id=%llu rt=%s site=%pS name=%s", __entry->id,
+		      __entry->rt, (void *)__entry->site, __entry->name)
 );
 
 DEFINE_EVENT(ktask_task, ktask_poll_start,

@@ -50,17 +50,27 @@ void ktask_cpu_stats_add(struct ktask_cpu_stats *sum,
 				   KTASK_STAT(s->longest_poll_ns));
 }
 
-/**
- * ktask_rq_depth() - tasks waiting on a run queue, read racily
- * @rq: the run queue
- *
- * Return: the tasks queued, taken by its drain and not yet polled, or in
- * its LIFO slot.
- */
-unsigned int ktask_rq_depth(struct ktask_rq *rq)
+/* Tasks waiting on @rq, read racily. */
+static int ktask_rq_depth(struct ktask_rq *rq)
 {
-	int d = atomic_read(&rq->depth) + !!READ_ONCE(rq->lifo);
+	return atomic_read(&rq->depth) + !!READ_ONCE(rq->lifo);
+}
 
+/**
+ * ktask_cpu_depth() - tasks waiting on a CPU's run queues, read racily
+ * @rt: the runtime
+ * @cpu: the CPU
+ *
+ * Context: Any context.
+ * Return: the tasks queued and not yet polled on @cpu's queues of @rt,
+ * placed or not.
+ */
+unsigned int ktask_cpu_depth(struct ktask_rt *rt, int cpu)
+{
+	int d = ktask_rq_depth(per_cpu_ptr(rt->rqs, cpu));
+
+	if (rt->placed_rqs)
+		d += ktask_rq_depth(per_cpu_ptr(rt->placed_rqs, cpu));
 	/* A pop may be counted before its push. */
 	return max(d, 0);
 }
@@ -88,7 +98,7 @@ int ktask_rt_read_metrics(struct ktask_rt *rt, struct ktask_rt_metrics *m)
 	memset(m, 0, sizeof(*m));
 	for_each_possible_cpu(cpu) {
 		struct ktask_rq *rq = per_cpu_ptr(rt->rqs, cpu);
-		unsigned int depth = ktask_rq_depth(rq);
+		unsigned int depth = ktask_cpu_depth(rt, cpu);
 
 		ktask_cpu_stats_add(&sum, &rq->stats);
 		m->queue_depth += depth;

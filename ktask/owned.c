@@ -181,6 +181,26 @@ long ktask_owned_alive(struct ktask_rt *rt)
 	return sum;
 }
 
+/*
+ * Copy the name of @rt's task @id to @buf, "" if it has none or is gone:
+ * for reports that know a task by its id only.  Process context.
+ */
+void ktask_owned_name(struct ktask_rt *rt, u64 id, char *buf, size_t size)
+{
+	struct ktask_owned_shard *shard = &rt->shards[id & rt->shard_mask];
+	struct ktask_cell *cell;
+
+	*buf = '\0';
+	spin_lock_irq(&shard->lock);
+	list_for_each_entry(cell, &shard->list, owned_node) {
+		if (cell->id == id) {
+			strscpy(buf, ktask_cell_name(cell), size);
+			break;
+		}
+	}
+	spin_unlock_irq(&shard->lock);
+}
+
 /* Close the list and shut down every task on it.  Process context. */
 void ktask_owned_close_and_shutdown(struct ktask_rt *rt)
 {

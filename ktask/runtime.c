@@ -228,23 +228,84 @@ long ktask_rt_num_alive(struct ktask_rt *rt)
 }
 EXPORT_SYMBOL_GPL(ktask_rt_num_alive);
 
+/*
+ * Check @opts for a task of @kind on @rt.  Return: 0, or the errno the
+ * spawn fails with (see ktask_spawn_with()).  A CPU or node found online
+ * here may go offline before the task runs: that is the offline case.
+ */
+static int ktask_spawn_opts_check(struct ktask_rt *rt, enum ktask_kind kind,
+				  const struct ktask_spawn_opts *opts)
+{
+	if (opts->name && strnlen(opts->name, KTASK_NAME_LEN) >= KTASK_NAME_LEN)
+		return -ENAMETOOLONG;
+	if (opts->flags & ~KTASK_SPAWN_VALID_FLAGS)
+		return -EINVAL;
+	if (!opts->flags)
+		return 0;
+	/* Placed tasks run on their CPUs' workers, which unbound ones do not. */
+	if (opts->flags == KTASK_SPAWN_VALID_FLAGS ||
+	    kind == KTASK_KIND_BLOCKING || (rt->flags & KTASK_RT_UNBOUND))
+		return -EINVAL;
+	if (opts->flags & KTASK_SPAWN_ON_CPU) {
+		if (opts->cpu < 0 || opts->cpu >= nr_cpu_ids ||
+		    !cpu_possible(opts->cpu))
+			return -EINVAL;
+		return cpu_online(opts->cpu) ? 0 : -ENODEV;
+	}
+	if (opts->node < 0 || opts->node >= MAX_NUMNODES ||
+	    !node_possible(opts->node))
+		return -EINVAL;
+	return cpumask_intersects(cpumask_of_node(opts->node),
+				  cpu_online_mask) ? 0 : -ENODEV;
+}
+
+/* Whether @opts asks for what only a struct ktask_cell_ext holds. */
+static bool ktask_spawn_opts_ext(const struct ktask_spawn_opts *opts)
+{
+	return opts && ((opts->name && *opts->name) || opts->flags);
+}
+
+/* Fill in the extension of @cell from @opts. */
+static void ktask_cell_ext_init(struct ktask_cell *cell,
+				const struct ktask_spawn_opts *opts)
+{
+	struct ktask_cell_ext *x = ktask_cell_ext(cell);
+
+	x->cpu = (opts->flags & KTASK_SPAWN_ON_CPU) ? opts->cpu : -1;
+	x->node = (opts->flags & KTASK_SPAWN_ON_NODE) ? opts->node :
+							  NUMA_NO_NODE;
+	strscpy(x->name, opts->name ? opts->name : "", sizeof(x->name));
+}
+
 /* Spawn a task of @ops or @fn; the common body of every spawn. */
 struct ktask_handle *ktask_spawn_cell(struct ktask_rt *rt,
 				      enum ktask_kind kind,
 				      const struct ktask_ops *ops,
 				      long (*fn)(void *arg), void *arg,
+				      const struct ktask_spawn_opts *opts,
 				      gfp_t gfp, struct module *owner,
 				      unsigned long site)
 {
 	struct ktask_cell *cell;
-	bool pin;
+	bool pin, ext;
+	int node;
 
 	if (IS_ERR_OR_NULL(rt))
 		return ERR_PTR(-EINVAL);
+	if (opts) {
+		int err = ktask_spawn_opts_check(rt, kind, opts);
+
+		if (err)
+			return ERR_PTR(err);
+	}
 	if (ktask_should_fail_spawn())
 		return ERR_PTR(-ENOMEM);
 	/* Allocate before touching @rt: the allocation may sleep. */
-	cell = ktask_cell_alloc(gfp);
+	ext = ktask_spawn_opts_ext(opts);
+	node = ext && (opts->flags & KTASK_SPAWN_ON_NODE) ? opts->node :
+	       ext && (opts->flags & KTASK_SPAWN_ON_CPU) ?
+	       cpu_to_node(opts->cpu) : NUMA_NO_NODE;
+	cell = ktask_cell_alloc(gfp, ext, node);
 	if (!cell)
 		return ERR_PTR(-ENOMEM);
 
@@ -253,6 +314,9 @@ struct ktask_handle *ktask_spawn_cell(struct ktask_rt *rt,
 	/* Its id comes with its place on the owned list. */
 	cell->id = 0;
 	cell->kind = kind;
+	cell->ext = ext;
+	if (ext)
+		ktask_cell_ext_init(cell, opts);
 	if (ops)
 		cell->ops = ops;
 	else
@@ -323,10 +387,66 @@ struct ktask_handle *__ktask_spawn(struct ktask_rt *rt, long (*fn)(void *arg),
 {
 	if (!fn)
 		return ERR_PTR(-EINVAL);
-	return ktask_spawn_cell(rt, KTASK_KIND_FN, NULL, fn, arg, gfp, owner,
-				_RET_IP_);
+	return ktask_spawn_cell(rt, KTASK_KIND_FN, NULL, fn, arg, NULL, gfp,
+				owner, _RET_IP_);
 }
 EXPORT_SYMBOL_GPL(__ktask_spawn);
+
+/* A spawn of @kind, with @opts, at @site: every spawn with options. */
+struct ktask_handle *ktask_spawn_kind(struct ktask_rt *rt,
+				      enum ktask_spawn_kind kind,
+				      const struct ktask_ops *ops,
+				      long (*fn)(void *arg), void *arg,
+				      const struct ktask_spawn_opts *opts,
+				      gfp_t gfp, struct module *owner,
+				      unsigned long site)
+{
+	switch (kind) {
+	case KTASK_SPAWN_FN:
+		if (!fn)
+			return ERR_PTR(-EINVAL);
+		return ktask_spawn_cell(rt, KTASK_KIND_FN, NULL, fn, arg, opts,
+					gfp, owner, site);
+	case KTASK_SPAWN_POLL:
+		if (!ops || !ops->poll)
+			return ERR_PTR(-EINVAL);
+		return ktask_spawn_cell(rt, KTASK_KIND_POLL, ops, NULL, arg,
+					opts, gfp, owner, site);
+	case KTASK_SPAWN_BLOCKING:
+		return ktask_spawn_blocking_at(rt, fn, arg, opts, gfp, owner,
+					       site);
+	default:
+		return ERR_PTR(-EINVAL);
+	}
+}
+
+/**
+ * __ktask_spawn_with() - spawn a task with options; use ktask_spawn_with(),
+ *	ktask_spawn_poll_with() or ktask_spawn_blocking_with()
+ * @rt: the runtime
+ * @kind: what to spawn
+ * @ops: for KTASK_SPAWN_POLL, the task's operations
+ * @fn: for the other kinds, the function
+ * @arg: passed to @fn or @ops
+ * @opts: name and placement, or NULL
+ * @gfp: allocation flags for the cell
+ * @owner: module holding the task's code; pinned as by __ktask_spawn()
+ *
+ * Context: Any context, with @gfp matching it.
+ * Return: a join handle, or an ERR_PTR() as ktask_spawn_with() lists.  On
+ * failure @ops->drop is not called.
+ */
+struct ktask_handle *__ktask_spawn_with(struct ktask_rt *rt,
+					enum ktask_spawn_kind kind,
+					const struct ktask_ops *ops,
+					long (*fn)(void *arg), void *arg,
+					const struct ktask_spawn_opts *opts,
+					gfp_t gfp, struct module *owner)
+{
+	return ktask_spawn_kind(rt, kind, ops, fn, arg, opts, gfp, owner,
+				_RET_IP_);
+}
+EXPORT_SYMBOL_GPL(__ktask_spawn_with);
 
 /**
  * __ktask_spawn_poll() - spawn a pollable task; use ktask_spawn_poll()
@@ -346,7 +466,7 @@ struct ktask_handle *__ktask_spawn_poll(struct ktask_rt *rt,
 {
 	if (!ops || !ops->poll)
 		return ERR_PTR(-EINVAL);
-	return ktask_spawn_cell(rt, KTASK_KIND_POLL, ops, NULL, arg, gfp,
+	return ktask_spawn_cell(rt, KTASK_KIND_POLL, ops, NULL, arg, NULL, gfp,
 				owner, _RET_IP_);
 }
 EXPORT_SYMBOL_GPL(__ktask_spawn_poll);

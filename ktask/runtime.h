@@ -103,7 +103,10 @@ struct ktask_hist {
  *	thread is idle
  * @rt: I: the runtime
  * @cpu: I: the CPU this queue belongs to
- * @stats: P: counters
+ * @placed: I: a queue of placed tasks (struct ktask_spawn_opts): drained
+ *	only by @cpu's worker thread or a work item on @cpu
+ * @stats: P: counters; only those of the runtime's queues of any task
+ *	(@rt->rqs) are used
  */
 struct ktask_rq {
 	struct llist_head queue;
@@ -123,6 +126,7 @@ struct ktask_rq {
 	struct work_struct drain_work;
 	struct ktask_rt *rt;
 	int cpu;
+	bool placed;
 	struct ktask_cpu_stats stats;
 } ____cacheline_aligned;
 
@@ -198,6 +202,8 @@ struct ktask_sched_ops {
  * @wq: I: the workqueue the drains run on
  * @blocking_wq: I: the unbound workqueue of ktask_spawn_blocking()
  * @rqs: I: per-CPU run queues
+ * @placed_rqs: I: per-CPU run queues of placed tasks; NULL for an unbound
+ *	runtime
  * @hist: I: per-CPU histograms with KTASK_RT_HISTOGRAMS, else NULL
  * @shards: I: owned-task list shards, one per possible CPU
  * @shard_mask: I: number of shards - 1
@@ -227,6 +233,7 @@ struct ktask_rt {
 	struct workqueue_struct *wq;
 	struct workqueue_struct *blocking_wq;
 	struct ktask_rq __percpu *rqs;
+	struct ktask_rq __percpu *placed_rqs;
 	struct ktask_hist __percpu *hist;
 	struct ktask_owned_shard *shards;
 	unsigned int shard_mask;
@@ -313,6 +320,7 @@ bool ktask_owned_bind(struct ktask_rt *rt, struct ktask_cell *cell);
 bool ktask_owned_release(struct ktask_rt *rt, struct ktask_cell *cell);
 void ktask_owned_close_and_shutdown(struct ktask_rt *rt);
 long ktask_owned_alive(struct ktask_rt *rt);
+void ktask_owned_name(struct ktask_rt *rt, u64 id, char *buf, size_t size);
 
 /* sched.c */
 extern const struct ktask_sched_ops ktask_percpu_sched;
@@ -369,7 +377,7 @@ int ktask_metrics_init(struct ktask_rt *rt);
 void ktask_metrics_destroy(struct ktask_rt *rt);
 void ktask_cpu_stats_add(struct ktask_cpu_stats *sum,
 			 const struct ktask_cpu_stats *s);
-unsigned int ktask_rq_depth(struct ktask_rq *rq);
+unsigned int ktask_cpu_depth(struct ktask_rt *rt, int cpu);
 
 /* The bucket of @ns in a histogram; see struct ktask_rt_metrics. */
 static inline unsigned int ktask_hist_bucket(u64 ns)
@@ -440,6 +448,14 @@ struct ktask_handle *ktask_spawn_cell(struct ktask_rt *rt,
 				      enum ktask_kind kind,
 				      const struct ktask_ops *ops,
 				      long (*fn)(void *arg), void *arg,
+				      const struct ktask_spawn_opts *opts,
+				      gfp_t gfp, struct module *owner,
+				      unsigned long site);
+struct ktask_handle *ktask_spawn_kind(struct ktask_rt *rt,
+				      enum ktask_spawn_kind kind,
+				      const struct ktask_ops *ops,
+				      long (*fn)(void *arg), void *arg,
+				      const struct ktask_spawn_opts *opts,
 				      gfp_t gfp, struct module *owner,
 				      unsigned long site);
 int ktask_rt_init(void);

@@ -115,6 +115,17 @@ static enum cpuhp_state ktask_cpuhp_state;
 
 static void ktask_rq_work(struct work_struct *work);
 
+/* Claim @w if it is idle. */
+static bool ktask_try_claim(struct ktask_worker *w)
+{
+	if (atomic_read(&w->state) != KTASK_WORKER_IDLE ||
+	    atomic_cmpxchg(&w->state, KTASK_WORKER_IDLE,
+			   KTASK_WORKER_CLAIMED) != KTASK_WORKER_IDLE)
+		return false;
+	atomic_dec(&ktask_nr_idle);
+	return true;
+}
+
 /* Claim an idle worker, another CPU's first.  Preemption is disabled. */
 static struct ktask_worker *ktask_claim_worker(void)
 {
@@ -134,12 +145,8 @@ static struct ktask_worker *ktask_claim_worker(void)
 		if (cpu >= nr_cpu_ids)
 			break;
 		w = per_cpu_ptr(&ktask_workers, cpu);
-		if (atomic_read(&w->state) == KTASK_WORKER_IDLE &&
-		    atomic_cmpxchg(&w->state, KTASK_WORKER_IDLE,
-				   KTASK_WORKER_CLAIMED) == KTASK_WORKER_IDLE) {
-			atomic_dec(&ktask_nr_idle);
+		if (ktask_try_claim(w))
 			return w;
-		}
 		if (cpu == smp_processor_id())
 			break;
 	}
@@ -162,8 +169,16 @@ static void ktask_rq_queue_work(struct ktask_rq *rq)
  */
 static void ktask_rq_dispatch(struct ktask_rq *rq)
 {
-	struct ktask_worker *w = ktask_claim_worker();
+	struct ktask_worker *w;
 
+	if (!rq->placed) {
+		w = ktask_claim_worker();
+	} else {
+		/* Only the queue's CPU's worker, while it is bound there. */
+		w = per_cpu_ptr(&ktask_workers, rq->cpu);
+		if (!cpu_active(rq->cpu) || !ktask_try_claim(w))
+			w = NULL;
+	}
 	if (!w) {
 		ktask_rq_queue_work(rq);
 		return;
@@ -226,6 +241,45 @@ static void ktask_rq_push_local(struct ktask_rt *rt, struct ktask_cell *cell)
 }
 
 /*
+ * The queue of placed tasks that @cell goes to, or NULL if it may go where
+ * any task goes: when its CPU, or every CPU of its node, is offline (see
+ * struct ktask_spawn_opts).  A task placed on a node goes to this CPU's
+ * queue if this CPU is on the node.  Preemption is disabled.
+ */
+static struct ktask_rq *ktask_placed_rq(struct ktask_rt *rt,
+					struct ktask_cell *cell)
+{
+	const struct ktask_cell_ext *x = ktask_cell_ext(cell);
+	int cpu = x->cpu;
+
+	if (x->node != NUMA_NO_NODE) {
+		cpu = smp_processor_id();
+		if (cpu_to_node(cpu) != x->node)
+			cpu = cpumask_any_and(cpumask_of_node(x->node),
+					      cpu_online_mask);
+	}
+	if (cpu >= nr_cpu_ids || !cpu_online(cpu))
+		return NULL;
+	return per_cpu_ptr(rt->placed_rqs, cpu);
+}
+
+/*
+ * Queue a placed task on its CPU's queue of placed tasks, unless that is
+ * @rq, the caller's drain, or its CPU is offline.  Return: whether it did.
+ * Preemption is disabled.
+ */
+static bool ktask_push_placed(struct ktask_rt *rt, struct ktask_rq *rq,
+			      struct ktask_cell *cell)
+{
+	struct ktask_rq *to = ktask_placed_rq(rt, cell);
+
+	if (!to || to == rq)
+		return false;
+	ktask_rq_push(to, &cell->queue_node, &cell->queue_node, 1);
+	return true;
+}
+
+/*
  * A task woken or spawned by the poll of a worker thread's drain goes to
  * the drain's LIFO slot and is polled next, on this CPU, without an atomic
  * on the queue, as Tokio's worker keeps a task woken by its current task
@@ -242,6 +296,11 @@ void ktask_percpu_schedule(struct ktask_rt *rt, struct ktask_cell *cell)
 	ktask_stamp_queued(rt, cell);
 	preempt_disable();
 	rq = ktask_worker_rq(rt);
+	if (unlikely(ktask_cell_placed(cell)) &&
+	    ktask_push_placed(rt, rq, cell)) {
+		preempt_enable();
+		return;
+	}
 	if (rq && rq->lifo_polls < KTASK_LIFO_MAX_POLLS) {
 		struct ktask_cell *prev = rq->lifo;
 
@@ -275,10 +334,14 @@ static void ktask_percpu_yield(struct ktask_rt *rt, struct ktask_cell *cell)
 	ktask_stamp_queued(rt, cell);
 	preempt_disable();
 	rq = ktask_worker_rq(rt);
-	if (rq)
-		ktask_rq_push(rq, &cell->queue_node, &cell->queue_node, 1);
-	else
-		ktask_rq_push_local(rt, cell);
+	if (likely(!ktask_cell_placed(cell)) ||
+	    !ktask_push_placed(rt, rq, cell)) {
+		if (rq)
+			ktask_rq_push(rq, &cell->queue_node,
+				      &cell->queue_node, 1);
+		else
+			ktask_rq_push_local(rt, cell);
+	}
 	preempt_enable();
 }
 
@@ -721,67 +784,87 @@ u64 ktask_current_id(void)
 }
 EXPORT_SYMBOL_GPL(ktask_current_id);
 
-/* Runs on the dying CPU: move its queued tasks to an online CPU. */
+/* Move the tasks queued on @rq to @to. */
+static void ktask_rq_move(struct ktask_rq *rq, struct ktask_rq *to)
+{
+	struct llist_node *first, *last;
+	int nr = 1;
+
+	first = llist_del_all(&rq->queue);
+	if (!first)
+		return;
+	for (last = first; last->next; last = last->next)
+		nr++;
+	atomic_sub(nr, &rq->depth);
+	preempt_disable();
+	ktask_rq_push(to, first, last, nr);
+	preempt_enable();
+}
+
+/*
+ * Runs on the dying CPU: move its queued tasks to an online CPU, the
+ * placed ones too, which run elsewhere until a CPU of their placement is
+ * online again (their wakes meanwhile go where any task goes).
+ */
 static int ktask_cpu_offline(unsigned int cpu, struct hlist_node *node)
 {
 	struct ktask_rt *rt = hlist_entry(node, struct ktask_rt, cpuhp_node);
-	struct ktask_rq *rq = per_cpu_ptr(rt->rqs, cpu);
-	struct llist_node *first, *last;
 	unsigned int target;
-	int nr = 1;
 
 	if (rt->flags & KTASK_RT_UNBOUND)
 		return 0;
 	target = cpumask_any_but(cpu_online_mask, cpu);
 	if (target >= nr_cpu_ids)
 		return 0;
-	first = llist_del_all(&rq->queue);
-	if (!first)
-		return 0;
-	for (last = first; last->next; last = last->next)
-		nr++;
-	atomic_sub(nr, &rq->depth);
 	/* The hotplug lock keeps @target online while we queue on it. */
-	preempt_disable();
-	ktask_rq_push(per_cpu_ptr(rt->rqs, target), first, last, nr);
-	preempt_enable();
+	ktask_rq_move(per_cpu_ptr(rt->rqs, cpu), per_cpu_ptr(rt->rqs, target));
+	ktask_rq_move(per_cpu_ptr(rt->placed_rqs, cpu),
+		      per_cpu_ptr(rt->rqs, target));
 	return 0;
+}
+
+/* Allocate a run queue per CPU for @rt; @placed: of placed tasks. */
+static struct ktask_rq __percpu *ktask_rqs_alloc(struct ktask_rt *rt,
+						 bool placed)
+{
+	struct ktask_rq __percpu *rqs = alloc_percpu(struct ktask_rq);
+	int cpu;
+
+	if (!rqs)
+		return NULL;
+	for_each_possible_cpu(cpu) {
+		struct ktask_rq *rq = per_cpu_ptr(rqs, cpu);
+
+		/* alloc_percpu() zeroes: the rest starts at 0 and NULL. */
+		init_llist_head(&rq->queue);
+		INIT_WORK(&rq->drain_work, ktask_rq_work);
+		rq->rt = rt;
+		rq->cpu = cpu;
+		rq->placed = placed;
+	}
+	return rqs;
 }
 
 int ktask_sched_init_rt(struct ktask_rt *rt)
 {
 	unsigned int wq_flags = (rt->flags & KTASK_RT_UNBOUND) ? WQ_UNBOUND : 0;
-	int cpu, ret;
+	int ret = -ENOMEM;
 
 	if (rt->flags & KTASK_RT_MEM_RECLAIM)
 		wq_flags |= WQ_MEM_RECLAIM;
 
-	rt->rqs = alloc_percpu(struct ktask_rq);
+	rt->rqs = ktask_rqs_alloc(rt, false);
 	if (!rt->rqs)
 		return -ENOMEM;
-	for_each_possible_cpu(cpu) {
-		struct ktask_rq *rq = per_cpu_ptr(rt->rqs, cpu);
-
-		init_llist_head(&rq->queue);
-		rq->flags = 0;
-		atomic_set(&rq->depth, 0);
-		rq->poll_start_ns = 0;
-		rq->reported_ns = 0;
-		rq->current_cell = NULL;
-		rq->backlog = NULL;
-		rq->lifo = NULL;
-		rq->lifo_polls = 0;
-		rq->clock_ns = 0;
-		rq->poll_open = false;
-		INIT_WORK(&rq->drain_work, ktask_rq_work);
-		rq->rt = rt;
-		rq->cpu = cpu;
+	/* Unbound runtimes refuse placed tasks (ktask_spawn_opts_check()). */
+	if (!(rt->flags & KTASK_RT_UNBOUND)) {
+		rt->placed_rqs = ktask_rqs_alloc(rt, true);
+		if (!rt->placed_rqs)
+			goto err_free;
 	}
 	rt->wq = alloc_workqueue("ktask/%s", wq_flags, 0, rt->name);
-	if (!rt->wq) {
-		ret = -ENOMEM;
+	if (!rt->wq)
 		goto err_free;
-	}
 	ret = cpuhp_state_add_instance_nocalls(ktask_cpuhp_state,
 					       &rt->cpuhp_node);
 	if (ret)
@@ -791,8 +874,25 @@ int ktask_sched_init_rt(struct ktask_rt *rt)
 err_wq:
 	destroy_workqueue(rt->wq);
 err_free:
+	free_percpu(rt->placed_rqs);
 	free_percpu(rt->rqs);
 	return ret;
+}
+
+/* Whether a queue of @rt is kicked; acquire, as destroy wants it. */
+static bool ktask_rqs_kicked(struct ktask_rq __percpu *rqs)
+{
+	int cpu;
+
+	if (!rqs)
+		return false;
+	for_each_possible_cpu(cpu) {
+		/* Pairs with the drain's clear_bit_unlock(). */
+		if (test_bit_acquire(KTASK_RQ_KICKED,
+				     &per_cpu_ptr(rqs, cpu)->flags))
+			return true;
+	}
+	return false;
 }
 
 /*
@@ -802,10 +902,6 @@ err_free:
  */
 void ktask_sched_destroy_rt(struct ktask_rt *rt)
 {
-	int cpu;
-
-	bool kicked;
-
 	cpuhp_state_remove_instance_nocalls(ktask_cpuhp_state, &rt->cpuhp_node);
 	/*
 	 * No new push can come (runtime.h), but stale notifications may
@@ -816,21 +912,15 @@ void ktask_sched_destroy_rt(struct ktask_rt *rt)
 	 * grace period, then every queue seen idle again.
 	 */
 	do {
-		for_each_possible_cpu(cpu) {
-			struct ktask_rq *rq = per_cpu_ptr(rt->rqs, cpu);
-
-			/* Pairs with the drain's clear_bit_unlock(). */
-			while (test_bit_acquire(KTASK_RQ_KICKED, &rq->flags))
-				schedule_timeout_uninterruptible(1);
-		}
+		while (ktask_rqs_kicked(rt->rqs) ||
+		       ktask_rqs_kicked(rt->placed_rqs))
+			schedule_timeout_uninterruptible(1);
 		synchronize_rcu();
-		kicked = false;
-		for_each_possible_cpu(cpu)
-			kicked |= test_bit_acquire(KTASK_RQ_KICKED,
-						   &per_cpu_ptr(rt->rqs, cpu)->flags);
-	} while (kicked);
+	} while (ktask_rqs_kicked(rt->rqs) ||
+		 ktask_rqs_kicked(rt->placed_rqs));
 	/* A work item that requeued itself has run by now; flush the rest. */
 	destroy_workqueue(rt->wq);
+	free_percpu(rt->placed_rqs);
 	free_percpu(rt->rqs);
 }
 

@@ -68,6 +68,7 @@ struct ktask_stuck_snap {
 	unsigned long wait_ip;
 	unsigned long refs;
 	u32 idle;		/* jiffies */
+	char name[KTASK_NAME_LEN];
 };
 
 /* Task @from waits for task @to to complete. */
@@ -173,6 +174,7 @@ static void ktask_stuck_snap(struct ktask_stuck_snap *s,
 	s->wait_ip = READ_ONCE(cell->wait_ip);
 	s->refs = ktask_refs(state);
 	s->idle = idle;
+	strscpy(s->name, ktask_cell_name(cell), sizeof(s->name));
 }
 
 /* Judge one task; the caller holds its shard's lock.  P. */
@@ -247,7 +249,7 @@ static void ktask_stuck_where(char *buf, size_t size,
 static void ktask_stuck_report(struct ktask_rt *rt,
 			       struct ktask_stuck_scan *sc)
 {
-	char wait[64], where[KSYM_SYMBOL_LEN];
+	char wait[64], where[KSYM_SYMBOL_LEN], label[KTASK_LABEL_LEN];
 	unsigned int i;
 
 	for (i = 0; i < min(sc->nr_stuck, KTASK_STUCK_BATCH); i++) {
@@ -255,8 +257,9 @@ static void ktask_stuck_report(struct ktask_rt *rt,
 
 		ktask_wait_format(wait, sizeof(wait), s->wait_site);
 		ktask_stuck_where(where, sizeof(where), s);
-		pr_warn("ktask: task %llu of runtime %s stuck: idle for %u s, spawned at %pS, waits on %s at %s\n",
-			s->id, rt->name, jiffies_to_msecs(s->idle) / 1000,
+		pr_warn("ktask: task %s of runtime %s stuck: idle for %u s, spawned at %pS, waits on %s at %s\n",
+			ktask_label(label, s->id, s->name), rt->name,
+			jiffies_to_msecs(s->idle) / 1000,
 			(void *)s->spawn_site, wait, where);
 	}
 	if (sc->nr_stuck > KTASK_STUCK_BATCH)
@@ -268,9 +271,9 @@ static void ktask_stuck_report(struct ktask_rt *rt,
 
 		ktask_wait_format(wait, sizeof(wait), s->wait_site);
 		ktask_stuck_where(where, sizeof(where), s);
-		pr_warn("ktask: task %llu of runtime %s lost its waker: idle, and only its handles hold it (%lu references), spawned at %pS, parked on %s at %s\n",
-			s->id, rt->name, s->refs, (void *)s->spawn_site, wait,
-			where);
+		pr_warn("ktask: task %s of runtime %s lost its waker: idle, and only its handles hold it (%lu references), spawned at %pS, parked on %s at %s\n",
+			ktask_label(label, s->id, s->name), rt->name, s->refs,
+			(void *)s->spawn_site, wait, where);
 	}
 	if (sc->nr_lost > KTASK_STUCK_BATCH)
 		pr_warn("ktask: %u more tasks of runtime %s lost their wakers\n",

@@ -29,6 +29,7 @@ static DECLARE_DELAYED_WORK(ktask_watchdog_work, ktask_watchdog_fn);
 static void ktask_watchdog_check_rq(struct ktask_rt *rt, struct ktask_rq *rq,
 				    u64 now, u64 limit_ns)
 {
+	char name[KTASK_NAME_LEN], label[KTASK_LABEL_LEN];
 	unsigned long site;
 	u64 start, id;
 
@@ -53,25 +54,36 @@ static void ktask_watchdog_check_rq(struct ktask_rt *rt, struct ktask_rq *rq,
 	if (READ_ONCE(rq->poll_start_ns) != start)
 		return;
 	rq->reported_ns = start;
-	pr_warn("ktask: long poll: task %llu of runtime %s, spawned at %pS, polled for %llu ms on CPU %d\n",
-		id, rt->name, (void *)site,
+	ktask_owned_name(rt, id, name, sizeof(name));
+	pr_warn("ktask: long poll: task %s of runtime %s, spawned at %pS, polled for %llu ms on CPU %d\n",
+		ktask_label(label, id, name), rt->name, (void *)site,
 		div_u64(now - start, NSEC_PER_MSEC), rq->cpu);
+}
+
+static void ktask_watchdog_check_rqs(struct ktask_rt *rt,
+				     struct ktask_rq __percpu *rqs,
+				     unsigned int limit_ms)
+{
+	int cpu;
+
+	if (!rqs)
+		return;
+	for_each_possible_cpu(cpu)
+		ktask_watchdog_check_rq(rt, per_cpu_ptr(rqs, cpu), ktask_clock(),
+					(u64)limit_ms * NSEC_PER_MSEC);
 }
 
 static void ktask_watchdog_fn(struct work_struct *work)
 {
 	unsigned int limit_ms = READ_ONCE(ktask_long_poll_ms);
 	struct ktask_rt *rt;
-	int cpu;
 
 	if (limit_ms) {
 		mutex_lock(&ktask_rt_lock);
-		list_for_each_entry(rt, &ktask_rt_list, node)
-			for_each_possible_cpu(cpu)
-				ktask_watchdog_check_rq(rt,
-							per_cpu_ptr(rt->rqs, cpu),
-							ktask_clock(),
-							(u64)limit_ms * NSEC_PER_MSEC);
+		list_for_each_entry(rt, &ktask_rt_list, node) {
+			ktask_watchdog_check_rqs(rt, rt->rqs, limit_ms);
+			ktask_watchdog_check_rqs(rt, rt->placed_rqs, limit_ms);
+		}
 		mutex_unlock(&ktask_rt_lock);
 	}
 	queue_delayed_work(system_unbound_wq, &ktask_watchdog_work,

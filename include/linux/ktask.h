@@ -183,8 +183,60 @@ void ktask_rt_destroy(struct ktask_rt *rt);
 #define ktask_rt_create(name, opts)					\
 	__ktask_rt_create(name, opts, THIS_MODULE)
 
+/* The longest task name, with its terminating NUL. */
+#define KTASK_NAME_LEN		48
+
+/* struct ktask_spawn_opts.flags: where the task runs */
+#define KTASK_SPAWN_ON_CPU	0x1	/* on @cpu, while it is online */
+#define KTASK_SPAWN_ON_NODE	0x2	/* on a CPU of @node */
+#define KTASK_SPAWN_VALID_FLAGS	(KTASK_SPAWN_ON_CPU | KTASK_SPAWN_ON_NODE)
+
+/**
+ * struct ktask_spawn_opts - how to spawn one task (Tokio's task::Builder)
+ * @name: a name for people: debugfs, the spawn tracepoint and ktask's
+ *	reports show it; copied at spawn, at most KTASK_NAME_LEN - 1 bytes;
+ *	NULL or "" for none
+ * @flags: KTASK_SPAWN_ON_CPU or KTASK_SPAWN_ON_NODE, or 0 to run anywhere
+ * @cpu: with KTASK_SPAWN_ON_CPU, the CPU that polls the task
+ * @node: with KTASK_SPAWN_ON_NODE, the NUMA node whose CPUs poll the task,
+ *	and where its memory is allocated
+ *
+ * A placed task is polled on its CPU (or a CPU of its node) whenever that
+ * CPU is online: every poll of it, after its spawn and after every wake
+ * and yield, wherever they come from.  While its CPU (or every CPU of its
+ * node) is offline it is polled on another online CPU, as a per-CPU work
+ * item whose CPU went down runs elsewhere, and it goes back once a CPU of
+ * its placement is online again.  A spawn onto an offline CPU fails.  A
+ * zeroed struct is the defaults: no name, anywhere.
+ */
+struct ktask_spawn_opts {
+	const char *name;
+	unsigned int flags;
+	int cpu;
+	int node;
+};
+
+/**
+ * enum ktask_spawn_kind - what __ktask_spawn_with() and
+ *	__ktask_group_spawn() spawn
+ * @KTASK_SPAWN_FN: a run-to-completion function, as ktask_spawn()
+ * @KTASK_SPAWN_POLL: a pollable task, as ktask_spawn_poll()
+ * @KTASK_SPAWN_BLOCKING: a blocking function, as ktask_spawn_blocking()
+ */
+enum ktask_spawn_kind {
+	KTASK_SPAWN_FN,
+	KTASK_SPAWN_POLL,
+	KTASK_SPAWN_BLOCKING,
+};
+
 struct ktask_handle *__ktask_spawn(struct ktask_rt *rt, long (*fn)(void *arg),
 				   void *arg, gfp_t gfp, struct module *owner);
+struct ktask_handle *__ktask_spawn_with(struct ktask_rt *rt,
+					enum ktask_spawn_kind kind,
+					const struct ktask_ops *ops,
+					long (*fn)(void *arg), void *arg,
+					const struct ktask_spawn_opts *opts,
+					gfp_t gfp, struct module *owner);
 struct ktask_handle *__ktask_spawn_poll(struct ktask_rt *rt,
 					const struct ktask_ops *ops, void *arg,
 					gfp_t gfp, struct module *owner);
@@ -221,6 +273,40 @@ struct ktask_handle *__ktask_spawn_poll(struct ktask_rt *rt,
  */
 #define ktask_spawn_poll(rt, ops, arg, gfp)				\
 	__ktask_spawn_poll(rt, ops, arg, gfp, THIS_MODULE)
+
+/**
+ * ktask_spawn_with() - spawn a run-to-completion task with options
+ * @rt: the runtime
+ * @opts: name and placement; may be NULL (as ktask_spawn())
+ * @fn: the task's function; its return value is the task's output
+ * @arg: passed to @fn
+ * @gfp: allocation flags for the task cell
+ *
+ * Context: Any context, with @gfp matching it.
+ * Return: as ktask_spawn(), and ERR_PTR(-ENAMETOOLONG) for a name of
+ * KTASK_NAME_LEN bytes or more, ERR_PTR(-EINVAL) for unknown flags, both
+ * placements, a CPU or node that does not exist, or a placement on a
+ * KTASK_RT_UNBOUND runtime, ERR_PTR(-ENODEV) for a CPU or node that has
+ * no online CPU.
+ */
+#define ktask_spawn_with(rt, opts, fn, arg, gfp)			\
+	__ktask_spawn_with(rt, KTASK_SPAWN_FN, NULL, fn, arg, opts, gfp, \
+			   THIS_MODULE)
+
+/**
+ * ktask_spawn_poll_with() - spawn a pollable task with options
+ * @rt: the runtime
+ * @opts: name and placement; may be NULL (as ktask_spawn_poll())
+ * @ops: the task's operations; must outlive the task
+ * @arg: passed to every operation
+ * @gfp: allocation flags for the task cell
+ *
+ * Context: Any context, with @gfp matching it.
+ * Return: as ktask_spawn_with().  On failure @ops->drop is not called.
+ */
+#define ktask_spawn_poll_with(rt, opts, ops, arg, gfp)			\
+	__ktask_spawn_with(rt, KTASK_SPAWN_POLL, ops, NULL, arg, opts, gfp, \
+			   THIS_MODULE)
 
 int ktask_join(struct ktask_handle *h, long *out);
 int ktask_join_timeout(struct ktask_handle *h, long *out,
@@ -277,6 +363,22 @@ struct ktask_handle *__ktask_spawn_blocking(struct ktask_rt *rt,
  */
 #define ktask_spawn_blocking(rt, fn, arg, gfp)				\
 	__ktask_spawn_blocking(rt, fn, arg, gfp, THIS_MODULE)
+
+/**
+ * ktask_spawn_blocking_with() - ktask_spawn_blocking() with a name
+ * @rt: the runtime
+ * @opts: the name; may be NULL.  A blocking function runs on the
+ *	runtime's unbound blocking pool: a placement is refused.
+ * @fn: the function; it may sleep
+ * @arg: passed to @fn
+ * @gfp: allocation flags
+ *
+ * Context: Any context, with @gfp matching it.
+ * Return: as ktask_spawn_with(); ERR_PTR(-EINVAL) for any placement.
+ */
+#define ktask_spawn_blocking_with(rt, opts, fn, arg, gfp)		\
+	__ktask_spawn_with(rt, KTASK_SPAWN_BLOCKING, NULL, fn, arg, opts, \
+			   gfp, THIS_MODULE)
 
 /*
  * Leaf operations.  Each is called from a poll function with its own state
@@ -499,23 +601,12 @@ struct ktask_cancel_token *ktask_rt_cancel_token(struct ktask_rt *rt);
  */
 struct ktask_group;
 
-/**
- * enum ktask_group_kind - what __ktask_group_spawn() spawns
- * @KTASK_GROUP_FN: a run-to-completion function, as ktask_spawn()
- * @KTASK_GROUP_POLL: a pollable task, as ktask_spawn_poll()
- * @KTASK_GROUP_BLOCKING: a blocking function, as ktask_spawn_blocking()
- */
-enum ktask_group_kind {
-	KTASK_GROUP_FN,
-	KTASK_GROUP_POLL,
-	KTASK_GROUP_BLOCKING,
-};
-
 struct ktask_group *ktask_group_create(struct ktask_rt *rt);
 void ktask_group_destroy(struct ktask_group *g);
-int __ktask_group_spawn(struct ktask_group *g, enum ktask_group_kind kind,
+int __ktask_group_spawn(struct ktask_group *g, enum ktask_spawn_kind kind,
 			const struct ktask_ops *ops, long (*fn)(void *arg),
-			void *arg, gfp_t gfp, u64 *id, struct module *owner);
+			void *arg, const struct ktask_spawn_opts *opts,
+			gfp_t gfp, u64 *id, struct module *owner);
 
 /**
  * ktask_group_spawn() - spawn a run-to-completion task into a group
@@ -529,8 +620,8 @@ int __ktask_group_spawn(struct ktask_group *g, enum ktask_group_kind kind,
  * Return: 0, or -EINVAL, -ENOMEM or -ESHUTDOWN (see __ktask_group_spawn()).
  */
 #define ktask_group_spawn(g, fn, arg, gfp, id)				\
-	__ktask_group_spawn(g, KTASK_GROUP_FN, NULL, fn, arg, gfp, id,	\
-			    THIS_MODULE)
+	__ktask_group_spawn(g, KTASK_SPAWN_FN, NULL, fn, arg, NULL, gfp,	\
+			    id, THIS_MODULE)
 
 /**
  * ktask_group_spawn_poll() - spawn a pollable task into a group
@@ -544,8 +635,8 @@ int __ktask_group_spawn(struct ktask_group *g, enum ktask_group_kind kind,
  * Return: as ktask_group_spawn().  On failure @ops->drop is not called.
  */
 #define ktask_group_spawn_poll(g, ops, arg, gfp, id)			\
-	__ktask_group_spawn(g, KTASK_GROUP_POLL, ops, NULL, arg, gfp, id, \
-			    THIS_MODULE)
+	__ktask_group_spawn(g, KTASK_SPAWN_POLL, ops, NULL, arg, NULL, gfp, \
+			    id, THIS_MODULE)
 
 /**
  * ktask_group_spawn_blocking() - spawn a blocking function into a group
@@ -559,8 +650,27 @@ int __ktask_group_spawn(struct ktask_group *g, enum ktask_group_kind kind,
  * Return: as ktask_group_spawn().
  */
 #define ktask_group_spawn_blocking(g, fn, arg, gfp, id)			\
-	__ktask_group_spawn(g, KTASK_GROUP_BLOCKING, NULL, fn, arg, gfp,	\
-			    id, THIS_MODULE)
+	__ktask_group_spawn(g, KTASK_SPAWN_BLOCKING, NULL, fn, arg, NULL,	\
+			    gfp, id, THIS_MODULE)
+
+/**
+ * ktask_group_spawn_with() - spawn a task of any kind into a group, with
+ *	options
+ * @g: the group
+ * @opts: name and placement, as for ktask_spawn_with(); may be NULL
+ * @kind: KTASK_SPAWN_FN, KTASK_SPAWN_POLL or KTASK_SPAWN_BLOCKING
+ * @ops: for KTASK_SPAWN_POLL, the task's operations, else NULL
+ * @fn: for the other kinds, the function, else NULL
+ * @arg: passed to @fn or @ops
+ * @gfp: allocation flags
+ * @id: where to store the task's id; may be NULL
+ *
+ * Context: Any context, with @gfp matching it.
+ * Return: 0, or an errno as ktask_group_spawn() and ktask_spawn_with().
+ */
+#define ktask_group_spawn_with(g, opts, kind, ops, fn, arg, gfp, id)	\
+	__ktask_group_spawn(g, kind, ops, fn, arg, opts, gfp, id,	\
+			    THIS_MODULE)
 
 int ktask_group_join_next(struct ktask_group *g, u64 *id, long *out);
 int ktask_group_join_next_timeout(struct ktask_group *g, u64 *id, long *out,

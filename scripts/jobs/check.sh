@@ -9,7 +9,7 @@ job_load=(ktask)
 # The task cell cache on its own (not merged into another, so that its
 # leak checks are exact) and marked for failslab's cache filter, which
 # test_fault.sh uses on kernels with CONFIG_FAILSLAB.
-job_append="slab_nomerge slub_debug=A,ktask_cell"
+job_append="slab_nomerge slub_debug=A,ktask_cell,ktask_cell_ext"
 
 job_stage() {
 	local root=$1 ksft settings t

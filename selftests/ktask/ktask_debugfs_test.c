@@ -139,6 +139,22 @@ static int task_line_has(const char *tasks, unsigned long long id,
 	return ret;
 }
 
+/* Whether task @id's line ends with @what. */
+static int task_line_ends(const char *tasks, unsigned long long id,
+			  const char *what)
+{
+	char *line = task_line_of(tasks, id);
+	size_t n = line ? strlen(line) : 0;
+	int ret = line && n >= strlen(what) &&
+		  !strcmp(line + n - strlen(what), what);
+
+	if (!ret)
+		fprintf(stderr, "# task %llu: line does not end in \"%s\": %s\n",
+			id, what, line ? line : "(no line)");
+	free(line);
+	return ret;
+}
+
 static int count_lines_with(const char *text, const char *needle)
 {
 	int n = 0;
@@ -177,7 +193,7 @@ TEST_F(known, tasks_header)
 		"        id", " runtime         ", " state  ", " refs",
 		" owner              ", " polls", " yields", "   age_us",
 		"    idle_us", "  spawn_site", " self_wakes", " wait",
-		" wait_site", "\n",
+		" wait_site", " placed", " name", "\n",
 	};
 	char *tasks = read_file(KTASK_DIR "tasks");
 	char header[200] = "";
@@ -205,11 +221,14 @@ TEST_F(known, tasks_states_and_refs)
 	EXPECT_EQ(1, t.polls);
 	EXPECT_EQ(0, t.yields);
 	EXPECT_STREQ("ktask_test_introspect", t.owner);
+	/* Placement and name, the last two columns; A has neither. */
+	EXPECT_TRUE(task_line_ends(tasks, task_id("A"), " - - -"));
 	/* B: parked; owned list + handle + abort handle. */
 	ASSERT_EQ(1, find_task(tasks, task_id("B"), &t));
 	EXPECT_STREQ("---J--", t.state);
 	EXPECT_EQ(3, t.refs);
 	EXPECT_EQ(1, t.polls);
+	EXPECT_TRUE(task_line_ends(tasks, task_id("B"), " - cpu0 kti task B"));
 	/* C: parked poll-joining A; owned list + handle + its waker in A. */
 	ASSERT_EQ(1, find_task(tasks, task_id("C"), &t));
 	EXPECT_STREQ("---J--", t.state);
@@ -329,7 +348,8 @@ TEST_F(known, long_poll_detector)
 	EXPECT_STREQ("R--J--", t.state);
 	EXPECT_EQ(3, t.refs);	/* + the running poll's notification */
 	free(tasks);
-	snprintf(needle, sizeof(needle), "ktask: long poll: task %llu of runtime introspect", d);
+	snprintf(needle, sizeof(needle),
+		 "ktask: long poll: task %llu (kti spinner D) of runtime introspect", d);
 	for (i = 0; i < 100; i++) {
 		sleep_ms(20);
 		n = klogctl(3 /* SYSLOG_ACTION_READ_ALL */, klog, sizeof(klog) - 1);
@@ -410,7 +430,7 @@ TEST_F(known, stuck_task_report)
 	ASSERT_EQ(0, write_str(STUCK_SECS, "1"));
 	ASSERT_EQ(0, write_str(CTL, "wait_sites"));
 	snprintf(needle, sizeof(needle),
-		 "ktask: task %llu of runtime introspect stuck: ",
+		 "ktask: task %llu (kti waiter G) of runtime introspect stuck: ",
 		 task_id("G"));
 	n = klog_wait_for(needle, 15, klog, sizeof(klog));
 	write_str(STUCK_SECS, old);
@@ -440,7 +460,8 @@ TEST_F(known, lost_waker_report)
 		 task_id("A"));
 	n = klog_wait_for(needle, 15, klog, sizeof(klog));
 	EXPECT_EQ(1, n) TH_LOG("no single report of task A");
-	snprintf(needle, sizeof(needle), "ktask: task %llu of runtime introspect lost",
+	snprintf(needle, sizeof(needle),
+		 "ktask: task %llu (kti task B) of runtime introspect lost",
 		 task_id("B"));
 	EXPECT_EQ(NULL, strstr(klog, needle));
 	snprintf(needle, sizeof(needle), "ktask: task %llu of runtime introspect lost",
@@ -594,6 +615,8 @@ TEST_F(known, tracepoints_in_order)
 			continue;
 		ASSERT_LT(seen, ARRAY_SIZE(want)) TH_LOG("extra: %s", line);
 		EXPECT_NE(NULL, strstr(line, want[seen])) TH_LOG("event %u: %s", seen, line);
+		if (seen == 0)
+			EXPECT_NE(NULL, strstr(line, " name=kti traced T"));
 		if (seen == 2)
 			EXPECT_NE(NULL, strstr(line, "result=pending"));
 		if (seen == 5)

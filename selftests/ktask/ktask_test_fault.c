@@ -64,11 +64,21 @@ static long ft_fn(void *arg)
 static struct ktask_handle *ft_spawn(struct ktask_rt *rt, unsigned int i,
 				     struct ft_arg *a)
 {
+	/* Named and placed tasks come from a cache of their own. */
+	struct ktask_spawn_opts named = { .name = "ft named" };
+	struct ktask_spawn_opts placed = {
+		.name = "ft placed",
+		.flags = KTASK_SPAWN_ON_CPU,
+		.cpu = raw_smp_processor_id(),
+	};
 	struct ktask_handle *h;
 	unsigned long flags;
 
 	switch (i % 5) {
 	case 0:
+		if (i % 2)
+			return ktask_spawn_with(rt, &named, ft_fn,
+						(void *)(long)i, GFP_KERNEL);
 		return ktask_spawn(rt, ft_fn, (void *)(long)i, GFP_KERNEL);
 	case 1:
 		/* From atomic context, as a driver's interrupt handler would. */
@@ -77,14 +87,17 @@ static struct ktask_handle *ft_spawn(struct ktask_rt *rt, unsigned int i,
 		local_irq_restore(flags);
 		return h;
 	case 2:
-		return ktask_spawn_blocking(rt, ft_fn, (void *)(long)i,
-					    GFP_KERNEL);
+		return ktask_spawn_blocking_with(rt, &named, ft_fn,
+						 (void *)(long)i, GFP_KERNEL);
 	case 3:
 		local_irq_save(flags);
 		h = ktask_spawn_poll(rt, &ft_ops, a, GFP_ATOMIC);
 		local_irq_restore(flags);
 		return h;
 	default:
+		if (i % 2)
+			return ktask_spawn_poll_with(rt, &placed, &ft_ops, a,
+						     GFP_KERNEL);
 		return ktask_spawn_poll(rt, &ft_ops, a, GFP_KERNEL);
 	}
 }
@@ -277,9 +290,14 @@ static int groups_and_tokens_under_faults(void)
 		if (!ft_count(PTR_ERR_OR_ZERO(g), &failed, &ok))
 			ret = -EINVAL;
 		for (k = 0; !IS_ERR(g) && k < 6; k++) {
+			static const struct ktask_spawn_opts named = {
+				.name = "ft group member",
+			};
 			int err = k % 2 ?
-				ktask_group_spawn(g, ft_fn, (void *)1L,
-						  GFP_KERNEL, NULL) :
+				ktask_group_spawn_with(g, &named,
+						       KTASK_SPAWN_FN, NULL,
+						       ft_fn, (void *)1L,
+						       GFP_KERNEL, NULL) :
 				ktask_group_spawn_blocking(g, ft_sleepy, NULL,
 							   GFP_KERNEL, NULL);
 

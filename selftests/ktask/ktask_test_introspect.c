@@ -7,23 +7,25 @@
  *
  *   setup        runtime "introspect" (budget 16) with tasks in known
  *                states: A parked with a joiner's waker in its join slot,
- *                B parked with an abort handle held, C parked poll-joining
+ *                B (named "kti task B", placed on CPU 0) parked with an
+ *                abort handle held, C parked poll-joining
  *                A; E spawned and joined (completed); F aborted and
  *                joined (cancelled)
  *   release      abort, join and free all of it
- *   spin_start   spawn D, whose poll spins (with cond_resched()) until
+ *   spin_start   spawn D ("kti spinner D"), whose poll spins (with cond_resched()) until
  *                spin_stop or for at most 5 s
  *   spin_stop    stop D and join it
  *   churn_start  two kthreads, one per CPU, spawn, wake, abort and join
  *                10,000 tasks on runtime "churn"
  *   churn_wait   wait for them; fails if any join got a wrong result
- *   trace_spawn  spawn T, which parks once, and wait for its first poll
+ *   trace_spawn  spawn T ("kti traced T"), which parks once, and wait for its first poll
  *   trace_wake   wake T and join it; the caller first waits until T's
  *                first poll has ended (no R in the tasks file), or the
  *                wake lands in the poll and is traced as none
  *   wait_sites   spawn G, which yields twice and then waits on the wait
  *                queue kti_wq; H, which sleeps on kti_sleep for an hour;
- *                I, which waits for the completion kti_done; and wait
+ *                I, which waits for the completion kti_done (named "kti
+ *                waiter G", "kti sleeper H", "kti completion I"); and wait
  *                until all three have parked ("release" cancels them)
  *   join_cycle   spawn J and K, then hand each the other's join handle:
  *                each poll-joins the other, a cycle ("release" aborts
@@ -354,6 +356,16 @@ static int cmd_setup(void)
 		.budget = 16,
 		.flags = KTASK_RT_HISTOGRAMS,
 	};
+	/*
+	 * A name with a space, as the last column shows it, from a buffer
+	 * that changes once the spawn returned: the name is copied.
+	 */
+	char b_name[KTASK_NAME_LEN] = "kti task B";
+	struct ktask_spawn_opts b_opts = {
+		.name = b_name,
+		.flags = KTASK_SPAWN_ON_CPU,
+		.cpu = 0,
+	};
 	struct ktask_handle *h;
 	int ret;
 
@@ -373,7 +385,9 @@ static int cmd_setup(void)
 	init_completion(&jc.polled);
 
 	ha = ktask_spawn_poll(it_rt, &parked_ops, &pa, GFP_KERNEL);
-	hb = ktask_spawn_poll(it_rt, &parked_ops, &pb, GFP_KERNEL);
+	hb = ktask_spawn_poll_with(it_rt, &b_opts, &parked_ops, &pb,
+				   GFP_KERNEL);
+	strscpy(b_name, "overwritten", sizeof(b_name));
 	if (IS_ERR(ha) || IS_ERR(hb))
 		goto fail;
 	id_a = ktask_id(ha);
@@ -415,11 +429,16 @@ fail:
 
 static int cmd_spin_start(void)
 {
+	static const struct ktask_spawn_opts d_opts = {
+		.name = "kti spinner D",
+	};
+
 	if (!it_rt || hd)
 		return -EINVAL;
 	init_completion(&sd.running);
 	atomic_set(&sd.stop, 0);
-	hd = ktask_spawn_poll(it_rt, &spinner_ops, &sd, GFP_KERNEL);
+	hd = ktask_spawn_poll_with(it_rt, &d_opts, &spinner_ops, &sd,
+				   GFP_KERNEL);
 	if (IS_ERR(hd)) {
 		int ret = PTR_ERR(hd);
 
@@ -547,12 +566,14 @@ static int cmd_churn_wait(void)
 
 static int cmd_trace_spawn(void)
 {
+	static const struct ktask_spawn_opts t_opts = { .name = "kti traced T" };
 	struct ktask_handle *h;
 
 	if (!it_rt || ht)
 		return -EINVAL;
 	parked_init(&pt, true, true);
-	h = ktask_spawn_poll(it_rt, &parked_ops, &pt, GFP_KERNEL);
+	h = ktask_spawn_poll_with(it_rt, &t_opts, &parked_ops, &pt,
+				  GFP_KERNEL);
 	if (IS_ERR(h))
 		return PTR_ERR(h);
 	id_t = ktask_id(h);
@@ -578,6 +599,11 @@ static int cmd_trace_wake(void)
 	return ret ? ret : (out == 1 ? 0 : -EINVAL);
 }
 
+/* Names of G, H and I, for the stuck-task report. */
+static const char * const waitsite_names[] = {
+	"kti waiter G", "kti sleeper H", "kti completion I",
+};
+
 static int cmd_wait_sites(void)
 {
 	struct waitsite *w[] = { &wg, &wh, &wi };
@@ -591,8 +617,10 @@ static int cmd_wait_sites(void)
 		ktask_wait_init(&w[i]->wait);
 		ktask_completion_wait_init(&w[i]->cw);
 		init_completion(&w[i]->parked);
-		hw[i] = ktask_spawn_poll(it_rt, &waitsite_ops[i], w[i],
-					 GFP_KERNEL);
+		struct ktask_spawn_opts o = { .name = waitsite_names[i] };
+
+		hw[i] = ktask_spawn_poll_with(it_rt, &o, &waitsite_ops[i], w[i],
+					      GFP_KERNEL);
 		if (IS_ERR(hw[i])) {
 			int ret = PTR_ERR(hw[i]);
 

@@ -8,9 +8,10 @@
 #                   CONFIG_FAULT_INJECTION and CONFIG_FAULT_INJECTION_DEBUG_FS)
 #                   fails a third of the spawns of ktask_test_fault's case;
 #  failslab_cell    failslab (CONFIG_FAILSLAB) fails a third of the task
-#                   cell allocations: only the ktask_cell cache, marked for
-#                   it with slub_debug=A,ktask_cell on the kernel command
-#                   line, is filtered in;
+#                   cell allocations: only the ktask_cell and ktask_cell_ext
+#                   (named and placed tasks) caches, marked for it with
+#                   slub_debug=A,ktask_cell,ktask_cell_ext on the kernel
+#                   command line, are filtered in;
 #  torture_faults   the torture module runs with both at a few percent.
 #
 # Each asserts that the faults fired, that spawns failed with -ENOMEM and
@@ -23,6 +24,7 @@ dir=${KTASK_KO_DIR:-/ktask/modules}
 fs=/sys/kernel/debug/ktask/fail_spawn
 fsl=/sys/kernel/debug/failslab
 cellflag=/sys/kernel/slab/ktask_cell/failslab
+extflag=/sys/kernel/slab/ktask_cell_ext/failslab
 
 have_fail_spawn()
 {
@@ -32,7 +34,8 @@ have_fail_spawn()
 have_failslab()
 {
 	[ -w "$fsl/probability" ] && [ -r "$cellflag" ] &&
-		[ "$(cat "$cellflag")" = 1 ]
+		[ "$(cat "$cellflag")" = 1 ] && [ -r "$extflag" ] &&
+		[ "$(cat "$extflag")" = 1 ]
 }
 
 failslab_why()
@@ -40,7 +43,7 @@ failslab_why()
 	if [ ! -d "$fsl" ]; then
 		echo "no $fsl (CONFIG_FAILSLAB, CONFIG_FAULT_INJECTION_DEBUG_FS)"
 	else
-		echo "ktask_cell not marked for failslab (boot with slub_debug=A,ktask_cell)"
+		echo "ktask_cell or ktask_cell_ext not marked for failslab (boot with slub_debug=A,ktask_cell,ktask_cell_ext)"
 	fi
 }
 

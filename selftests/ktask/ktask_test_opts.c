@@ -1,0 +1,574 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * ktask_test_opts: spawn options, struct ktask_spawn_opts: names, and
+ * placement on a CPU or a NUMA node, CPU hotplug included.
+ */
+#include <linux/cpu.h>
+#include <linux/cpumask.h>
+#include <linux/delay.h>
+#include <linux/kthread.h>
+#include <linux/ktask.h>
+#include <linux/numa.h>
+#include <linux/sched.h>
+#include <linux/slab.h>
+#include <linux/smp.h>
+
+#include "ktask_test.h"
+
+#define KT_WAIT		(30 * HZ)
+
+/* Polls a placed task records; it completes after PT_POLLS of them. */
+#define PT_POLLS	8
+
+/*
+ * A pollable task that records the CPU of each poll.  Polls 1 to 3 wake
+ * the task themselves (it goes back through the yield path); poll 4 and,
+ * with @park_twice, poll 5 park a waker for the test to wake; the others
+ * wake themselves again, until poll PT_POLLS completes with the number of
+ * polls.
+ */
+struct placed {
+	int cpu[PT_POLLS];
+	int polls;
+	bool park_twice;
+	struct ktask_waker *waker;
+	struct completion parked;
+	atomic_t drops;
+};
+
+static enum ktask_poll placed_poll(struct ktask_cx *cx, void *arg, long *out)
+{
+	struct placed *p = arg;
+	int n = p->polls++;
+
+	p->cpu[n] = raw_smp_processor_id();
+	if (n + 1 == PT_POLLS) {
+		*out = p->polls;
+		return KTASK_READY;
+	}
+	if (n == 3 || (n == 4 && p->park_twice)) {
+		WRITE_ONCE(p->waker, ktask_waker_clone(ktask_cx_waker(cx)));
+		complete(&p->parked);
+		return KTASK_PENDING;
+	}
+	ktask_wake_by_ref(ktask_cx_waker(cx));
+	return KTASK_PENDING;
+}
+
+static void placed_drop(void *arg)
+{
+	atomic_inc(&((struct placed *)arg)->drops);
+}
+
+static const struct ktask_ops placed_ops = {
+	.poll = placed_poll,
+	.drop = placed_drop,
+};
+
+static void placed_init(struct placed *p, bool park_twice)
+{
+	memset(p, 0, sizeof(*p));
+	p->park_twice = park_twice;
+	init_completion(&p->parked);
+	atomic_set(&p->drops, 0);
+}
+
+/* Wait until @p parks, and take its waker. */
+static struct ktask_waker *placed_wait_parked(struct placed *p)
+{
+	if (!wait_for_completion_timeout(&p->parked, KT_WAIT))
+		return NULL;
+	reinit_completion(&p->parked);
+	return xchg(&p->waker, NULL);
+}
+
+/* Run @fn(@arg) in a kernel thread bound to @cpu, and wait for it. */
+struct on_cpu {
+	void (*fn)(void *arg);
+	void *arg;
+	struct completion done;
+};
+
+static int on_cpu_thread(void *data)
+{
+	struct on_cpu *oc = data;
+
+	oc->fn(oc->arg);
+	complete(&oc->done);
+	while (!kthread_should_stop())
+		schedule_timeout_interruptible(1);
+	return 0;
+}
+
+static int run_on_cpu(int cpu, void (*fn)(void *arg), void *arg)
+{
+	struct on_cpu oc = { .fn = fn, .arg = arg };
+	struct task_struct *t;
+	bool done;
+
+	init_completion(&oc.done);
+	t = kthread_create_on_cpu(on_cpu_thread, &oc, cpu, "kt_opts/%u");
+	if (IS_ERR(t))
+		return PTR_ERR(t);
+	get_task_struct(t);
+	wake_up_process(t);
+	done = wait_for_completion_timeout(&oc.done, KT_WAIT);
+	kthread_stop(t);
+	put_task_struct(t);
+	return done ? 0 : -ETIMEDOUT;
+}
+
+static long cpu_fn(void *arg)
+{
+	return raw_smp_processor_id();
+}
+
+/* Join @h, or abort it after KT_WAIT: a lost wake fails, never hangs. */
+static int join_bounded(struct ktask_handle *h, long *out)
+{
+	int err = ktask_join_timeout(h, out, KT_WAIT);
+
+	if (err == -ETIMEDOUT) {
+		pr_err("ktask_test: task %llu not done in %d s: aborted\n",
+		       ktask_id(h), KT_WAIT / HZ);
+		ktask_abort(h);
+		ktask_join(h, NULL);
+	}
+	return err;
+}
+
+/* Another online CPU than @cpu, or @cpu if there is none. */
+static int other_cpu(int cpu)
+{
+	int other = cpumask_any_but(cpu_online_mask, cpu);
+
+	return other < nr_cpu_ids ? other : cpu;
+}
+
+/* Bad options fail the spawn with their own errno and leave nothing. */
+static int spawn_opts_bad_input(void)
+{
+	struct ktask_rt_opts unbound = { .flags = KTASK_RT_UNBOUND };
+	char name[KTASK_NAME_LEN + 1];
+	long cells = ktask_num_cells();
+	struct ktask_rt *rt, *urt;
+	struct ktask_handle *h;
+	struct ktask_group *g;
+	struct ktask_spawn_opts o;
+	long out = -1;
+
+	rt = ktask_rt_create("opts", NULL);
+	KT_ASSERT_NOT_ERR_OR_NULL(rt);
+	urt = ktask_rt_create("opts-unbound", &unbound);
+	if (IS_ERR(urt)) {
+		ktask_rt_destroy(rt);
+		KT_FAIL("unbound runtime: %ld", PTR_ERR(urt));
+		return -EINVAL;
+	}
+	g = ktask_group_create(rt);
+	if (IS_ERR(g)) {
+		ktask_rt_destroy(urt);
+		ktask_rt_destroy(rt);
+		KT_FAIL("group: %ld", PTR_ERR(g));
+		return -EINVAL;
+	}
+
+	/* KTASK_NAME_LEN bytes without a NUL: too long. */
+	memset(name, 'n', sizeof(name));
+	name[KTASK_NAME_LEN] = '\0';
+	o = (struct ktask_spawn_opts){ .name = name };
+	KT_ASSERT_EQ(PTR_ERR(ktask_spawn_with(rt, &o, cpu_fn, NULL,
+					      GFP_KERNEL)), -ENAMETOOLONG);
+	KT_ASSERT_EQ(ktask_group_spawn_with(g, &o, KTASK_SPAWN_FN, NULL, cpu_fn,
+					    NULL, GFP_KERNEL, NULL),
+		     -ENAMETOOLONG);
+	KT_ASSERT_EQ(ktask_group_len(g), 0);
+
+	o = (struct ktask_spawn_opts){ .flags = 0x80 };
+	KT_ASSERT_EQ(PTR_ERR(ktask_spawn_with(rt, &o, cpu_fn, NULL,
+					      GFP_KERNEL)), -EINVAL);
+	o = (struct ktask_spawn_opts){
+		.flags = KTASK_SPAWN_ON_CPU | KTASK_SPAWN_ON_NODE,
+	};
+	KT_ASSERT_EQ(PTR_ERR(ktask_spawn_with(rt, &o, cpu_fn, NULL,
+					      GFP_KERNEL)), -EINVAL);
+	o = (struct ktask_spawn_opts){ .flags = KTASK_SPAWN_ON_CPU, .cpu = -1 };
+	KT_ASSERT_EQ(PTR_ERR(ktask_spawn_with(rt, &o, cpu_fn, NULL,
+					      GFP_KERNEL)), -EINVAL);
+	o.cpu = nr_cpu_ids;
+	KT_ASSERT_EQ(PTR_ERR(ktask_spawn_poll_with(rt, &o, &placed_ops, NULL,
+						   GFP_KERNEL)), -EINVAL);
+	o.cpu = INT_MAX;
+	KT_ASSERT_EQ(PTR_ERR(ktask_spawn_with(rt, &o, cpu_fn, NULL,
+					      GFP_KERNEL)), -EINVAL);
+	o = (struct ktask_spawn_opts){
+		.flags = KTASK_SPAWN_ON_NODE,
+		.node = NUMA_NO_NODE,
+	};
+	KT_ASSERT_EQ(PTR_ERR(ktask_spawn_with(rt, &o, cpu_fn, NULL,
+					      GFP_KERNEL)), -EINVAL);
+	o.node = MAX_NUMNODES;
+	KT_ASSERT_EQ(PTR_ERR(ktask_spawn_with(rt, &o, cpu_fn, NULL,
+					      GFP_KERNEL)), -EINVAL);
+	/* Placement: not on an unbound runtime, not for a blocking function. */
+	o = (struct ktask_spawn_opts){ .flags = KTASK_SPAWN_ON_CPU, .cpu = 0 };
+	KT_ASSERT_EQ(PTR_ERR(ktask_spawn_with(urt, &o, cpu_fn, NULL,
+					      GFP_KERNEL)), -EINVAL);
+	KT_ASSERT_EQ(PTR_ERR(ktask_spawn_blocking_with(rt, &o, cpu_fn, NULL,
+						       GFP_KERNEL)), -EINVAL);
+	KT_ASSERT_EQ(ktask_group_spawn_with(g, &o, KTASK_SPAWN_BLOCKING, NULL,
+					    cpu_fn, NULL, GFP_KERNEL, NULL),
+		     -EINVAL);
+	/* Missing functions, as without options. */
+	KT_ASSERT_EQ(PTR_ERR(ktask_spawn_with(rt, NULL, NULL, NULL,
+					      GFP_KERNEL)), -EINVAL);
+	KT_ASSERT_EQ(PTR_ERR(ktask_spawn_poll_with(rt, NULL, NULL, NULL,
+						   GFP_KERNEL)), -EINVAL);
+	KT_ASSERT_EQ(PTR_ERR(__ktask_spawn_with(rt, (enum ktask_spawn_kind)7,
+						NULL, cpu_fn, NULL, NULL,
+						GFP_KERNEL, THIS_MODULE)),
+		     -EINVAL);
+	KT_ASSERT_EQ(PTR_ERR(ktask_spawn_with(NULL, NULL, cpu_fn, NULL,
+					      GFP_KERNEL)), -EINVAL);
+
+	/* The longest name, an empty one, and no options at all: fine. */
+	name[KTASK_NAME_LEN - 1] = '\0';
+	o = (struct ktask_spawn_opts){ .name = name };
+	h = ktask_spawn_with(rt, &o, cpu_fn, NULL, GFP_KERNEL);
+	KT_ASSERT_NOT_ERR_OR_NULL(h);
+	KT_ASSERT_EQ(join_bounded(h, &out), 0);
+	KT_ASSERT_GE(out, 0);
+	o.name = "";
+	h = ktask_spawn_blocking_with(rt, &o, cpu_fn, NULL, GFP_KERNEL);
+	KT_ASSERT_NOT_ERR_OR_NULL(h);
+	KT_ASSERT_EQ(join_bounded(h, NULL), 0);
+	h = ktask_spawn_with(rt, NULL, cpu_fn, NULL, GFP_KERNEL);
+	KT_ASSERT_NOT_ERR_OR_NULL(h);
+	KT_ASSERT_EQ(join_bounded(h, NULL), 0);
+
+	ktask_group_destroy(g);
+	ktask_rt_destroy(urt);
+	ktask_rt_destroy(rt);
+	KT_ASSERT_EQ(ktask_num_cells(), cells);
+	return 0;
+}
+
+struct wake_arg {
+	struct ktask_waker *w;
+};
+
+static void wake_there(void *arg)
+{
+	ktask_wake(((struct wake_arg *)arg)->w);
+}
+
+struct spawn_arg {
+	struct ktask_rt *rt;
+	const struct ktask_spawn_opts *o;
+	struct placed *p;
+	struct ktask_handle *h;
+};
+
+static void spawn_there(void *arg)
+{
+	struct spawn_arg *sa = arg;
+
+	sa->h = ktask_spawn_poll_with(sa->rt, sa->o, &placed_ops, sa->p,
+				      GFP_KERNEL);
+}
+
+/*
+ * Every poll of a task placed on a CPU runs there: after a spawn from
+ * another CPU, after its own wakes (the yield path) and after a wake
+ * from another CPU.
+ */
+static int placed_task_polls_on_its_cpu(void)
+{
+	struct ktask_rt *rt = ktask_rt_create("opts", NULL);
+	int cpu, i, bad = 0, runs = 0;
+
+	KT_ASSERT_NOT_ERR_OR_NULL(rt);
+	for_each_online_cpu(cpu) {
+		struct ktask_spawn_opts o = {
+			.name = "placed",
+			.flags = KTASK_SPAWN_ON_CPU,
+			.cpu = cpu,
+		};
+		struct spawn_arg sa = { .rt = rt, .o = &o };
+		struct wake_arg wa;
+		struct placed p;
+		long out = 0;
+
+		placed_init(&p, true);
+		sa.p = &p;
+		if (run_on_cpu(other_cpu(cpu), spawn_there, &sa) ||
+		    IS_ERR_OR_NULL(sa.h)) {
+			KT_FAIL("spawn for CPU %d from CPU %d: %ld", cpu,
+				other_cpu(cpu), PTR_ERR(sa.h));
+			bad++;
+			break;
+		}
+		/* Poll 4 parks: woken from another CPU. */
+		wa.w = placed_wait_parked(&p);
+		if (!wa.w || run_on_cpu(other_cpu(cpu), wake_there, &wa))
+			bad++;
+		/* Poll 5 parks: woken from its own. */
+		wa.w = placed_wait_parked(&p);
+		if (!wa.w || run_on_cpu(cpu, wake_there, &wa))
+			bad++;
+		if (join_bounded(sa.h, &out) || out != PT_POLLS) {
+			KT_FAIL("task on CPU %d: output %ld", cpu, out);
+			bad++;
+		}
+		for (i = 0; i < p.polls; i++) {
+			if (p.cpu[i] != cpu) {
+				KT_FAIL("task placed on CPU %d: poll %d on CPU %d",
+					cpu, i, p.cpu[i]);
+				bad++;
+			}
+		}
+		runs++;
+	}
+	ktask_rt_destroy(rt);
+	KT_ASSERT_EQ(bad, 0);
+	KT_ASSERT_EQ(runs, num_online_cpus());
+	return 0;
+}
+
+/*
+ * A task spawned by a task goes to its spawner's LIFO slot, unless it is
+ * placed elsewhere: a placed fn task spawns one placed on another CPU,
+ * and one that is not placed; both run, the placed one where it should.
+ */
+struct parent_arg {
+	struct ktask_rt *rt;
+	int child_cpu;
+	struct ktask_handle *placed_child;
+	struct ktask_handle *free_child;
+	int cpu;
+};
+
+static long parent_fn(void *arg)
+{
+	struct parent_arg *pa = arg;
+	struct ktask_spawn_opts o = {
+		.flags = KTASK_SPAWN_ON_CPU,
+		.cpu = pa->child_cpu,
+	};
+
+	pa->cpu = raw_smp_processor_id();
+	pa->placed_child = ktask_spawn_with(pa->rt, &o, cpu_fn, NULL,
+					    GFP_KERNEL);
+	pa->free_child = ktask_spawn(pa->rt, cpu_fn, NULL, GFP_KERNEL);
+	return 0;
+}
+
+static int placed_spawn_from_a_task(void)
+{
+	struct ktask_rt *rt = ktask_rt_create("opts", NULL);
+	int cpu, bad = 0, runs = 0;
+
+	KT_ASSERT_NOT_ERR_OR_NULL(rt);
+	for_each_online_cpu(cpu) {
+		struct parent_arg pa = { .rt = rt, .cpu = -1 };
+		struct ktask_spawn_opts o = {
+			.flags = KTASK_SPAWN_ON_CPU,
+			.cpu = cpu,
+		};
+		struct ktask_handle *h;
+		long out = -1;
+		int i;
+
+		pa.child_cpu = other_cpu(cpu);
+		/* Several times: the spawner's drain has a LIFO slot each time. */
+		for (i = 0; i < 20; i++) {
+			h = ktask_spawn_with(rt, &o, parent_fn, &pa, GFP_KERNEL);
+			if (IS_ERR(h) || join_bounded(h, NULL) ||
+			    IS_ERR_OR_NULL(pa.placed_child) ||
+			    IS_ERR_OR_NULL(pa.free_child)) {
+				KT_FAIL("parent on CPU %d: spawns failed", cpu);
+				if (!IS_ERR_OR_NULL(pa.placed_child))
+					ktask_detach(pa.placed_child);
+				if (!IS_ERR_OR_NULL(pa.free_child))
+					ktask_detach(pa.free_child);
+				bad++;
+				break;
+			}
+			if (pa.cpu != cpu)
+				bad++;
+			if (join_bounded(pa.placed_child, &out) ||
+			    out != pa.child_cpu) {
+				KT_FAIL("child placed on CPU %d ran on %ld (parent on %d)",
+					pa.child_cpu, out, pa.cpu);
+				bad++;
+			}
+			if (join_bounded(pa.free_child, &out) || out < 0)
+				bad++;
+			pa.placed_child = NULL;
+			pa.free_child = NULL;
+		}
+		runs++;
+	}
+	ktask_rt_destroy(rt);
+	KT_ASSERT_EQ(bad, 0);
+	KT_ASSERT_EQ(runs, num_online_cpus());
+	return 0;
+}
+
+/* A task placed on a node polls on the node's CPUs only. */
+static int placed_task_polls_on_its_node(void)
+{
+	struct ktask_rt *rt = ktask_rt_create("opts", NULL);
+	int node = cpu_to_node(cpumask_first(cpu_online_mask));
+	struct ktask_spawn_opts o = {
+		.flags = KTASK_SPAWN_ON_NODE,
+		.node = node,
+	};
+	int i, k, bad = 0;
+
+	KT_ASSERT_NOT_ERR_OR_NULL(rt);
+	for (k = 0; k < 8; k++) {
+		struct ktask_handle *h;
+		struct wake_arg wa;
+		struct placed p;
+		long out = 0;
+
+		placed_init(&p, false);
+		h = ktask_spawn_poll_with(rt, &o, &placed_ops, &p, GFP_KERNEL);
+		if (IS_ERR(h)) {
+			bad++;
+			break;
+		}
+		wa.w = placed_wait_parked(&p);
+		if (!wa.w ||
+		    run_on_cpu(cpumask_last(cpu_online_mask), wake_there, &wa))
+			bad++;
+		if (join_bounded(h, &out) || out != PT_POLLS)
+			bad++;
+		for (i = 0; i < p.polls; i++) {
+			if (cpu_to_node(p.cpu[i]) != node) {
+				KT_FAIL("task placed on node %d: poll %d on CPU %d",
+					node, i, p.cpu[i]);
+				bad++;
+			}
+		}
+	}
+	ktask_rt_destroy(rt);
+	KT_ASSERT_EQ(bad, 0);
+	return 0;
+}
+
+/*
+ * A task placed on a CPU that goes offline: a spawn onto that CPU fails
+ * with -ENODEV; the task, woken meanwhile, polls on another CPU; once the
+ * CPU is back, it polls there again.
+ */
+static int placed_cpu_offline_and_back(void)
+{
+	struct ktask_rt *rt;
+	struct ktask_spawn_opts o = { .flags = KTASK_SPAWN_ON_CPU };
+	struct ktask_handle *h, *h2;
+	struct ktask_waker *w;
+	struct placed p;
+	int ret, online = -1, i, cpu = cpumask_last(cpu_online_mask);
+	long out = 0;
+
+	if (num_online_cpus() < 2 || cpu == 0) {
+		KT_FAIL("needs two online CPUs");
+		return -EINVAL;
+	}
+	rt = ktask_rt_create("opts-hotplug", NULL);
+	KT_ASSERT_NOT_ERR_OR_NULL(rt);
+	o.cpu = cpu;
+	placed_init(&p, true);
+	h = ktask_spawn_poll_with(rt, &o, &placed_ops, &p, GFP_KERNEL);
+	if (IS_ERR(h)) {
+		ktask_rt_destroy(rt);
+		KT_FAIL("spawn: %ld", PTR_ERR(h));
+		return -EINVAL;
+	}
+	/* Poll 4 parks on @cpu; the CPU goes. */
+	w = placed_wait_parked(&p);
+	ret = remove_cpu(cpu);
+	h2 = ret ? NULL : ktask_spawn_with(rt, &o, cpu_fn, NULL, GFP_KERNEL);
+	/* Woken while it is gone: poll 5 runs elsewhere, and parks. */
+	ktask_wake(w);
+	w = placed_wait_parked(&p);
+	if (!ret)
+		online = add_cpu(cpu);
+	/* Back: polls 6 to 8 run on @cpu again. */
+	ktask_wake(w);
+	KT_ASSERT_EQ(join_bounded(h, &out), 0);
+	if (!IS_ERR_OR_NULL(h2))
+		ktask_detach(h2);
+	ktask_rt_destroy(rt);
+	KT_ASSERT_EQ(ret, 0);
+	KT_ASSERT_EQ(online, 0);
+	KT_ASSERT_EQ(PTR_ERR(h2), -ENODEV);
+	KT_ASSERT_EQ(out, PT_POLLS);
+	for (i = 0; i < 4; i++)
+		KT_ASSERT_EQ(p.cpu[i], cpu);
+	KT_ASSERT_NE(p.cpu[4], cpu);
+	for (i = 5; i < PT_POLLS; i++)
+		KT_ASSERT_EQ(p.cpu[i], cpu);
+	return 0;
+}
+
+/* Whether the task runs on the CPU @arg. */
+static long on_its_cpu_fn(void *arg)
+{
+	return raw_smp_processor_id() == (long)arg;
+}
+
+/* Group members take options too. */
+static int group_spawn_placed(void)
+{
+	struct ktask_rt *rt = ktask_rt_create("opts", NULL);
+	struct ktask_group *g;
+	int cpu, n = 0, bad = 0;
+	u64 id;
+	long out;
+
+	KT_ASSERT_NOT_ERR_OR_NULL(rt);
+	g = ktask_group_create(rt);
+	if (IS_ERR(g)) {
+		ktask_rt_destroy(rt);
+		KT_FAIL("group: %ld", PTR_ERR(g));
+		return -EINVAL;
+	}
+	for_each_online_cpu(cpu) {
+		struct ktask_spawn_opts o = {
+			.name = "group member",
+			.flags = KTASK_SPAWN_ON_CPU,
+			.cpu = cpu,
+		};
+
+		if (ktask_group_spawn_with(g, &o, KTASK_SPAWN_FN, NULL,
+					   on_its_cpu_fn, (void *)(long)cpu,
+					   GFP_KERNEL, &id))
+			bad++;
+		else
+			n++;
+	}
+	while (n && !ktask_group_join_next_timeout(g, &id, &out, KT_WAIT)) {
+		if (out != 1)
+			bad++;
+		n--;
+	}
+	ktask_group_destroy(g);
+	ktask_rt_destroy(rt);
+	KT_ASSERT_EQ(bad, 0);
+	KT_ASSERT_EQ(n, 0);
+	return 0;
+}
+
+static const struct kt_case opts_cases[] = {
+	KT_CASE(spawn_opts_bad_input),
+	KT_CASE(placed_task_polls_on_its_cpu),
+	KT_CASE(placed_spawn_from_a_task),
+	KT_CASE(placed_task_polls_on_its_node),
+	KT_CASE(placed_cpu_offline_and_back),
+	KT_CASE(group_spawn_placed),
+};
+
+KT_TEST_MODULE(opts, opts_cases);
