@@ -23,7 +23,8 @@
  *
  * debugfs: /sys/kernel/debug/ktask_echo/stats (counters) and conns (one
  * line per open connection: its task id, as in ktask's "tasks" file, and
- * its peer address).
+ * its peer address).  In ktask's own tasks file, the listener is named
+ * "echo listener" and each connection task "echo <peer address>".
  */
 #include <linux/atomic.h>
 #include <linux/debugfs.h>
@@ -260,6 +261,9 @@ static const struct ktask_ops echo_conn_ops = {
 /* Called by the listener task: give @sock a task, or close it. */
 static void echo_serve(struct echo_server *srv, struct socket *sock)
 {
+	/* Named after the peer, for ktask's debugfs tasks file. */
+	char name[KTASK_NAME_LEN];
+	struct ktask_spawn_opts opts = { .name = name };
 	struct echo_conn *c;
 	int ret;
 
@@ -279,8 +283,12 @@ static void echo_serve(struct echo_server *srv, struct socket *sock)
 	spin_lock(&srv->lock);
 	list_add_tail(&c->node, &srv->list);
 	spin_unlock(&srv->lock);
-	ret = ktask_group_spawn_poll(srv->conns, &echo_conn_ops, c, GFP_NOWAIT,
-				     NULL);
+	if (c->peer.ss_family == AF_UNSPEC)
+		strscpy(name, "echo -", sizeof(name));
+	else
+		snprintf(name, sizeof(name), "echo %pISpc", &c->peer);
+	ret = ktask_group_spawn_with(srv->conns, &opts, KTASK_SPAWN_POLL,
+				     &echo_conn_ops, NULL, c, GFP_NOWAIT, NULL);
 	if (!ret) {
 		atomic64_inc(&srv->accepted);
 		return;
@@ -423,6 +431,9 @@ static int echo_listen(struct echo_server *srv)
 
 static int __init echo_init(void)
 {
+	static const struct ktask_spawn_opts listener_opts = {
+		.name = "echo listener",
+	};
 	struct echo_server *srv = &echo_srv;
 	int ret;
 
@@ -444,8 +455,8 @@ static int __init echo_init(void)
 		pr_err("ktask_echo: cannot listen on port %u: %d\n", port, ret);
 		goto err_group;
 	}
-	srv->listener = ktask_spawn_poll(srv->rt, &echo_listen_ops, srv,
-					 GFP_KERNEL);
+	srv->listener = ktask_spawn_poll_with(srv->rt, &listener_opts,
+					      &echo_listen_ops, srv, GFP_KERNEL);
 	if (IS_ERR(srv->listener)) {
 		ret = PTR_ERR(srv->listener);
 		goto err_sock;

@@ -11,7 +11,8 @@
 #     alive on the "echo" runtime.
 #  3. debugfs_names: while connections are held open, ktask's tasks file
 #     shows one task per connection parked on its socket's wait queue in
-#     echo_conn_poll, and ktask_echo/conns names each task's peer.
+#     echo_conn_poll, named "echo <peer>" after the peer that
+#     ktask_echo/conns lists for its id, and the listener task by name.
 #  4. limit_refuses: with max_conns connections open, more are closed by
 #     the server without a byte echoed; served again once they go.
 #  5. bad_clients: clients that close mid-message and clients that reset
@@ -143,15 +144,21 @@ if [ "$peers" -ne 3 ]; then
 	sed 's/^/# /' "$dbg/ktask_echo/conns"
 	ok=0
 fi
-# Each listed id is a live task of the echo runtime.
-ids=$(awk 'NR > 1 { print $1 }' "$dbg/ktask_echo/conns")
+# Each listed id is a live task of the echo runtime, named after its peer.
 echo_tasks >"$tmp/tasks"
-for id in $ids; do
-	if ! awk -v id="$id" '$1 == id { f = 1 } END { exit !f }' "$tmp/tasks"; then
-		echo "# connection task $id not in ktask's tasks file"
+awk 'NR > 1 { print $1, $2 }' "$dbg/ktask_echo/conns" >"$tmp/conns"
+while read -r id peer; do
+	if ! awk -v id="$id" -v name=" echo $peer" '$1 == id &&
+	     substr($0, length($0) - length(name) + 1) == name { f = 1 }
+	     END { exit !f }' "$tmp/tasks"; then
+		echo "# connection task $id, named \"echo $peer\", not in ktask's tasks file"
 		ok=0
 	fi
-done
+done <"$tmp/conns"
+if ! grep -q " echo listener$" "$tmp/tasks"; then
+	echo "# no task named \"echo listener\""
+	ok=0
+fi
 kill "$holder" 2>/dev/null
 wait "$holder" 2>/dev/null
 quiet || ok=0
