@@ -262,13 +262,16 @@ static int ktask_runtimes_show(struct seq_file *m, void *v)
 {
 	struct ktask_rt *rt;
 
-	seq_puts(m, "name             owner            flags   budget max_polls shards    alive\n");
+	seq_puts(m, "name             owner            flags   budget max_polls shards    alive cpus\n");
 	mutex_lock(&ktask_rt_lock);
 	list_for_each_entry(rt, &ktask_rt_list, node)
-		seq_printf(m, "%-16s %-16s 0x%04x %8u %9u %6u %8ld\n", rt->name,
+		seq_printf(m, "%-16s %-16s 0x%04x %8u %9u %6u %8ld %*pbl\n",
+			   rt->name,
 			   rt->owner ? module_name(rt->owner) : "kernel",
 			   rt->flags, rt->budget, rt->max_polls,
-			   rt->shard_mask + 1, ktask_owned_alive(rt));
+			   rt->shard_mask + 1, ktask_owned_alive(rt),
+			   cpumask_pr_args(rt->cpus ? rt->cpus :
+					   cpu_possible_mask));
 	mutex_unlock(&ktask_rt_lock);
 	return 0;
 }

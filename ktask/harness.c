@@ -385,9 +385,11 @@ bool ktask_harness_help(struct ktask_cell *cell)
 	 * Only a kernel thread with no user mm and no filesystem journal
 	 * handle of its own runs a task: the task's code must not find a
 	 * user's mm, pending signals or a journal in its context.  A placed
-	 * task runs on its CPUs only, so never here.
+	 * task, or one of a runtime limited to some CPUs, runs on its CPUs
+	 * only, so never here.
 	 */
 	if (cell->kind != KTASK_KIND_FN || ktask_cell_placed(cell) ||
+	    cell->rt->cpus ||
 	    !(current->flags & PF_KTHREAD) ||
 	    current->mm || current->journal_info ||
 	    !ktask_state_to_running_help(&cell->state))

@@ -68,7 +68,10 @@ struct ktask_rt *__ktask_rt_create(const char *name,
 		return ERR_PTR(-EINVAL);
 	if (opts && ((opts->flags & ~KTASK_RT_VALID_FLAGS) ||
 		     opts->budget > KTASK_MAX_BUDGET ||
-		     opts->max_polls_per_drain > KTASK_MAX_POLLS))
+		     opts->max_polls_per_drain > KTASK_MAX_POLLS ||
+		     (opts->cpus && (!(opts->flags & KTASK_RT_UNBOUND) ||
+				     !cpumask_intersects(opts->cpus,
+							 cpu_possible_mask)))))
 		return ERR_PTR(-EINVAL);
 
 	rt = kzalloc(sizeof(*rt), GFP_KERNEL);
@@ -106,7 +109,7 @@ struct ktask_rt *__ktask_rt_create(const char *name,
 	ret = ktask_metrics_init(rt);
 	if (ret)
 		goto err_blocking;
-	ret = ktask_sched_init_rt(rt);
+	ret = ktask_sched_init_rt(rt, opts ? opts->cpus : NULL);
 	if (ret)
 		goto err_metrics;
 

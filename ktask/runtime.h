@@ -204,6 +204,8 @@ struct ktask_sched_ops {
  * @rqs: I: per-CPU run queues
  * @placed_rqs: I: per-CPU run queues of placed tasks; NULL for an unbound
  *	runtime
+ * @cpus: I: the CPUs that poll the tasks of an unbound runtime
+ *	(ktask_rt_opts.cpus), or NULL for any
  * @hist: I: per-CPU histograms with KTASK_RT_HISTOGRAMS, else NULL
  * @shards: I: owned-task list shards, one per possible CPU
  * @shard_mask: I: number of shards - 1
@@ -234,6 +236,7 @@ struct ktask_rt {
 	struct workqueue_struct *blocking_wq;
 	struct ktask_rq __percpu *rqs;
 	struct ktask_rq __percpu *placed_rqs;
+	struct cpumask *cpus;
 	struct ktask_hist __percpu *hist;
 	struct ktask_owned_shard *shards;
 	unsigned int shard_mask;
@@ -325,7 +328,7 @@ void ktask_owned_name(struct ktask_rt *rt, u64 id, char *buf, size_t size);
 /* sched.c */
 extern const struct ktask_sched_ops ktask_percpu_sched;
 void ktask_percpu_schedule(struct ktask_rt *rt, struct ktask_cell *cell);
-int ktask_sched_init_rt(struct ktask_rt *rt);
+int ktask_sched_init_rt(struct ktask_rt *rt, const struct cpumask *cpus);
 void ktask_sched_destroy_rt(struct ktask_rt *rt);
 int ktask_sched_init(void);
 void ktask_sched_exit(void);

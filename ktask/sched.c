@@ -53,6 +53,7 @@
 #include <linux/sched.h>
 #include <linux/sched/clock.h>
 #include <linux/sched/task.h>
+#include <linux/slab.h>
 
 #include "runtime.h"
 
@@ -126,8 +127,11 @@ static bool ktask_try_claim(struct ktask_worker *w)
 	return true;
 }
 
-/* Claim an idle worker, another CPU's first.  Preemption is disabled. */
-static struct ktask_worker *ktask_claim_worker(void)
+/*
+ * Claim an idle worker of @cpus (NULL: any CPU), another CPU's first.
+ * Preemption is disabled.
+ */
+static struct ktask_worker *ktask_claim_worker(const struct cpumask *cpus)
 {
 	unsigned int cpu = smp_processor_id();
 	unsigned int n;
@@ -145,7 +149,8 @@ static struct ktask_worker *ktask_claim_worker(void)
 		if (cpu >= nr_cpu_ids)
 			break;
 		w = per_cpu_ptr(&ktask_workers, cpu);
-		if (ktask_try_claim(w))
+		if ((!cpus || cpumask_test_cpu(cpu, cpus)) &&
+		    ktask_try_claim(w))
 			return w;
 		if (cpu == smp_processor_id())
 			break;
@@ -153,13 +158,32 @@ static struct ktask_worker *ktask_claim_worker(void)
 	return NULL;
 }
 
+/*
+ * The CPU to queue a drain of @rt, whose tasks run on @rt->cpus, on: this
+ * one if it may, else one of them that is online, else any.
+ */
+static int ktask_rt_work_cpu(struct ktask_rt *rt)
+{
+	int cpu = raw_smp_processor_id();
+
+	if (cpumask_test_cpu(cpu, rt->cpus) && cpu_online(cpu))
+		return cpu;
+	cpu = cpumask_any_and(rt->cpus, cpu_online_mask);
+	return cpu < nr_cpu_ids ? cpu : WORK_CPU_UNBOUND;
+}
+
 /* Queue @rq's drain on the runtime's workqueue; the caller holds KICKED. */
 static void ktask_rq_queue_work(struct ktask_rq *rq)
 {
-	if (rq->rt->flags & KTASK_RT_UNBOUND)
-		queue_work(rq->rt->wq, &rq->drain_work);
+	struct ktask_rt *rt = rq->rt;
+
+	/* Its workqueue is per-CPU: queued on one of its CPUs. */
+	if (rt->cpus)
+		queue_work_on(ktask_rt_work_cpu(rt), rt->wq, &rq->drain_work);
+	else if (rt->flags & KTASK_RT_UNBOUND)
+		queue_work(rt->wq, &rq->drain_work);
 	else
-		queue_work_on(rq->cpu, rq->rt->wq, &rq->drain_work);
+		queue_work_on(rq->cpu, rt->wq, &rq->drain_work);
 }
 
 /*
@@ -172,7 +196,7 @@ static void ktask_rq_dispatch(struct ktask_rq *rq)
 	struct ktask_worker *w;
 
 	if (!rq->placed) {
-		w = ktask_claim_worker();
+		w = ktask_claim_worker(rq->rt->cpus);
 	} else {
 		/* Only the queue's CPU's worker, while it is bound there. */
 		w = per_cpu_ptr(&ktask_workers, rq->cpu);
@@ -845,17 +869,30 @@ static struct ktask_rq __percpu *ktask_rqs_alloc(struct ktask_rt *rt,
 	return rqs;
 }
 
-int ktask_sched_init_rt(struct ktask_rt *rt)
+/*
+ * Set up @rt's run queues and workqueue.  An unbound runtime limited to
+ * @cpus gets a per-CPU workqueue, whose work it queues on those CPUs
+ * (ktask_rq_queue_work()): an unbound workqueue's CPUs cannot be chosen
+ * from a module (apply_workqueue_attrs() is not exported).
+ */
+int ktask_sched_init_rt(struct ktask_rt *rt, const struct cpumask *cpus)
 {
 	unsigned int wq_flags = (rt->flags & KTASK_RT_UNBOUND) ? WQ_UNBOUND : 0;
 	int ret = -ENOMEM;
 
 	if (rt->flags & KTASK_RT_MEM_RECLAIM)
 		wq_flags |= WQ_MEM_RECLAIM;
+	if (cpus) {
+		rt->cpus = kmalloc(cpumask_size(), GFP_KERNEL);
+		if (!rt->cpus)
+			return -ENOMEM;
+		cpumask_and(rt->cpus, cpus, cpu_possible_mask);
+		wq_flags &= ~WQ_UNBOUND;
+	}
 
 	rt->rqs = ktask_rqs_alloc(rt, false);
 	if (!rt->rqs)
-		return -ENOMEM;
+		goto err_free;
 	/* Unbound runtimes refuse placed tasks (ktask_spawn_opts_check()). */
 	if (!(rt->flags & KTASK_RT_UNBOUND)) {
 		rt->placed_rqs = ktask_rqs_alloc(rt, true);
@@ -876,6 +913,7 @@ err_wq:
 err_free:
 	free_percpu(rt->placed_rqs);
 	free_percpu(rt->rqs);
+	kfree(rt->cpus);
 	return ret;
 }
 
@@ -922,6 +960,7 @@ void ktask_sched_destroy_rt(struct ktask_rt *rt)
 	destroy_workqueue(rt->wq);
 	free_percpu(rt->placed_rqs);
 	free_percpu(rt->rqs);
+	kfree(rt->cpus);
 }
 
 int ktask_sched_init(void)

@@ -13,6 +13,7 @@
 #define _LINUX_KTASK_H
 
 #include <linux/completion.h>
+#include <linux/cpumask.h>
 #include <linux/gfp.h>
 #include <linux/hrtimer.h>
 #include <linux/module.h>
@@ -87,12 +88,17 @@ struct ktask_rt_hooks {
  * @max_polls_per_drain: polls per drain before it requeues; 0 for default
  * @flags: KTASK_RT_* flags
  * @hooks: callbacks, or NULL
+ * @cpus: with KTASK_RT_UNBOUND, the CPUs that poll the runtime's tasks
+ *	(copied at create; it must hold a possible CPU); NULL for any CPU.
+ *	While none of them is online the tasks are polled on other CPUs.
+ *	Blocking functions run on the blocking pool, whatever @cpus is.
  */
 struct ktask_rt_opts {
 	unsigned int budget;
 	unsigned int max_polls_per_drain;
 	unsigned int flags;
 	const struct ktask_rt_hooks *hooks;
+	const struct cpumask *cpus;
 };
 
 /*

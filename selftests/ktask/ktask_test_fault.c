@@ -277,7 +277,13 @@ static int groups_and_tokens_under_faults(void)
 		struct ktask_rt *r2;
 
 		if (!(i % 20)) {
-			r2 = ktask_rt_create("fault-rt", NULL);
+			/* Every other one with CPUs, and histograms. */
+			struct ktask_rt_opts ro = {
+				.flags = KTASK_RT_UNBOUND | KTASK_RT_HISTOGRAMS,
+				.cpus = cpu_online_mask,
+			};
+
+			r2 = ktask_rt_create("fault-rt", i % 40 ? &ro : NULL);
 			if (!ft_count(PTR_ERR_OR_ZERO(r2), &failed, &ok))
 				ret = -EINVAL;
 			if (!IS_ERR(r2))

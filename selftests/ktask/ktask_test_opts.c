@@ -1,7 +1,8 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
  * ktask_test_opts: spawn options, struct ktask_spawn_opts: names, and
- * placement on a CPU or a NUMA node, CPU hotplug included.
+ * placement on a CPU or a NUMA node, CPU hotplug included; and the CPUs of
+ * an unbound runtime, ktask_rt_opts.cpus.
  */
 #include <linux/cpu.h>
 #include <linux/cpumask.h>
@@ -562,6 +563,327 @@ static int group_spawn_placed(void)
 	return 0;
 }
 
+/* The error of a runtime create with @ro; 0 if it succeeded. */
+static long create_error(const struct ktask_rt_opts *ro)
+{
+	struct ktask_rt *rt = ktask_rt_create("opts-cpus", ro);
+
+	if (IS_ERR(rt))
+		return PTR_ERR(rt);
+	ktask_rt_destroy(rt);
+	return 0;
+}
+
+/* An unbound runtime limited to @cpu; NULL on failure. */
+static struct ktask_rt *rt_on_cpu(int cpu, cpumask_var_t mask)
+{
+	struct ktask_rt_opts ro = { .flags = KTASK_RT_UNBOUND, .cpus = mask };
+	struct ktask_rt *rt;
+
+	cpumask_clear(mask);
+	cpumask_set_cpu(cpu, mask);
+	rt = ktask_rt_create("opts-cpus", &ro);
+	return IS_ERR(rt) ? NULL : rt;
+}
+
+struct join_arg {
+	struct ktask_handle *h;
+	long out;
+	int err;
+};
+
+static void join_there(void *arg)
+{
+	struct join_arg *ja = arg;
+
+	ja->err = join_bounded(ja->h, &ja->out);
+}
+
+/*
+ * A runtime's CPUs: only with KTASK_RT_UNBOUND and a possible CPU; every
+ * poll of its tasks runs on them, wherever the spawns and wakes come
+ * from, and a kernel thread's join does not run a task elsewhere.
+ */
+static int rt_cpus_poll_there(void)
+{
+	struct ktask_rt_opts ro = { .cpus = cpu_possible_mask };
+	int cpu = cpumask_last(cpu_online_mask), from = other_cpu(cpu);
+	int i, k, bad = 0;
+	long e1, e2;
+	cpumask_var_t mask;
+	struct ktask_rt *rt;
+
+	if (!zalloc_cpumask_var(&mask, GFP_KERNEL))
+		return -ENOMEM;
+	/* Bound runtimes run where their tasks are queued: refused. */
+	e1 = create_error(&ro);
+	/* No CPU at all. */
+	ro.flags = KTASK_RT_UNBOUND;
+	ro.cpus = mask;
+	e2 = create_error(&ro);
+	rt = rt_on_cpu(cpu, mask);
+	for (k = 0; rt && k < 10; k++) {
+		struct ktask_spawn_opts o = { .name = "cpus" };
+		struct spawn_arg sa = { .rt = rt, .o = &o };
+		struct join_arg ja = { .out = -1 };
+		struct wake_arg wa;
+		struct placed p;
+		long out = 0;
+
+		/* Spawned and woken from another CPU. */
+		placed_init(&p, false);
+		sa.p = &p;
+		if (run_on_cpu(from, spawn_there, &sa) ||
+		    IS_ERR_OR_NULL(sa.h)) {
+			bad++;
+			break;
+		}
+		wa.w = placed_wait_parked(&p);
+		if (!wa.w || run_on_cpu(from, wake_there, &wa))
+			bad++;
+		if (join_bounded(sa.h, &out) || out != PT_POLLS)
+			bad++;
+		for (i = 0; i < p.polls; i++) {
+			if (p.cpu[i] != cpu) {
+				KT_FAIL("runtime on CPU %d: poll %d on CPU %d",
+					cpu, i, p.cpu[i]);
+				bad++;
+			}
+		}
+		/* Joined at once by a kernel thread of another CPU. */
+		ja.h = ktask_spawn(rt, cpu_fn, NULL, GFP_KERNEL);
+		if (IS_ERR(ja.h) || run_on_cpu(from, join_there, &ja) ||
+		    ja.err || ja.out != cpu) {
+			KT_FAIL("runtime on CPU %d: fn task ran on %ld", cpu,
+				ja.out);
+			bad++;
+		}
+	}
+	if (rt)
+		ktask_rt_destroy(rt);
+	free_cpumask_var(mask);
+	KT_ASSERT_EQ(e1, -EINVAL);
+	KT_ASSERT_EQ(e2, -EINVAL);
+	KT_ASSERT(rt);
+	KT_ASSERT_EQ(bad, 0);
+	return 0;
+}
+
+struct spawn_join_arg {
+	struct ktask_rt *rt;
+	const struct ktask_spawn_opts *o;
+	struct join_arg ja;
+};
+
+/*
+ * Spawn a fn task and join it at once, untimed (timed joins never help):
+ * a helping join, were it allowed.  Bounded by the gates that hold the
+ * task back (kt_gate_fn()).
+ */
+static void spawn_join_there(void *arg)
+{
+	struct spawn_join_arg *sj = arg;
+
+	sj->ja.h = ktask_spawn_with(sj->rt, sj->o, cpu_fn, NULL, GFP_KERNEL);
+	if (IS_ERR(sj->ja.h))
+		sj->ja.err = PTR_ERR(sj->ja.h);
+	else
+		sj->ja.err = ktask_join(sj->ja.h, &sj->ja.out);
+}
+
+struct async_on_cpu {
+	struct on_cpu oc;
+	struct task_struct *t;
+};
+
+/* run_on_cpu() without the wait: async_on_cpu_wait() waits. */
+static int async_on_cpu_start(struct async_on_cpu *a, int cpu,
+			      void (*fn)(void *arg), void *arg)
+{
+	a->oc.fn = fn;
+	a->oc.arg = arg;
+	init_completion(&a->oc.done);
+	a->t = kthread_create_on_cpu(on_cpu_thread, &a->oc, cpu, "kt_opts/%u");
+	if (IS_ERR(a->t))
+		return PTR_ERR(a->t);
+	get_task_struct(a->t);
+	wake_up_process(a->t);
+	return 0;
+}
+
+static int async_on_cpu_wait(struct async_on_cpu *a)
+{
+	bool done = wait_for_completion_timeout(&a->oc.done, KT_WAIT);
+
+	kthread_stop(a->t);
+	put_task_struct(a->t);
+	return done ? 0 : -ETIMEDOUT;
+}
+
+static long gate_fn(void *arg)
+{
+	return kt_gate_fn(arg);
+}
+
+struct gate_arg {
+	struct ktask_rt *rt;
+	const struct ktask_spawn_opts *o;
+	struct kt_gate *g;
+	struct ktask_handle *h;
+};
+
+static void spawn_gate_there(void *arg)
+{
+	struct gate_arg *ga = arg;
+
+	ga->h = ktask_spawn_with(ga->rt, ga->o, gate_fn, ga->g, GFP_KERNEL);
+}
+
+/*
+ * The helping join does not run a placed task on the joiner's CPU.  A
+ * gate placed on the task's CPU holds the drain of that CPU's queue of
+ * placed tasks: the task, placed there too, stays queued, never polled,
+ * which is what a kernel thread's ktask_join() would run itself.
+ */
+static int placed_no_helping_join(void)
+{
+	int cpu = cpumask_last(cpu_online_mask), from = other_cpu(cpu);
+	struct ktask_spawn_opts o = { .flags = KTASK_SPAWN_ON_CPU, .cpu = cpu };
+	struct spawn_join_arg sj = { .o = &o, .ja.out = -1 };
+	struct gate_arg ga = { .o = &o };
+	int err = -EINVAL, started = -EINVAL;
+	struct async_on_cpu a;
+	struct kt_gate g;
+
+	if (cpu == from) {
+		KT_FAIL("needs two online CPUs");
+		return -EINVAL;
+	}
+	sj.rt = ktask_rt_create("opts", NULL);
+	KT_ASSERT_NOT_ERR_OR_NULL(sj.rt);
+	init_completion(&g.entered);
+	init_completion(&g.release);
+	ga.rt = sj.rt;
+	ga.g = &g;
+	spawn_gate_there(&ga);
+	if (!IS_ERR(ga.h) && wait_for_completion_timeout(&g.entered, KT_WAIT))
+		started = async_on_cpu_start(&a, from, spawn_join_there, &sj);
+	/* Time for a helping join to run it; a waiting one waits. */
+	if (!started)
+		msleep(200);
+	complete(&g.release);
+	if (!IS_ERR(ga.h))
+		join_bounded(ga.h, NULL);
+	if (!started)
+		err = async_on_cpu_wait(&a);
+	ktask_rt_destroy(sj.rt);
+	KT_ASSERT_EQ(started, 0);
+	KT_ASSERT_EQ(err, 0);
+	KT_ASSERT_EQ(sj.ja.err, 0);
+	KT_ASSERT_EQ(sj.ja.out, cpu);
+	return 0;
+}
+
+/*
+ * The helping join does not run a task of a runtime limited to some CPUs
+ * on the joiner's.  Two gates hold both drains of the runtime's CPU (its
+ * worker thread's and its workqueue's), the second that of the joiner's
+ * CPU's queue: a task spawned there stays queued, never polled, which is
+ * what a kernel thread's ktask_join() would run itself.
+ */
+static int rt_cpus_no_helping_join(void)
+{
+	int cpu = cpumask_last(cpu_online_mask), from = other_cpu(cpu);
+	struct spawn_join_arg sj = { .ja.out = -1 };
+	struct kt_gate g[2];
+	struct gate_arg ga[2];
+	struct async_on_cpu a;
+	cpumask_var_t mask;
+	int i, err = -EINVAL, started = -EINVAL;
+
+	if (cpu == from) {
+		KT_FAIL("needs two online CPUs");
+		return -EINVAL;
+	}
+	if (!zalloc_cpumask_var(&mask, GFP_KERNEL))
+		return -ENOMEM;
+	sj.rt = rt_on_cpu(cpu, mask);
+	for (i = 0; i < 2; i++) {
+		init_completion(&g[i].entered);
+		init_completion(&g[i].release);
+		ga[i] = (struct gate_arg){ .rt = sj.rt, .g = &g[i] };
+	}
+	for (i = 0; i < 2; i++) {
+		if (!sj.rt ||
+		    run_on_cpu(i ? from : cpu, spawn_gate_there, &ga[i]) ||
+		    IS_ERR(ga[i].h) ||
+		    !wait_for_completion_timeout(&g[i].entered, KT_WAIT))
+			goto release;
+	}
+	started = async_on_cpu_start(&a, from, spawn_join_there, &sj);
+	/* Time for a helping join to run it; a waiting one waits. */
+	if (!started)
+		msleep(200);
+release:
+	for (i = 0; i < 2; i++) {
+		complete(&g[i].release);
+		if (!IS_ERR_OR_NULL(ga[i].h))
+			join_bounded(ga[i].h, NULL);
+	}
+	if (!started)
+		err = async_on_cpu_wait(&a);
+	if (sj.rt)
+		ktask_rt_destroy(sj.rt);
+	free_cpumask_var(mask);
+	KT_ASSERT_EQ(started, 0);
+	KT_ASSERT_EQ(err, 0);
+	KT_ASSERT_EQ(sj.ja.err, 0);
+	KT_ASSERT_EQ(sj.ja.out, cpu);
+	return 0;
+}
+
+/*
+ * A runtime whose only CPU goes offline runs its tasks elsewhere, and on
+ * that CPU again once it is back.
+ */
+static int rt_cpus_offline_and_back(void)
+{
+	int cpu = cpumask_last(cpu_online_mask), ret, online = -1;
+	long during = -1, after = -1;
+	cpumask_var_t mask;
+	struct ktask_rt *rt;
+	struct ktask_handle *h;
+
+	if (num_online_cpus() < 2 || cpu == 0) {
+		KT_FAIL("needs two online CPUs");
+		return -EINVAL;
+	}
+	if (!zalloc_cpumask_var(&mask, GFP_KERNEL))
+		return -ENOMEM;
+	rt = rt_on_cpu(cpu, mask);
+	ret = rt ? remove_cpu(cpu) : -EINVAL;
+	if (!ret) {
+		h = ktask_spawn(rt, cpu_fn, NULL, GFP_KERNEL);
+		if (!IS_ERR(h))
+			join_bounded(h, &during);
+		online = add_cpu(cpu);
+	}
+	if (!online) {
+		h = ktask_spawn(rt, cpu_fn, NULL, GFP_KERNEL);
+		if (!IS_ERR(h))
+			join_bounded(h, &after);
+	}
+	if (rt)
+		ktask_rt_destroy(rt);
+	free_cpumask_var(mask);
+	KT_ASSERT_EQ(ret, 0);
+	KT_ASSERT_EQ(online, 0);
+	KT_ASSERT_GE(during, 0);
+	KT_ASSERT_NE(during, cpu);
+	KT_ASSERT_EQ(after, cpu);
+	return 0;
+}
+
 static const struct kt_case opts_cases[] = {
 	KT_CASE(spawn_opts_bad_input),
 	KT_CASE(placed_task_polls_on_its_cpu),
@@ -569,6 +891,10 @@ static const struct kt_case opts_cases[] = {
 	KT_CASE(placed_task_polls_on_its_node),
 	KT_CASE(placed_cpu_offline_and_back),
 	KT_CASE(group_spawn_placed),
+	KT_CASE(placed_no_helping_join),
+	KT_CASE(rt_cpus_poll_there),
+	KT_CASE(rt_cpus_no_helping_join),
+	KT_CASE(rt_cpus_offline_and_back),
 };
 
 KT_TEST_MODULE(opts, opts_cases);
