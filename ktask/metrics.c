@@ -15,6 +15,8 @@ int ktask_metrics_init(struct ktask_rt *rt)
 	rt->hist = NULL;
 	if (!(rt->flags & KTASK_RT_HISTOGRAMS))
 		return 0;
+	if (ktask_should_fail_percpu())
+		return -ENOMEM;
 	rt->hist = alloc_percpu(struct ktask_hist);
 	return rt->hist ? 0 : -ENOMEM;
 }

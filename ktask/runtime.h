@@ -483,13 +483,19 @@ void ktask_debugfs_exit(void);
 
 struct dentry;
 
-/* fault.c: the fail_spawn fault point (CONFIG_FAULT_INJECTION) */
+/* fault.c: the fail_spawn and fail_percpu fault points */
 #ifdef CONFIG_FAULT_INJECTION
 bool ktask_should_fail_spawn(void);
+bool ktask_should_fail_percpu(void);
 void ktask_fault_debugfs_init(struct dentry *dir);
 void ktask_fault_debugfs_exit(void);
 #else
 static inline bool ktask_should_fail_spawn(void)
+{
+	return false;
+}
+
+static inline bool ktask_should_fail_percpu(void)
 {
 	return false;
 }

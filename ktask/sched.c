@@ -851,9 +851,12 @@ static int ktask_cpu_offline(unsigned int cpu, struct hlist_node *node)
 static struct ktask_rq __percpu *ktask_rqs_alloc(struct ktask_rt *rt,
 						 bool placed)
 {
-	struct ktask_rq __percpu *rqs = alloc_percpu(struct ktask_rq);
+	struct ktask_rq __percpu *rqs;
 	int cpu;
 
+	if (ktask_should_fail_percpu())
+		return NULL;
+	rqs = alloc_percpu(struct ktask_rq);
 	if (!rqs)
 		return NULL;
 	for_each_possible_cpu(cpu) {

@@ -328,9 +328,51 @@ static int groups_and_tokens_under_faults(void)
 	return 0;
 }
 
+/*
+ * Under fail_percpu (test_fault.sh sets it), create runtimes with and
+ * without histograms: every failure is -ENOMEM, every runtime created
+ * runs a task, and no cell is left.
+ */
+static int runtimes_under_percpu_faults(void)
+{
+	struct ktask_rt_opts hist = { .flags = KTASK_RT_HISTOGRAMS };
+	long cells_before = ktask_num_cells();
+	unsigned int i, failed = 0, ok = 0;
+	int bad = 0;
+
+	for (i = 0; i < 60; i++) {
+		struct ktask_rt *rt;
+		struct ktask_handle *h;
+		long out = 0;
+
+		rt = ktask_rt_create("fault-percpu", i % 2 ? &hist : NULL);
+		if (!ft_count(PTR_ERR_OR_ZERO(rt), &failed, &ok)) {
+			KT_FAIL("create %u: %ld", i, PTR_ERR(rt));
+			bad++;
+		}
+		if (IS_ERR(rt))
+			continue;
+		h = ktask_spawn(rt, ft_fn, (void *)2L, GFP_KERNEL);
+		if (IS_ERR(h) || ktask_join_timeout(h, &out, 30 * HZ) ||
+		    out != 6) {
+			KT_FAIL("runtime %u: task output %ld", i, out);
+			bad++;
+		}
+		ktask_rt_destroy(rt);
+	}
+	pr_info("ktask_test: fault: %u runtime creates failed, %u succeeded\n",
+		failed, ok);
+	KT_ASSERT_EQ(bad, 0);
+	KT_ASSERT_GT(failed, 0);
+	KT_ASSERT_GT(ok, 0);
+	KT_ASSERT_EQ(ft_wait_cells(cells_before), cells_before);
+	return 0;
+}
+
 static const struct kt_case fault_cases[] = {
 	KT_CASE(spawn_under_faults),
 	KT_CASE(groups_and_tokens_under_faults),
+	KT_CASE(runtimes_under_percpu_faults),
 };
 
 KT_TEST_MODULE(fault, fault_cases);

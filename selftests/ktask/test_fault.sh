@@ -12,7 +12,12 @@
 #                   (named and placed tasks) caches, marked for it with
 #                   slub_debug=A,ktask_cell,ktask_cell_ext on the kernel
 #                   command line, are filtered in;
-#  torture_faults   the torture module runs with both at a few percent.
+#  fail_percpu      ktask's fault point for its alloc_percpu() calls
+#                   (/sys/kernel/debug/ktask/fail_percpu/) fails a third
+#                   of them while runtimes are created (run queues,
+#                   histograms): failslab does not reach them;
+#  torture_faults   the torture module runs with fail_spawn and failslab
+#                   at a few percent.
 #
 # Each asserts that the faults fired, that spawns failed with -ENOMEM and
 # nothing else, and that nothing leaked. A case whose fault cannot be set
@@ -22,6 +27,7 @@ set -eu
 
 dir=${KTASK_KO_DIR:-/ktask/modules}
 fs=/sys/kernel/debug/ktask/fail_spawn
+fp=/sys/kernel/debug/ktask/fail_percpu
 fsl=/sys/kernel/debug/failslab
 cellflag=/sys/kernel/slab/ktask_cell/failslab
 extflag=/sys/kernel/slab/ktask_cell_ext/failslab
@@ -81,7 +87,7 @@ run_case()
 	echo "$1" >/sys/kernel/debug/ktask_test_fault/run
 }
 
-ktap_plan 4
+ktap_plan 5
 if ! have_fail_spawn && ! have_failslab; then
 	echo "# no fault injection in this kernel"
 fi
@@ -148,6 +154,24 @@ else
 		ktap_pass failslab_groups
 	else
 		ktap_fail failslab_groups
+	fi
+fi
+
+# ktask's fail_percpu point fails a third of the per-CPU allocations of
+# runtime creates (run queues, histograms).
+if ! have_fail_spawn; then
+	ktap_skip fail_percpu "no $fp (CONFIG_FAULT_INJECTION_DEBUG_FS)"
+elif [ "$loaded" -eq 0 ]; then
+	ktap_fail fail_percpu
+else
+	fault_set "$fp" 33
+	rc=0
+	run_case runtimes_under_percpu_faults || rc=1
+	fault_off "$fp"
+	if [ "$rc" -eq 0 ]; then
+		ktap_pass fail_percpu
+	else
+		ktap_fail fail_percpu
 	fi
 fi
 
