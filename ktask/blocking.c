@@ -118,7 +118,8 @@ void ktask_blocking_drop(struct ktask_cell *cell)
  * function runs, an abort does not interrupt it and the join waits for it
  * and returns its output.
  *
- * Context: Any context, with @gfp matching it.
+ * Context: Any context, with @gfp matching it; on PREEMPT_RT, one that may
+ *	sleep on a spinlock_t (not hardirq: see api.rst).
  * Return: a join handle, or ERR_PTR(-EINVAL), ERR_PTR(-ENOMEM) or
  * ERR_PTR(-ESHUTDOWN).
  */
@@ -142,6 +143,8 @@ struct ktask_handle *ktask_spawn_blocking_at(struct ktask_rt *rt,
 
 	if (IS_ERR_OR_NULL(rt) || !fn)
 		return ERR_PTR(-EINVAL);
+	if (ktask_spawn_context_check())
+		return ERR_PTR(-EPERM);
 	b = kmalloc(sizeof(*b), gfp);
 	if (!b)
 		return ERR_PTR(-ENOMEM);

@@ -63,7 +63,8 @@ static struct ktask_cancel_token *ktask_token_alloc(gfp_t gfp)
  * ktask_cancel_token_create() - create a cancellation token
  * @gfp: allocation flags
  *
- * Context: Any context, with @gfp matching it.
+ * Context: Any context, with @gfp matching it; on PREEMPT_RT, one that may
+ *	sleep on a spinlock_t (not hardirq: see api.rst).
  * Return: the token (one reference, put with ktask_cancel_token_put()),
  * or ERR_PTR(-ENOMEM).
  */
@@ -81,7 +82,8 @@ EXPORT_SYMBOL_GPL(ktask_cancel_token_create);
  * Cancelling @parent cancels the child; cancelling the child does not
  * cancel @parent.  A child of a cancelled token is born cancelled.
  *
- * Context: Any context, with @gfp matching it.
+ * Context: Any context, with @gfp matching it; on PREEMPT_RT, one that may
+ *	sleep on a spinlock_t (not hardirq: see api.rst).
  * Return: the child (one reference), ERR_PTR(-EINVAL) for an invalid
  * parent, or ERR_PTR(-ENOMEM).
  */
@@ -174,7 +176,8 @@ EXPORT_SYMBOL_GPL(ktask_cancel_token_is_cancelled);
  * Every task waiting for @t or a descendant in ktask_cancelled() is woken.
  * Cancelling twice does nothing more.
  *
- * Context: Any context, hardirq included.
+ * Context: Any context, hardirq included; on PREEMPT_RT, not hardirq nor
+ *	under a raw spinlock (the token's lock is a spinlock_t).
  */
 void ktask_cancel_token_cancel(struct ktask_cancel_token *t)
 {

@@ -8,6 +8,7 @@
 #include <linux/moduleparam.h>
 #include <linux/percpu.h>
 #include <linux/slab.h>
+#include <linux/workqueue.h>
 
 #include "cell.h"
 
@@ -46,6 +47,17 @@ struct ktask_cell_pcp {
 
 static DEFINE_PER_CPU(struct ktask_cell_pcp, ktask_cell_pcp);
 static enum cpuhp_state ktask_cell_cpuhp_state;
+
+/*
+ * On PREEMPT_RT the slab's locks sleep: a cell whose last reference goes
+ * where sleeping locks may not be taken (a hardirq-context hrtimer, an
+ * IPI, a raw spinlock section) goes on this list, through its run-queue
+ * link, which nobody uses once the references are gone, and a work item
+ * frees it.  Module exit flushes the work.
+ */
+static LLIST_HEAD(ktask_cell_deferred);
+static void ktask_cell_free_deferred(struct work_struct *work);
+static DECLARE_WORK(ktask_cell_free_work, ktask_cell_free_deferred);
 
 static bool ktask_cell_cache_on = !IS_ENABLED(CONFIG_KASAN);
 module_param_named(cell_cache, ktask_cell_cache_on, bool, 0444);
@@ -101,6 +113,8 @@ void ktask_cell_cache_exit(void)
 {
 	int cpu;
 
+	/* Every task is gone; a deferred free may still be pending. */
+	flush_work(&ktask_cell_free_work);
 	cpuhp_remove_state_nocalls(ktask_cell_cpuhp_state);
 	/* No task is left: every cell is in a cache or back in the slab. */
 	for_each_possible_cpu(cpu)
@@ -175,6 +189,12 @@ void ktask_cell_free(struct ktask_cell *cell)
 	struct ktask_cell_pcp *pcp;
 	unsigned int nr = 0;
 
+	if (IS_ENABLED(CONFIG_PREEMPT_RT) && !preemptible()) {
+		/* The first to queue one queues the work (a raw lock). */
+		if (llist_add(&cell->queue_node, &ktask_cell_deferred))
+			queue_work(system_unbound_wq, &ktask_cell_free_work);
+		return;
+	}
 	this_cpu_dec(ktask_nr_cells);
 	if (cell->ext) {
 		kmem_cache_free(ktask_cell_ext_cache, ktask_cell_ext(cell));
@@ -204,6 +224,15 @@ void ktask_cell_free(struct ktask_cell *cell)
 	}
 	while (nr--)
 		kmem_cache_free(ktask_cell_cache, spill[nr]);
+}
+
+static void ktask_cell_free_deferred(struct work_struct *work)
+{
+	struct llist_node *node = llist_del_all(&ktask_cell_deferred);
+	struct ktask_cell *cell, *next;
+
+	llist_for_each_entry_safe(cell, next, node, queue_node)
+		ktask_cell_free(cell);
 }
 
 /**

@@ -167,8 +167,8 @@ struct ktask_cell {
  *	or a placement, so that a task is still one allocation, and a task
  *	without either pays for neither
  * @cell: the cell, with @cell.ext set
- * @cpu: I: the CPU to poll on (KTASK_SPAWN_ON_CPU), else -1
- * @node: I: the node whose CPUs poll (KTASK_SPAWN_ON_NODE), else
+ * @cpu: I: the CPU to poll on (KTASK_PLACE_CPU), else -1
+ * @node: I: the node whose CPUs poll (KTASK_PLACE_NODE), else
  *	NUMA_NO_NODE
  * @name: I: the task's name, NUL-terminated, "" for none
  */

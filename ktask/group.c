@@ -158,7 +158,8 @@ static int ktask_group_add(struct ktask_group *g, struct ktask_group_member *m,
  * @id: where to store the task's id; may be NULL
  * @owner: the module holding the task's code
  *
- * Context: Any context, with @gfp matching it.
+ * Context: Any context, with @gfp matching it; on PREEMPT_RT, one that may
+ *	sleep on a spinlock_t (not hardirq: see api.rst).
  * Return: 0, -EINVAL for bad arguments, -ENOMEM, or -ESHUTDOWN when the
  * runtime is closed or @owner is going away; -ENAMETOOLONG or -ENODEV for
  * @opts as ktask_spawn_with().  On failure nothing is left behind and
@@ -174,11 +175,13 @@ int __ktask_group_spawn(struct ktask_group *g, enum ktask_spawn_kind kind,
 
 	if (IS_ERR_OR_NULL(g))
 		return -EINVAL;
+	if (ktask_spawn_context_check())
+		return -EPERM;
 	m = kmalloc(sizeof(*m), gfp);
 	if (!m)
 		return -ENOMEM;
-	h = ktask_spawn_kind(g->rt, kind, ops, fn, arg, opts, gfp, owner,
-			     _RET_IP_);
+	h = ktask_spawn_of_kind(g->rt, kind, ops, fn, arg, opts, gfp, owner,
+				_RET_IP_);
 	return ktask_group_add(g, m, h, id);
 }
 EXPORT_SYMBOL_GPL(__ktask_group_spawn);

@@ -41,8 +41,8 @@ TRACE_EVENT(ktask_spawn,
 			   memcpy(__entry->rt, cell->rt->name,
 				  sizeof(__entry->rt));
 			   __entry->site = cell->spawn_site;
-			   strscpy(__entry->name, ktask_cell_name(cell),
-				   sizeof(__entry->name));),
+			   strscpy_pad(__entry->name, ktask_cell_name(cell),
+				       sizeof(__entry->name));),
 	    TP_printk("id=%llu rt=%s site=%pS name=%s", __entry->id,
 		      __entry->rt, (void *)__entry->site, __entry->name)
 );

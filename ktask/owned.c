@@ -104,6 +104,22 @@ bool ktask_owned_bind(struct ktask_rt *rt, struct ktask_cell *cell)
 	unsigned int idx;
 	bool bound;
 
+	if (IS_ENABLED(CONFIG_PREEMPT_RT)) {
+		/*
+		 * A spinlock_t sleeps there, so the CPU is pinned without
+		 * disabling preemption; spawns come from preemptible
+		 * context only (ktask_spawn_context_check()), a softirq's
+		 * thread included, which binds to the interrupt shard.
+		 */
+		migrate_disable();
+		idx = smp_processor_id() << 1 | (in_task() ? 0 : KTASK_SHARD_IRQ);
+		shard = &rt->shards[idx];
+		spin_lock(&shard->lock);
+		bound = ktask_owned_bind_locked(rt, shard, idx, cell);
+		spin_unlock(&shard->lock);
+		migrate_enable();
+		return bound;
+	}
 	if (in_task()) {
 		idx = get_cpu() << 1;
 		shard = &rt->shards[idx];
@@ -183,22 +199,31 @@ long ktask_owned_alive(struct ktask_rt *rt)
 
 /*
  * Copy the name of @rt's task @id to @buf, "" if it has none or is gone:
- * for reports that know a task by its id only.  Process context.
+ * for reports that know a task by its id only.  Ids grow along a shard's
+ * list: the walk stops at the first higher one.  Process context.
  */
 void ktask_owned_name(struct ktask_rt *rt, u64 id, char *buf, size_t size)
 {
 	struct ktask_owned_shard *shard = &rt->shards[id & rt->shard_mask];
+	bool irq = id & KTASK_SHARD_IRQ;
 	struct ktask_cell *cell;
 
 	*buf = '\0';
-	spin_lock_irq(&shard->lock);
+	if (irq)
+		spin_lock_irq(&shard->lock);
+	else
+		spin_lock(&shard->lock);
 	list_for_each_entry(cell, &shard->list, owned_node) {
-		if (cell->id == id) {
-			strscpy(buf, ktask_cell_name(cell), size);
+		if (cell->id >= id) {
+			if (cell->id == id)
+				strscpy(buf, ktask_cell_name(cell), size);
 			break;
 		}
 	}
-	spin_unlock_irq(&shard->lock);
+	if (irq)
+		spin_unlock_irq(&shard->lock);
+	else
+		spin_unlock(&shard->lock);
 }
 
 /* Close the list and shut down every task on it.  Process context. */

@@ -241,15 +241,19 @@ static int ktask_spawn_opts_check(struct ktask_rt *rt, enum ktask_kind kind,
 {
 	if (opts->name && strnlen(opts->name, KTASK_NAME_LEN) >= KTASK_NAME_LEN)
 		return -ENAMETOOLONG;
-	if (opts->flags & ~KTASK_SPAWN_VALID_FLAGS)
-		return -EINVAL;
-	if (!opts->flags)
+	switch (opts->place) {
+	case KTASK_PLACE_ANY:
 		return 0;
-	/* Placed tasks run on their CPUs' workers, which unbound ones do not. */
-	if (opts->flags == KTASK_SPAWN_VALID_FLAGS ||
-	    kind == KTASK_KIND_BLOCKING || (rt->flags & KTASK_RT_UNBOUND))
+	case KTASK_PLACE_CPU:
+	case KTASK_PLACE_NODE:
+		break;
+	default:
 		return -EINVAL;
-	if (opts->flags & KTASK_SPAWN_ON_CPU) {
+	}
+	/* Placed tasks run on their CPUs' workers, which unbound ones do not. */
+	if (kind == KTASK_KIND_BLOCKING || (rt->flags & KTASK_RT_UNBOUND))
+		return -EINVAL;
+	if (opts->place == KTASK_PLACE_CPU) {
 		if (opts->cpu < 0 || opts->cpu >= nr_cpu_ids ||
 		    !cpu_possible(opts->cpu))
 			return -EINVAL;
@@ -265,7 +269,8 @@ static int ktask_spawn_opts_check(struct ktask_rt *rt, enum ktask_kind kind,
 /* Whether @opts asks for what only a struct ktask_cell_ext holds. */
 static bool ktask_spawn_opts_ext(const struct ktask_spawn_opts *opts)
 {
-	return opts && ((opts->name && *opts->name) || opts->flags);
+	return opts && ((opts->name && *opts->name) ||
+			opts->place != KTASK_PLACE_ANY);
 }
 
 /* Fill in the extension of @cell from @opts. */
@@ -274,9 +279,8 @@ static void ktask_cell_ext_init(struct ktask_cell *cell,
 {
 	struct ktask_cell_ext *x = ktask_cell_ext(cell);
 
-	x->cpu = (opts->flags & KTASK_SPAWN_ON_CPU) ? opts->cpu : -1;
-	x->node = (opts->flags & KTASK_SPAWN_ON_NODE) ? opts->node :
-							  NUMA_NO_NODE;
+	x->cpu = opts->place == KTASK_PLACE_CPU ? opts->cpu : -1;
+	x->node = opts->place == KTASK_PLACE_NODE ? opts->node : NUMA_NO_NODE;
 	strscpy(x->name, opts->name ? opts->name : "", sizeof(x->name));
 }
 
@@ -291,23 +295,23 @@ struct ktask_handle *ktask_spawn_cell(struct ktask_rt *rt,
 {
 	struct ktask_cell *cell;
 	bool pin, ext;
-	int node;
+	int node, err;
 
 	if (IS_ERR_OR_NULL(rt))
 		return ERR_PTR(-EINVAL);
-	if (opts) {
-		int err = ktask_spawn_opts_check(rt, kind, opts);
-
-		if (err)
-			return ERR_PTR(err);
-	}
+	err = ktask_spawn_context_check();
+	if (!err && opts)
+		err = ktask_spawn_opts_check(rt, kind, opts);
+	if (err)
+		return ERR_PTR(err);
 	if (ktask_should_fail_spawn())
 		return ERR_PTR(-ENOMEM);
 	/* Allocate before touching @rt: the allocation may sleep. */
 	ext = ktask_spawn_opts_ext(opts);
-	node = ext && (opts->flags & KTASK_SPAWN_ON_NODE) ? opts->node :
-	       ext && (opts->flags & KTASK_SPAWN_ON_CPU) ?
-	       cpu_to_node(opts->cpu) : NUMA_NO_NODE;
+	node = !ext ? NUMA_NO_NODE :
+	       opts->place == KTASK_PLACE_NODE ? opts->node :
+	       opts->place == KTASK_PLACE_CPU ? cpu_to_node(opts->cpu) :
+	       NUMA_NO_NODE;
 	cell = ktask_cell_alloc(gfp, ext, node);
 	if (!cell)
 		return ERR_PTR(-ENOMEM);
@@ -381,7 +385,8 @@ shutdown:
  *
  * Records the caller's return address as the spawn site.
  *
- * Context: Any context, with @gfp matching it.
+ * Context: Any context, with @gfp matching it; on PREEMPT_RT, one that may
+ *	sleep on a spinlock_t (not hardirq: see api.rst).
  * Return: a join handle, or ERR_PTR(-EINVAL), ERR_PTR(-ENOMEM) or
  * ERR_PTR(-ESHUTDOWN) (runtime closed, or @owner going away).
  */
@@ -396,13 +401,13 @@ struct ktask_handle *__ktask_spawn(struct ktask_rt *rt, long (*fn)(void *arg),
 EXPORT_SYMBOL_GPL(__ktask_spawn);
 
 /* A spawn of @kind, with @opts, at @site: every spawn with options. */
-struct ktask_handle *ktask_spawn_kind(struct ktask_rt *rt,
-				      enum ktask_spawn_kind kind,
-				      const struct ktask_ops *ops,
-				      long (*fn)(void *arg), void *arg,
-				      const struct ktask_spawn_opts *opts,
-				      gfp_t gfp, struct module *owner,
-				      unsigned long site)
+struct ktask_handle *ktask_spawn_of_kind(struct ktask_rt *rt,
+					 enum ktask_spawn_kind kind,
+					 const struct ktask_ops *ops,
+					 long (*fn)(void *arg), void *arg,
+					 const struct ktask_spawn_opts *opts,
+					 gfp_t gfp, struct module *owner,
+					 unsigned long site)
 {
 	switch (kind) {
 	case KTASK_SPAWN_FN:
@@ -435,7 +440,8 @@ struct ktask_handle *ktask_spawn_kind(struct ktask_rt *rt,
  * @gfp: allocation flags for the cell
  * @owner: module holding the task's code; pinned as by __ktask_spawn()
  *
- * Context: Any context, with @gfp matching it.
+ * Context: Any context, with @gfp matching it; on PREEMPT_RT, one that may
+ *	sleep on a spinlock_t (not hardirq: see api.rst).
  * Return: a join handle, or an ERR_PTR() as ktask_spawn_with() lists.  On
  * failure @ops->drop is not called.
  */
@@ -446,7 +452,7 @@ struct ktask_handle *__ktask_spawn_with(struct ktask_rt *rt,
 					const struct ktask_spawn_opts *opts,
 					gfp_t gfp, struct module *owner)
 {
-	return ktask_spawn_kind(rt, kind, ops, fn, arg, opts, gfp, owner,
+	return ktask_spawn_of_kind(rt, kind, ops, fn, arg, opts, gfp, owner,
 				_RET_IP_);
 }
 EXPORT_SYMBOL_GPL(__ktask_spawn_with);
@@ -460,7 +466,8 @@ EXPORT_SYMBOL_GPL(__ktask_spawn_with);
  * @owner: module holding @ops; pinned until the task's code has returned
  *	unless it created @rt
  *
- * Context: Any context, with @gfp matching it.
+ * Context: Any context, with @gfp matching it; on PREEMPT_RT, one that may
+ *	sleep on a spinlock_t (not hardirq: see api.rst).
  * Return: as __ktask_spawn().  On failure @ops->drop is not called.
  */
 struct ktask_handle *__ktask_spawn_poll(struct ktask_rt *rt,

@@ -454,13 +454,13 @@ struct ktask_handle *ktask_spawn_cell(struct ktask_rt *rt,
 				      const struct ktask_spawn_opts *opts,
 				      gfp_t gfp, struct module *owner,
 				      unsigned long site);
-struct ktask_handle *ktask_spawn_kind(struct ktask_rt *rt,
-				      enum ktask_spawn_kind kind,
-				      const struct ktask_ops *ops,
-				      long (*fn)(void *arg), void *arg,
-				      const struct ktask_spawn_opts *opts,
-				      gfp_t gfp, struct module *owner,
-				      unsigned long site);
+struct ktask_handle *ktask_spawn_of_kind(struct ktask_rt *rt,
+					 enum ktask_spawn_kind kind,
+					 const struct ktask_ops *ops,
+					 long (*fn)(void *arg), void *arg,
+					 const struct ktask_spawn_opts *opts,
+					 gfp_t gfp, struct module *owner,
+					 unsigned long site);
 int ktask_rt_init(void);
 void ktask_rt_exit(void);
 
@@ -482,6 +482,22 @@ void ktask_debugfs_init(void);
 void ktask_debugfs_exit(void);
 
 struct dentry;
+
+/*
+ * On PREEMPT_RT, spinlock_t and the slab allocator sleep: a spawn, which
+ * takes both, is refused where sleeping locks may not be taken (hardirq,
+ * interrupts or preemption disabled, a raw spinlock held).  Elsewhere,
+ * and on every other kernel, any context may spawn.
+ * Return: 0, or -EPERM after a WARN_ONCE().
+ */
+static inline int ktask_spawn_context_check(void)
+{
+	if (IS_ENABLED(CONFIG_PREEMPT_RT) &&
+	    WARN_ONCE(!preemptible(),
+		      "ktask: spawn where PREEMPT_RT may not sleep on a lock\n"))
+		return -EPERM;
+	return 0;
+}
 
 /* fault.c: the fail_spawn and fail_percpu fault points */
 #ifdef CONFIG_FAULT_INJECTION

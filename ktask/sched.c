@@ -160,7 +160,8 @@ static struct ktask_worker *ktask_claim_worker(const struct cpumask *cpus)
 
 /*
  * The CPU to queue a drain of @rt, whose tasks run on @rt->cpus, on: this
- * one if it may, else one of them that is online, else any.
+ * one if it may, else the online ones in turn (each drain goes to its
+ * CPU's pool), else any.
  */
 static int ktask_rt_work_cpu(struct ktask_rt *rt)
 {
@@ -168,7 +169,7 @@ static int ktask_rt_work_cpu(struct ktask_rt *rt)
 
 	if (cpumask_test_cpu(cpu, rt->cpus) && cpu_online(cpu))
 		return cpu;
-	cpu = cpumask_any_and(rt->cpus, cpu_online_mask);
+	cpu = cpumask_any_and_distribute(rt->cpus, cpu_online_mask);
 	return cpu < nr_cpu_ids ? cpu : WORK_CPU_UNBOUND;
 }
 
@@ -890,7 +891,9 @@ int ktask_sched_init_rt(struct ktask_rt *rt, const struct cpumask *cpus)
 		if (!rt->cpus)
 			return -ENOMEM;
 		cpumask_and(rt->cpus, cpus, cpu_possible_mask);
+		/* Out of concurrency management, as an unbound one is. */
 		wq_flags &= ~WQ_UNBOUND;
+		wq_flags |= WQ_CPU_INTENSIVE;
 	}
 
 	rt->rqs = ktask_rqs_alloc(rt, false);

@@ -192,32 +192,41 @@ void ktask_rt_destroy(struct ktask_rt *rt);
 /* The longest task name, with its terminating NUL. */
 #define KTASK_NAME_LEN		48
 
-/* struct ktask_spawn_opts.flags: where the task runs */
-#define KTASK_SPAWN_ON_CPU	0x1	/* on @cpu, while it is online */
-#define KTASK_SPAWN_ON_NODE	0x2	/* on a CPU of @node */
-#define KTASK_SPAWN_VALID_FLAGS	(KTASK_SPAWN_ON_CPU | KTASK_SPAWN_ON_NODE)
+/**
+ * enum ktask_place - where a task is polled (struct ktask_spawn_opts)
+ * @KTASK_PLACE_ANY: wherever the scheduler likes
+ * @KTASK_PLACE_CPU: on the CPU @cpu, while it is online
+ * @KTASK_PLACE_NODE: on an online CPU of the NUMA node @node
+ */
+enum ktask_place {
+	KTASK_PLACE_ANY,
+	KTASK_PLACE_CPU,
+	KTASK_PLACE_NODE,
+};
 
 /**
  * struct ktask_spawn_opts - how to spawn one task (Tokio's task::Builder)
  * @name: a name for people: debugfs, the spawn tracepoint and ktask's
  *	reports show it; copied at spawn, at most KTASK_NAME_LEN - 1 bytes;
  *	NULL or "" for none
- * @flags: KTASK_SPAWN_ON_CPU or KTASK_SPAWN_ON_NODE, or 0 to run anywhere
- * @cpu: with KTASK_SPAWN_ON_CPU, the CPU that polls the task
- * @node: with KTASK_SPAWN_ON_NODE, the NUMA node whose CPUs poll the task,
+ * @place: where the task is polled: KTASK_PLACE_ANY (0), KTASK_PLACE_CPU
+ *	or KTASK_PLACE_NODE
+ * @cpu: with KTASK_PLACE_CPU, the CPU that polls the task
+ * @node: with KTASK_PLACE_NODE, the NUMA node whose CPUs poll the task,
  *	and where its memory is allocated
  *
- * A placed task is polled on its CPU (or a CPU of its node) whenever that
+ * A placed task is polled on its CPU (or a CPU of its node) while that
  * CPU is online: every poll of it, after its spawn and after every wake
  * and yield, wherever they come from.  While its CPU (or every CPU of its
  * node) is offline it is polled on another online CPU, as a per-CPU work
  * item whose CPU went down runs elsewhere, and it goes back once a CPU of
- * its placement is online again.  A spawn onto an offline CPU fails.  A
- * zeroed struct is the defaults: no name, anywhere.
+ * its placement is online again (a poll queued while the CPU went or came
+ * may still run elsewhere).  A spawn onto an offline CPU fails.  A zeroed
+ * struct is the defaults: no name, anywhere.
  */
 struct ktask_spawn_opts {
 	const char *name;
-	unsigned int flags;
+	enum ktask_place place;
 	int cpu;
 	int node;
 };
@@ -258,7 +267,8 @@ struct ktask_handle *__ktask_spawn_poll(struct ktask_rt *rt,
  * module that spawns on a runtime it did not create is pinned until @fn
  * has returned; the runtime's creator is not (its exit destroys it).
  *
- * Context: Any context, with @gfp matching it.
+ * Context: Any context, with @gfp matching it; on PREEMPT_RT, one that may
+ *	sleep on a spinlock_t (not hardirq: see api.rst).
  * Return: a join handle, or ERR_PTR(-EINVAL) for bad arguments,
  * ERR_PTR(-ENOMEM), or ERR_PTR(-ESHUTDOWN) when @rt is closed or the
  * owner module is going away.
@@ -273,7 +283,8 @@ struct ktask_handle *__ktask_spawn_poll(struct ktask_rt *rt,
  * @arg: passed to every operation
  * @gfp: allocation flags for the task cell
  *
- * Context: Any context, with @gfp matching it.
+ * Context: Any context, with @gfp matching it; on PREEMPT_RT, one that may
+ *	sleep on a spinlock_t (not hardirq: see api.rst).
  * Return: as ktask_spawn().  On failure @ops->drop is not called: @arg
  * still belongs to the caller.
  */
@@ -288,12 +299,13 @@ struct ktask_handle *__ktask_spawn_poll(struct ktask_rt *rt,
  * @arg: passed to @fn
  * @gfp: allocation flags for the task cell
  *
- * Context: Any context, with @gfp matching it.
+ * Context: Any context, with @gfp matching it; on PREEMPT_RT, one that may
+ *	sleep on a spinlock_t (not hardirq: see api.rst).
  * Return: as ktask_spawn(), and ERR_PTR(-ENAMETOOLONG) for a name of
- * KTASK_NAME_LEN bytes or more, ERR_PTR(-EINVAL) for unknown flags, both
- * placements, a CPU or node that does not exist, or a placement on a
- * KTASK_RT_UNBOUND runtime, ERR_PTR(-ENODEV) for a CPU or node that has
- * no online CPU.
+ * KTASK_NAME_LEN bytes or more, ERR_PTR(-EINVAL) for an unknown @place, a
+ * CPU or node that does not exist, or a placement on a KTASK_RT_UNBOUND
+ * runtime, ERR_PTR(-ENODEV) for a CPU or node that has no online CPU, and
+ * on PREEMPT_RT ERR_PTR(-EPERM) from atomic context.
  */
 #define ktask_spawn_with(rt, opts, fn, arg, gfp)			\
 	__ktask_spawn_with(rt, KTASK_SPAWN_FN, NULL, fn, arg, opts, gfp, \
@@ -307,7 +319,8 @@ struct ktask_handle *__ktask_spawn_poll(struct ktask_rt *rt,
  * @arg: passed to every operation
  * @gfp: allocation flags for the task cell
  *
- * Context: Any context, with @gfp matching it.
+ * Context: Any context, with @gfp matching it; on PREEMPT_RT, one that may
+ *	sleep on a spinlock_t (not hardirq: see api.rst).
  * Return: as ktask_spawn_with().  On failure @ops->drop is not called.
  */
 #define ktask_spawn_poll_with(rt, opts, ops, arg, gfp)			\
@@ -364,7 +377,8 @@ struct ktask_handle *__ktask_spawn_blocking(struct ktask_rt *rt,
  * be freed once the join returned.  Runtime destroy waits for a running
  * @fn to return.
  *
- * Context: Any context, with @gfp matching it.
+ * Context: Any context, with @gfp matching it; on PREEMPT_RT, one that may
+ *	sleep on a spinlock_t (not hardirq: see api.rst).
  * Return: as ktask_spawn().
  */
 #define ktask_spawn_blocking(rt, fn, arg, gfp)				\
@@ -379,7 +393,8 @@ struct ktask_handle *__ktask_spawn_blocking(struct ktask_rt *rt,
  * @arg: passed to @fn
  * @gfp: allocation flags
  *
- * Context: Any context, with @gfp matching it.
+ * Context: Any context, with @gfp matching it; on PREEMPT_RT, one that may
+ *	sleep on a spinlock_t (not hardirq: see api.rst).
  * Return: as ktask_spawn_with(); ERR_PTR(-EINVAL) for any placement.
  */
 #define ktask_spawn_blocking_with(rt, opts, fn, arg, gfp)		\
@@ -622,7 +637,8 @@ int __ktask_group_spawn(struct ktask_group *g, enum ktask_spawn_kind kind,
  * @gfp: allocation flags
  * @id: where to store the task's id; may be NULL
  *
- * Context: Any context, with @gfp matching it.
+ * Context: Any context, with @gfp matching it; on PREEMPT_RT, one that may
+ *	sleep on a spinlock_t (not hardirq: see api.rst).
  * Return: 0, or -EINVAL, -ENOMEM or -ESHUTDOWN (see __ktask_group_spawn()).
  */
 #define ktask_group_spawn(g, fn, arg, gfp, id)				\
@@ -637,7 +653,8 @@ int __ktask_group_spawn(struct ktask_group *g, enum ktask_spawn_kind kind,
  * @gfp: allocation flags
  * @id: where to store the task's id; may be NULL
  *
- * Context: Any context, with @gfp matching it.
+ * Context: Any context, with @gfp matching it; on PREEMPT_RT, one that may
+ *	sleep on a spinlock_t (not hardirq: see api.rst).
  * Return: as ktask_group_spawn().  On failure @ops->drop is not called.
  */
 #define ktask_group_spawn_poll(g, ops, arg, gfp, id)			\
@@ -652,7 +669,8 @@ int __ktask_group_spawn(struct ktask_group *g, enum ktask_spawn_kind kind,
  * @gfp: allocation flags
  * @id: where to store the task's id; may be NULL
  *
- * Context: Any context, with @gfp matching it.
+ * Context: Any context, with @gfp matching it; on PREEMPT_RT, one that may
+ *	sleep on a spinlock_t (not hardirq: see api.rst).
  * Return: as ktask_group_spawn().
  */
 #define ktask_group_spawn_blocking(g, fn, arg, gfp, id)			\
@@ -671,7 +689,8 @@ int __ktask_group_spawn(struct ktask_group *g, enum ktask_spawn_kind kind,
  * @gfp: allocation flags
  * @id: where to store the task's id; may be NULL
  *
- * Context: Any context, with @gfp matching it.
+ * Context: Any context, with @gfp matching it; on PREEMPT_RT, one that may
+ *	sleep on a spinlock_t (not hardirq: see api.rst).
  * Return: 0, or an errno as ktask_group_spawn() and ktask_spawn_with().
  */
 #define ktask_group_spawn_with(g, opts, kind, ops, fn, arg, gfp, id)	\

@@ -68,7 +68,7 @@ static struct ktask_handle *ft_spawn(struct ktask_rt *rt, unsigned int i,
 	struct ktask_spawn_opts named = { .name = "ft named" };
 	struct ktask_spawn_opts placed = {
 		.name = "ft placed",
-		.flags = KTASK_SPAWN_ON_CPU,
+		.place = KTASK_PLACE_CPU,
 		.cpu = raw_smp_processor_id(),
 	};
 	struct ktask_handle *h;

@@ -363,7 +363,7 @@ static int cmd_setup(void)
 	char b_name[KTASK_NAME_LEN] = "kti task B";
 	struct ktask_spawn_opts b_opts = {
 		.name = b_name,
-		.flags = KTASK_SPAWN_ON_CPU,
+		.place = KTASK_PLACE_CPU,
 		.cpu = 0,
 	};
 	struct ktask_handle *h;

@@ -124,7 +124,10 @@ static long cpu_fn(void *arg)
 	return raw_smp_processor_id();
 }
 
-/* Join @h, or abort it after KT_WAIT: a lost wake fails, never hangs. */
+/*
+ * Join @h, or abort it after KT_WAIT and join again, or let it go after
+ * another KT_WAIT: a lost task fails the case, never hangs it.
+ */
 static int join_bounded(struct ktask_handle *h, long *out)
 {
 	int err = ktask_join_timeout(h, out, KT_WAIT);
@@ -133,7 +136,8 @@ static int join_bounded(struct ktask_handle *h, long *out)
 		pr_err("ktask_test: task %llu not done in %d s: aborted\n",
 		       ktask_id(h), KT_WAIT / HZ);
 		ktask_abort(h);
-		ktask_join(h, NULL);
+		if (ktask_join_timeout(h, NULL, KT_WAIT) == -ETIMEDOUT)
+			ktask_detach(h);
 	}
 	return err;
 }
@@ -185,15 +189,13 @@ static int spawn_opts_bad_input(void)
 		     -ENAMETOOLONG);
 	KT_ASSERT_EQ(ktask_group_len(g), 0);
 
-	o = (struct ktask_spawn_opts){ .flags = 0x80 };
+	o = (struct ktask_spawn_opts){ .place = (enum ktask_place)3 };
 	KT_ASSERT_EQ(PTR_ERR(ktask_spawn_with(rt, &o, cpu_fn, NULL,
 					      GFP_KERNEL)), -EINVAL);
-	o = (struct ktask_spawn_opts){
-		.flags = KTASK_SPAWN_ON_CPU | KTASK_SPAWN_ON_NODE,
-	};
+	o = (struct ktask_spawn_opts){ .place = (enum ktask_place)-1 };
 	KT_ASSERT_EQ(PTR_ERR(ktask_spawn_with(rt, &o, cpu_fn, NULL,
 					      GFP_KERNEL)), -EINVAL);
-	o = (struct ktask_spawn_opts){ .flags = KTASK_SPAWN_ON_CPU, .cpu = -1 };
+	o = (struct ktask_spawn_opts){ .place = KTASK_PLACE_CPU, .cpu = -1 };
 	KT_ASSERT_EQ(PTR_ERR(ktask_spawn_with(rt, &o, cpu_fn, NULL,
 					      GFP_KERNEL)), -EINVAL);
 	o.cpu = nr_cpu_ids;
@@ -203,7 +205,7 @@ static int spawn_opts_bad_input(void)
 	KT_ASSERT_EQ(PTR_ERR(ktask_spawn_with(rt, &o, cpu_fn, NULL,
 					      GFP_KERNEL)), -EINVAL);
 	o = (struct ktask_spawn_opts){
-		.flags = KTASK_SPAWN_ON_NODE,
+		.place = KTASK_PLACE_NODE,
 		.node = NUMA_NO_NODE,
 	};
 	KT_ASSERT_EQ(PTR_ERR(ktask_spawn_with(rt, &o, cpu_fn, NULL,
@@ -212,7 +214,7 @@ static int spawn_opts_bad_input(void)
 	KT_ASSERT_EQ(PTR_ERR(ktask_spawn_with(rt, &o, cpu_fn, NULL,
 					      GFP_KERNEL)), -EINVAL);
 	/* Placement: not on an unbound runtime, not for a blocking function. */
-	o = (struct ktask_spawn_opts){ .flags = KTASK_SPAWN_ON_CPU, .cpu = 0 };
+	o = (struct ktask_spawn_opts){ .place = KTASK_PLACE_CPU, .cpu = 0 };
 	KT_ASSERT_EQ(PTR_ERR(ktask_spawn_with(urt, &o, cpu_fn, NULL,
 					      GFP_KERNEL)), -EINVAL);
 	KT_ASSERT_EQ(PTR_ERR(ktask_spawn_blocking_with(rt, &o, cpu_fn, NULL,
@@ -292,7 +294,7 @@ static int placed_task_polls_on_its_cpu(void)
 	for_each_online_cpu(cpu) {
 		struct ktask_spawn_opts o = {
 			.name = "placed",
-			.flags = KTASK_SPAWN_ON_CPU,
+			.place = KTASK_PLACE_CPU,
 			.cpu = cpu,
 		};
 		struct spawn_arg sa = { .rt = rt, .o = &o };
@@ -353,7 +355,7 @@ static long parent_fn(void *arg)
 {
 	struct parent_arg *pa = arg;
 	struct ktask_spawn_opts o = {
-		.flags = KTASK_SPAWN_ON_CPU,
+		.place = KTASK_PLACE_CPU,
 		.cpu = pa->child_cpu,
 	};
 
@@ -373,7 +375,7 @@ static int placed_spawn_from_a_task(void)
 	for_each_online_cpu(cpu) {
 		struct parent_arg pa = { .rt = rt, .cpu = -1 };
 		struct ktask_spawn_opts o = {
-			.flags = KTASK_SPAWN_ON_CPU,
+			.place = KTASK_PLACE_CPU,
 			.cpu = cpu,
 		};
 		struct ktask_handle *h;
@@ -416,13 +418,16 @@ static int placed_spawn_from_a_task(void)
 	return 0;
 }
 
-/* A task placed on a node polls on the node's CPUs only. */
+/*
+ * A task placed on a node polls on the node's CPUs only.  (On a machine of
+ * one node, as the test VM, this only shows that node placement runs.)
+ */
 static int placed_task_polls_on_its_node(void)
 {
 	struct ktask_rt *rt = ktask_rt_create("opts", NULL);
 	int node = cpu_to_node(cpumask_first(cpu_online_mask));
 	struct ktask_spawn_opts o = {
-		.flags = KTASK_SPAWN_ON_NODE,
+		.place = KTASK_PLACE_NODE,
 		.node = node,
 	};
 	int i, k, bad = 0;
@@ -467,7 +472,7 @@ static int placed_task_polls_on_its_node(void)
 static int placed_cpu_offline_and_back(void)
 {
 	struct ktask_rt *rt;
-	struct ktask_spawn_opts o = { .flags = KTASK_SPAWN_ON_CPU };
+	struct ktask_spawn_opts o = { .place = KTASK_PLACE_CPU };
 	struct ktask_handle *h, *h2;
 	struct ktask_waker *w;
 	struct placed p;
@@ -540,7 +545,7 @@ static int group_spawn_placed(void)
 	for_each_online_cpu(cpu) {
 		struct ktask_spawn_opts o = {
 			.name = "group member",
-			.flags = KTASK_SPAWN_ON_CPU,
+			.place = KTASK_PLACE_CPU,
 			.cpu = cpu,
 		};
 
@@ -630,10 +635,14 @@ static int rt_cpus_poll_there(void)
 		struct placed p;
 		long out = 0;
 
-		/* Spawned and woken from another CPU. */
+		/*
+		 * Spawned from the runtime's CPU, whose dispatch tries the
+		 * other CPU's idle worker first, then from the other; woken
+		 * from the other.
+		 */
 		placed_init(&p, false);
 		sa.p = &p;
-		if (run_on_cpu(from, spawn_there, &sa) ||
+		if (run_on_cpu(k % 2 ? from : cpu, spawn_there, &sa) ||
 		    IS_ERR_OR_NULL(sa.h)) {
 			bad++;
 			break;
@@ -650,7 +659,7 @@ static int rt_cpus_poll_there(void)
 				bad++;
 			}
 		}
-		/* Joined at once by a kernel thread of another CPU. */
+		/* A fn task, spawned here, joined by another CPU. */
 		ja.h = ktask_spawn(rt, cpu_fn, NULL, GFP_KERNEL);
 		if (IS_ERR(ja.h) || run_on_cpu(from, join_there, &ja) ||
 		    ja.err || ja.out != cpu) {
@@ -669,55 +678,74 @@ static int rt_cpus_poll_there(void)
 	return 0;
 }
 
-struct spawn_join_arg {
-	struct ktask_rt *rt;
-	const struct ktask_spawn_opts *o;
-	struct join_arg ja;
-};
-
 /*
- * Spawn a fn task and join it at once, untimed (timed joins never help):
- * a helping join, were it allowed.  Bounded by the gates that hold the
- * task back (kt_gate_fn()).
+ * A kernel thread on a CPU that spawns a fn task and joins it untimed
+ * (timed joins never help): a helping join, were it allowed.  On the heap:
+ * if the join never returns, the case fails and leaves the thread, this
+ * and the runtime behind rather than hang.
  */
-static void spawn_join_there(void *arg)
-{
-	struct spawn_join_arg *sj = arg;
-
-	sj->ja.h = ktask_spawn_with(sj->rt, sj->o, cpu_fn, NULL, GFP_KERNEL);
-	if (IS_ERR(sj->ja.h))
-		sj->ja.err = PTR_ERR(sj->ja.h);
-	else
-		sj->ja.err = ktask_join(sj->ja.h, &sj->ja.out);
-}
-
-struct async_on_cpu {
-	struct on_cpu oc;
+struct helper_join {
+	struct ktask_rt *rt;
+	struct ktask_spawn_opts o;
+	long out;
+	int err;
+	struct completion done;
 	struct task_struct *t;
 };
 
-/* run_on_cpu() without the wait: async_on_cpu_wait() waits. */
-static int async_on_cpu_start(struct async_on_cpu *a, int cpu,
-			      void (*fn)(void *arg), void *arg)
+static int helper_join_thread(void *data)
 {
-	a->oc.fn = fn;
-	a->oc.arg = arg;
-	init_completion(&a->oc.done);
-	a->t = kthread_create_on_cpu(on_cpu_thread, &a->oc, cpu, "kt_opts/%u");
-	if (IS_ERR(a->t))
-		return PTR_ERR(a->t);
-	get_task_struct(a->t);
-	wake_up_process(a->t);
+	struct helper_join *hj = data;
+	struct ktask_handle *h;
+
+	h = ktask_spawn_with(hj->rt, &hj->o, cpu_fn, NULL, GFP_KERNEL);
+	hj->err = IS_ERR(h) ? PTR_ERR(h) : ktask_join(h, &hj->out);
+	complete(&hj->done);
 	return 0;
 }
 
-static int async_on_cpu_wait(struct async_on_cpu *a)
+static struct helper_join *helper_join_start(struct ktask_rt *rt,
+					     const struct ktask_spawn_opts *o,
+					     int cpu)
 {
-	bool done = wait_for_completion_timeout(&a->oc.done, KT_WAIT);
+	struct helper_join *hj = kzalloc(sizeof(*hj), GFP_KERNEL);
+	struct task_struct *t;
 
-	kthread_stop(a->t);
-	put_task_struct(a->t);
-	return done ? 0 : -ETIMEDOUT;
+	if (!hj)
+		return NULL;
+	hj->rt = rt;
+	if (o)
+		hj->o = *o;
+	hj->out = -1;
+	init_completion(&hj->done);
+	t = kthread_create_on_cpu(helper_join_thread, hj, cpu, "kt_opts/%u");
+	if (IS_ERR(t)) {
+		kfree(hj);
+		return NULL;
+	}
+	hj->t = get_task_struct(t);
+	wake_up_process(t);
+	return hj;
+}
+
+/*
+ * The task's output, or an errno; -ETIMEDOUT if the join did not return,
+ * and then @hj stays, and so must its runtime.
+ */
+static long helper_join_wait(struct helper_join *hj)
+{
+	long ret;
+
+	if (!wait_for_completion_timeout(&hj->done, KT_WAIT)) {
+		pr_err("ktask_test: a join did not return: its thread and runtime are left\n");
+		return -ETIMEDOUT;
+	}
+	/* It returned by itself: this waits for its exit. */
+	kthread_stop(hj->t);
+	put_task_struct(hj->t);
+	ret = hj->err ? hj->err : hj->out;
+	kfree(hj);
+	return ret;
 }
 
 static long gate_fn(void *arg)
@@ -748,39 +776,38 @@ static void spawn_gate_there(void *arg)
 static int placed_no_helping_join(void)
 {
 	int cpu = cpumask_last(cpu_online_mask), from = other_cpu(cpu);
-	struct ktask_spawn_opts o = { .flags = KTASK_SPAWN_ON_CPU, .cpu = cpu };
-	struct spawn_join_arg sj = { .o = &o, .ja.out = -1 };
+	struct ktask_spawn_opts o = { .place = KTASK_PLACE_CPU, .cpu = cpu };
 	struct gate_arg ga = { .o = &o };
-	int err = -EINVAL, started = -EINVAL;
-	struct async_on_cpu a;
+	struct helper_join *hj = NULL;
+	struct ktask_rt *rt;
+	long out = -EINVAL;
 	struct kt_gate g;
 
 	if (cpu == from) {
 		KT_FAIL("needs two online CPUs");
 		return -EINVAL;
 	}
-	sj.rt = ktask_rt_create("opts", NULL);
-	KT_ASSERT_NOT_ERR_OR_NULL(sj.rt);
+	rt = ktask_rt_create("opts", NULL);
+	KT_ASSERT_NOT_ERR_OR_NULL(rt);
 	init_completion(&g.entered);
 	init_completion(&g.release);
-	ga.rt = sj.rt;
+	ga.rt = rt;
 	ga.g = &g;
 	spawn_gate_there(&ga);
 	if (!IS_ERR(ga.h) && wait_for_completion_timeout(&g.entered, KT_WAIT))
-		started = async_on_cpu_start(&a, from, spawn_join_there, &sj);
+		hj = helper_join_start(rt, &o, from);
 	/* Time for a helping join to run it; a waiting one waits. */
-	if (!started)
+	if (hj)
 		msleep(200);
 	complete(&g.release);
 	if (!IS_ERR(ga.h))
 		join_bounded(ga.h, NULL);
-	if (!started)
-		err = async_on_cpu_wait(&a);
-	ktask_rt_destroy(sj.rt);
-	KT_ASSERT_EQ(started, 0);
-	KT_ASSERT_EQ(err, 0);
-	KT_ASSERT_EQ(sj.ja.err, 0);
-	KT_ASSERT_EQ(sj.ja.out, cpu);
+	if (hj)
+		out = helper_join_wait(hj);
+	if (out != -ETIMEDOUT)
+		ktask_rt_destroy(rt);
+	KT_ASSERT(hj);
+	KT_ASSERT_EQ(out, cpu);
 	return 0;
 }
 
@@ -794,12 +821,13 @@ static int placed_no_helping_join(void)
 static int rt_cpus_no_helping_join(void)
 {
 	int cpu = cpumask_last(cpu_online_mask), from = other_cpu(cpu);
-	struct spawn_join_arg sj = { .ja.out = -1 };
+	struct helper_join *hj = NULL;
 	struct kt_gate g[2];
 	struct gate_arg ga[2];
-	struct async_on_cpu a;
+	struct ktask_rt *rt;
 	cpumask_var_t mask;
-	int i, err = -EINVAL, started = -EINVAL;
+	long out = -EINVAL;
+	int i;
 
 	if (cpu == from) {
 		KT_FAIL("needs two online CPUs");
@@ -807,22 +835,22 @@ static int rt_cpus_no_helping_join(void)
 	}
 	if (!zalloc_cpumask_var(&mask, GFP_KERNEL))
 		return -ENOMEM;
-	sj.rt = rt_on_cpu(cpu, mask);
+	rt = rt_on_cpu(cpu, mask);
 	for (i = 0; i < 2; i++) {
 		init_completion(&g[i].entered);
 		init_completion(&g[i].release);
-		ga[i] = (struct gate_arg){ .rt = sj.rt, .g = &g[i] };
+		ga[i] = (struct gate_arg){ .rt = rt, .g = &g[i] };
 	}
 	for (i = 0; i < 2; i++) {
-		if (!sj.rt ||
+		if (!rt ||
 		    run_on_cpu(i ? from : cpu, spawn_gate_there, &ga[i]) ||
 		    IS_ERR(ga[i].h) ||
 		    !wait_for_completion_timeout(&g[i].entered, KT_WAIT))
 			goto release;
 	}
-	started = async_on_cpu_start(&a, from, spawn_join_there, &sj);
+	hj = helper_join_start(rt, NULL, from);
 	/* Time for a helping join to run it; a waiting one waits. */
-	if (!started)
+	if (hj)
 		msleep(200);
 release:
 	for (i = 0; i < 2; i++) {
@@ -830,15 +858,13 @@ release:
 		if (!IS_ERR_OR_NULL(ga[i].h))
 			join_bounded(ga[i].h, NULL);
 	}
-	if (!started)
-		err = async_on_cpu_wait(&a);
-	if (sj.rt)
-		ktask_rt_destroy(sj.rt);
+	if (hj)
+		out = helper_join_wait(hj);
+	if (rt && out != -ETIMEDOUT)
+		ktask_rt_destroy(rt);
 	free_cpumask_var(mask);
-	KT_ASSERT_EQ(started, 0);
-	KT_ASSERT_EQ(err, 0);
-	KT_ASSERT_EQ(sj.ja.err, 0);
-	KT_ASSERT_EQ(sj.ja.out, cpu);
+	KT_ASSERT(hj);
+	KT_ASSERT_EQ(out, cpu);
 	return 0;
 }
 
