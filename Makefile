@@ -17,7 +17,7 @@ export KDIR
 SELFTESTS := selftests/ktask
 
 .PHONY: all modules selftests check check-built run run-built bench bench-built bench-echo bench-echo-built bench-ab profile lint deps \
-	check-debug check-kcsan docs clean help
+	check-debug check-kcsan check-matrix docs clean help
 
 all: modules selftests
 
@@ -41,6 +41,11 @@ run: deps
 bench: DEPS_FLAGS := --bench
 bench: deps
 	+$(MAKE) --no-print-directory bench-built
+
+# make check on 6.1 (Debian's default), 6.12 and 6.12-rt in turn
+# (KTASK_MATRIX), each installed first; one summary line per kernel.
+check-matrix:
+	+bash scripts/check-matrix.sh
 
 check-built: all
 	bash scripts/model-mutants.sh $$(bash scripts/ksft-src.sh)/tools/testing/selftests
@@ -118,6 +123,8 @@ help:
 	@echo '             and a work-item server; write bench/echo/results.csv, the plot, README'\''s table'
 	@echo 'make bench-ab BASE=<rev>  ktask'\''s benchmarks, this tree against <rev>, in one boot'
 	@echo 'make profile ARGS="samples=200000"  ktask'\''s benchmarks under perf in the VM'
+	@echo 'make check-matrix  make check on 6.1, 6.12 and 6.12-rt (KVER=...) in turn,'
+	@echo '             installing each kernel; one summary line per kernel'
 	@echo 'make check-debug  the same in a debug kernel (KASAN, lockdep, debug objects, ...)'
 	@echo 'make check-kcsan  the same in a KCSAN kernel'
 	@echo 'make lint    checkpatch --strict, W=1 and sparse builds, shellcheck, make docs'

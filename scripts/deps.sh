@@ -64,7 +64,14 @@ if [[ -n "${KVER:-}" && "$KVER" != 6.1 && "$KVER" != default ]]; then
 		kabi=$(ktask_kver_abi "$KVER")
 	fi
 	[[ -n "$kabi" ]] || { echo "deps: KVER=$KVER: no such kernel in Debian's archive" >&2; exit 1; }
-	pkgs+=("linux-image-$kabi" "linux-headers-$kabi")
+	# The security archive publishes a new kernel's -unsigned image
+	# before its signed one; both install /boot/vmlinuz-$kabi.
+	image=linux-image-$kabi
+	if ! dpkg-query -W -f='${db:Status-Status}' "$image" 2>/dev/null | grep -qx installed &&
+		! apt-cache show --no-all-versions "$image" 2>/dev/null | grep -q '^Version:'; then
+		image=$image-unsigned
+	fi
+	pkgs+=("$image" "linux-headers-$kabi")
 fi
 if ((docs)); then
 	pkgs+=(python3-sphinx)	# make docs: sphinx-build, for kerneldoc.py

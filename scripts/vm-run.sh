@@ -12,6 +12,10 @@
 #                                     after it); default: ktask
 #                 job_append="..."    kernel command line the job needs
 #                                     (before KTASK_APPEND)
+#                 job_silence=N       seconds of silence (nothing new on
+#                                     the console or the job channel) after
+#                                     which the guest counts as hung;
+#                                     default 0: no limit but the timeout
 #               and define
 #                 job_stage ROOT      add files to the guest's root
 #                 job_report OUT      after the run: print a summary and
@@ -22,6 +26,14 @@
 # Every *.ko under KTASK_MODDIR is put in the guest's /ktask/modules.
 # The run fails on a missing or failing verdict, a host timeout, or a
 # kernel report (oops, WARN, lockdep, KASAN, ...) in the console log.
+#
+# A guest must not hang silently (on PREEMPT_RT the console prints from a
+# thread, so a kernel stuck in interrupts shows nothing): a soft lockup, a
+# hung task or an RCU stall panics it (kernel command line), the panic
+# prints what the log holds, and the guest reboots, which ends qemu
+# (-no-reboot). A guest silent for job_silence (KTASK_SILENCE) seconds gets
+# an NMI through qemu's monitor, which panics it the same way
+# (unknown_nmi_panic), and is killed 30 s later if it still runs.
 #
 # Environment:
 #   KTASK_KERNEL   kernel image (default: /boot/vmlinuz-<KDIR's release>)
@@ -34,6 +46,8 @@
 #                  guest runs (default 1; a debug kernel: 4). The guest
 #                  reads it from /ktask/slow and scales its timeouts by it.
 #   KTASK_APPEND   extra kernel command line
+#   KTASK_SILENCE  seconds of silence before the NMI (default: the job's
+#                  job_silence times KTASK_SLOW; 0: never)
 #   KDIR           kernel build dir, to find the default kernel image
 #
 # Output in KTASK_OUT: console.log (the whole serial console: kernel and
@@ -65,6 +79,7 @@ timeout=${KTASK_TIMEOUT:-600}
 
 job_load=(ktask)
 job_append=
+job_silence=0
 job_stage() { :; }
 job_report() { :; }
 # shellcheck source=/dev/null
@@ -122,24 +137,77 @@ if [[ "${KTASK_KVM:-0}" == 1 ]]; then
 	[[ -r /dev/kvm && -w /dev/kvm ]] || die "KTASK_KVM=1 but /dev/kvm is not usable"
 	accel=(-accel kvm -cpu host)
 fi
-append="console=ttyS0 panic=-1 softlockup_all_cpu_backtrace=1 $job_append ${KTASK_APPEND:-}"
+silence=${KTASK_SILENCE:-$((job_silence * slow))}
+[[ "$silence" =~ ^[0-9]+$ ]] || die "KTASK_SILENCE must be a number of seconds"
+# Whatever stops the guest for good panics it, and the panic prints the
+# log (see the header).
+append="console=ttyS0 panic=-1 softlockup_all_cpu_backtrace=1 softlockup_panic=1"
+append+=" hung_task_panic=1 sysctl.kernel.panic_on_rcu_stall=1 unknown_nmi_panic=1"
+append+=" $job_append ${KTASK_APPEND:-}"
 
 : >"$out/job.log"
+# qemu's monitor, for the NMI: a pair of FIFOs that qemu opens read-write.
+rm -f "$out/monitor.in" "$out/monitor.out"
+mkfifo "$out/monitor.in" "$out/monitor.out"
 echo "vm-run: $job: booting $KTASK_KERNEL (log: ${out#"$KTASK_SRC"/}/console.log)"
 start=$SECONDS
 timeout -k 10 "$timeout" qemu-system-x86_64 "${accel[@]}" \
 	-smp "${KTASK_SMP:-2}" -m "${KTASK_MEM:-2G}" -nographic -no-reboot \
 	-kernel "$KTASK_KERNEL" -initrd "$out/initramfs.cpio" -append "$append" \
 	-chardev file,id=job,path="$out/job.log",append=on -serial mon:stdio -serial chardev:job \
+	-chardev pipe,id=mon,path="$out/monitor" -mon chardev=mon,mode=readline \
 	</dev/null >"$out/console.log" 2>&1 &
 qemu=$!
+
+# watch_silence: once neither log has grown for $silence seconds, send the
+# guest an NMI, note it in $out/silent, and kill qemu if it is still there
+# 30 s later.
+watch_silence() {
+	local last=-1 size quiet=0
+
+	while kill -0 "$qemu" 2>/dev/null; do
+		size=$(($(stat -c %s "$out/console.log") + $(stat -c %s "$out/job.log")))
+		if ((size != last)); then
+			last=$size
+			quiet=0
+		elif ((++quiet >= silence)); then
+			echo "$silence" >"$out/silent"
+			# shellcheck disable=SC2016 # expanded by sh
+			timeout 5 sh -c 'echo nmi >"$1"' sh "$out/monitor.in" || true
+			sleep 30
+			kill "$qemu" 2>/dev/null || true
+			return
+		fi
+		# The monitor's replies: nobody reads them but us.
+		timeout 0.1 cat "$out/monitor.out" >/dev/null 2>&1 || true
+		sleep 1
+	done
+}
+watcher=
+if ((silence > 0)); then
+	watch_silence &
+	watcher=$!
+fi
 # Show the job's output as it comes; the console log stays in the file.
 tail -n +1 -f --pid="$qemu" "$out/job.log" | sed -u 's/\r$//'
 rc=0
 wait "$qemu" || rc=$?
+if [[ -n "$watcher" ]]; then
+	kill "$watcher" 2>/dev/null || true
+	wait "$watcher" 2>/dev/null || true
+fi
 
 # --- the verdict ---------------------------------------------------------
 ok=1
+if [[ -e "$out/silent" ]]; then
+	echo "vm-run: $job: FAIL: guest silent for $(cat "$out/silent")s (KTASK_SILENCE): hung; sent it an NMI"
+	ok=0
+fi
+panic=$(tr -d '\r' <"$out/console.log" | grep -m 1 -o 'Kernel panic - not syncing: .*' || true)
+if [[ -n "$panic" ]]; then
+	echo "vm-run: $job: FAIL: guest panicked: ${panic#Kernel panic - not syncing: }"
+	ok=0
+fi
 if ((rc == 124 || rc == 137)); then
 	echo "vm-run: $job: FAIL: no power-off within ${timeout}s (KTASK_TIMEOUT); qemu killed"
 	ok=0

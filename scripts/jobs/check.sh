@@ -10,6 +10,9 @@ job_load=(ktask)
 # leak checks are exact) and marked for failslab's cache filter, which
 # test_fault.sh uses on kernels with CONFIG_FAILSLAB.
 job_append="slab_nomerge slub_debug=A,ktask_cell,ktask_cell_ext"
+# Every program prints (TAP, or the kernel log's lines) well within this;
+# a guest quiet for longer is hung (vm-run.sh sends it an NMI).
+job_silence=120
 
 job_stage() {
 	local root=$1 ksft settings t

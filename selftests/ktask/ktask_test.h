@@ -17,13 +17,14 @@
  *	KT_TEST_MODULE(myarea, my_cases);
  *
  * KT_TEST_MODULE() makes the module create /sys/kernel/debug/ktask_test_<area>/
- * with two files:
+ * with three files:
  *
  *	cases	read: the case names, one per line, in order
  *	run	write a case name: the case runs synchronously in the writer's
  *		process context; the write returns its full length when the
  *		case passes, the case's negative errno when it fails, -ENOENT
- *		for an unknown name
+ *		for an unknown name, -EOPNOTSUPP when it skipped (KT_SKIP())
+ *	skip	read: why the last case run skipped, empty if it did not
  *
  * Cases run one at a time (a mutex serialises writers). The userspace
  * program ktask_test_run turns each case into one TAP result.
@@ -89,6 +90,29 @@ static inline long kt_gate_fn(void *arg)
 }
 
 /* KT_ASSERT(cond) - fail the case unless @cond is true. */
+/*
+ * KT_SKIP(why) - the case cannot run here (a string literal says why):
+ * return from it, which ktask_test_run reports as a TAP skip with @why,
+ * counted apart from passes and failures.  Only for what the kernel
+ * cannot do (e.g. a defect known on PREEMPT_RT), never to hide a failure.
+ * A case that returns -EOPNOTSUPP without KT_SKIP() fails.
+ */
+static const char *kt_skip_reason;
+
+#define KT_SKIP(why) do {						\
+	kt_skip_reason = (why);						\
+	return -EOPNOTSUPP;						\
+} while (0)
+
+/*
+ * KT_SKIP_ON_PREEMPT_RT(why) - skip on PREEMPT_RT: the case exercises a
+ * defect ktask has there (Documentation/ktask/testing.rst lists them).
+ */
+#define KT_SKIP_ON_PREEMPT_RT(why) do {					\
+	if (IS_ENABLED(CONFIG_PREEMPT_RT))				\
+		KT_SKIP("PREEMPT_RT: " why);				\
+} while (0)
+
 #define KT_ASSERT(cond) do {						\
 	if (!(cond)) {							\
 		KT_FAIL("%s", #cond);					\
@@ -222,14 +246,21 @@ static ssize_t kt_run_write(struct file *file, const char __user *ubuf,
 	if (ret)
 		return ret;
 	pr_info("ktask_test: %s: %s: start\n", km->area, c->name);
+	kt_skip_reason = NULL;
 	ret = c->fn();
-	if (ret > 0) {
-		pr_err("ktask_test: %s: %s: returned %d, not 0 or -errno\n",
+	if (ret > 0 || (ret == -EOPNOTSUPP && !kt_skip_reason)) {
+		pr_err("ktask_test: %s: %s: returned %d, not 0, -errno or KT_SKIP()\n",
 		       km->area, c->name, ret);
 		ret = -EINVAL;
 	}
-	pr_info("ktask_test: %s: %s: %s (%d)\n", km->area, c->name,
-		ret ? "FAIL" : "pass", ret);
+	if (ret != -EOPNOTSUPP)
+		kt_skip_reason = NULL;
+	if (kt_skip_reason)
+		pr_info("ktask_test: %s: %s: skip: %s\n", km->area, c->name,
+			kt_skip_reason);
+	else
+		pr_info("ktask_test: %s: %s: %s (%d)\n", km->area, c->name,
+			ret ? "FAIL" : "pass", ret);
 	mutex_unlock(&km->lock);
 
 	return ret ? ret : count;
@@ -245,6 +276,18 @@ static const struct file_operations kt_run_fops = {
 	.write = kt_run_write,
 };
 
+static int kt_skip_show(struct seq_file *m, void *v)
+{
+	struct kt_module *km = m->private;
+
+	mutex_lock(&km->lock);
+	if (kt_skip_reason)
+		seq_printf(m, "%s\n", kt_skip_reason);
+	mutex_unlock(&km->lock);
+	return 0;
+}
+DEFINE_SHOW_ATTRIBUTE(kt_skip);
+
 static int kt_module_init(struct kt_module *km)
 {
 	char name[64];
@@ -256,6 +299,7 @@ static int kt_module_init(struct kt_module *km)
 		return PTR_ERR(km->dir);
 	debugfs_create_file("cases", 0444, km->dir, km, &kt_cases_fops);
 	debugfs_create_file("run", 0200, km->dir, km, &kt_run_fops);
+	debugfs_create_file("skip", 0444, km->dir, km, &kt_skip_fops);
 	pr_info("ktask_test: %s: ready\n", km->area);
 	return 0;
 }

@@ -3,11 +3,13 @@
  * ktask_test_run AREA - run the cases of ktask test module ktask_test_AREA
  *
  * Reads /sys/kernel/debug/ktask_test_AREA/cases, then writes each case
- * name to .../run, and reports one TAP result per case.  The module must
- * be loaded.  Exits 0 when every case passed.
+ * name to .../run, and reports one TAP result per case: a case whose run
+ * fails with EOPNOTSUPP skipped (KT_SKIP()), for the reason in .../skip.
+ * The module must be loaded.  Exits 0 when no case failed and one passed.
  */
 #include <errno.h>
 #include <fcntl.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -43,6 +45,20 @@ static int read_cases(const char *path)
 	return n;
 }
 
+/* Why the last case skipped, from @path, into @buf; false if unknown. */
+static bool read_skip(const char *path, char *buf, size_t size)
+{
+	FILE *f = fopen(path, "r");
+	bool ok;
+
+	if (!f)
+		return false;
+	ok = !!fgets(buf, size, f);
+	fclose(f);
+	buf[strcspn(buf, "\n")] = '\0';
+	return ok && buf[0];
+}
+
 /* Run one case; return 0 or the errno the run file's write failed with. */
 static int run_case(const char *path, const char *name)
 {
@@ -61,7 +77,8 @@ static int run_case(const char *path, const char *name)
 
 int main(int argc, char **argv)
 {
-	char dir[256], cases_path[300], run_path[300];
+	char dir[256], cases_path[300], run_path[300], skip_path[300];
+	char why[256];
 	int i, n, err;
 
 	if (argc != 2) {
@@ -71,13 +88,16 @@ int main(int argc, char **argv)
 	snprintf(dir, sizeof(dir), "/sys/kernel/debug/ktask_test_%s", argv[1]);
 	snprintf(cases_path, sizeof(cases_path), "%s/cases", dir);
 	snprintf(run_path, sizeof(run_path), "%s/run", dir);
+	snprintf(skip_path, sizeof(skip_path), "%s/skip", dir);
 
 	ksft_print_header();
 	n = read_cases(cases_path);
 	ksft_set_plan(n);
 	for (i = 0; i < n; i++) {
 		err = run_case(run_path, cases[i]);
-		if (err)
+		if (err == EOPNOTSUPP && read_skip(skip_path, why, sizeof(why)))
+			ksft_test_result_skip("%s: %s\n", cases[i], why);
+		else if (err)
 			ksft_test_result_fail("%s: %s (errno %d)\n", cases[i],
 					      strerror(err), err);
 		else

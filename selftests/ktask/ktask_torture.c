@@ -45,6 +45,8 @@
 #include <linux/llist.h>
 #include <linux/module.h>
 #include <linux/moduleparam.h>
+#include <linux/percpu.h>
+#include <linux/prandom.h>
 #include <linux/random.h>
 #include <linux/rcupdate.h>
 #include <linux/sched.h>
@@ -73,6 +75,7 @@ MODULE_PARM_DESC(settle_s, "seconds a finishing runtime may take to reach zero t
 #define TT_ASLOTS	32	/* abort requests */
 #define TT_MSLOTS	64	/* join handles waiting for a joiner */
 #define TT_MAX_STEPS	4	/* most PENDING returns of a pollable task */
+#define TT_HARD_DEFER	8	/* releases a hardirq callback leaves behind */
 
 /* Where an action was taken from. */
 enum tt_ctx { TT_PROC, TT_SOFTIRQ, TT_HARDIRQ, TT_TASK, TT_NR_CTX };
@@ -162,12 +165,18 @@ struct tt_rec {
  * @task: the kthread
  * @hrtimer: hardirq waker, aborter and spawner
  * @timer: softirq waker, aborter and spawner
+ * @hard_wakers: on PREEMPT_RT, wakers @hrtimer woke by reference, for
+ *	@timer to drop
+ * @hard_aborts: on PREEMPT_RT, records whose abort handle @hrtimer fired,
+ *	for @timer to release
  * @id: index
  */
 struct tt_thread {
 	struct task_struct *task;
 	struct hrtimer hrtimer;
 	struct timer_list timer;
+	struct ktask_waker *hard_wakers[TT_HARD_DEFER];
+	struct tt_rec *hard_aborts[TT_HARD_DEFER];
 	int id;
 };
 
@@ -208,8 +217,19 @@ static atomic_long_t tt_drops = ATOMIC_LONG_INIT(0);
 		pr_err("ktask_torture: error: " fmt "\n", ##__VA_ARGS__);\
 } while (0)
 
+/*
+ * get_random_u32_below() takes a per-CPU local_lock, which is a sleeping
+ * lock on PREEMPT_RT: a hardirq callback that interrupted its holder would
+ * deadlock on it.  The hrtimer callbacks, which never nest on a CPU, draw
+ * from their CPU's own generator instead.
+ */
+static DEFINE_PER_CPU(struct rnd_state, tt_hardirq_rnd);
+
 static u32 tt_rand(u32 ceil)
 {
+	if (in_hardirq())
+		return ((u64)prandom_u32_state(this_cpu_ptr(&tt_hardirq_rnd)) *
+			ceil) >> 32;
 	return get_random_u32_below(ceil);
 }
 
@@ -410,16 +430,27 @@ static void tt_wake_all(enum tt_ctx ctx)
 	}
 }
 
-/* Abort @r's task through the abort handle its slot held. */
-static void tt_abort_slot_fire(struct tt_rec *r, enum tt_ctx ctx)
+/* Abort @r's task through the abort handle its slot held; keep both. */
+static void tt_abort_slot_abort(struct tt_rec *r, enum tt_ctx ctx)
 {
 	WRITE_ONCE(r->aborted, 1);
 	/* The flag before the cancellation it explains: see tt_check_join(). */
 	smp_wmb();
 	ktask_abort_handle_abort(r->ah);
-	ktask_abort_handle_put(r->ah);
 	atomic_long_inc(&tt_aborts[ctx]);
+}
+
+/* Release what @r's abort slot held: the abort handle and a reference. */
+static void tt_abort_slot_release(struct tt_rec *r)
+{
+	ktask_abort_handle_put(r->ah);
 	tt_rec_put(r);
+}
+
+static void tt_abort_slot_fire(struct tt_rec *r, enum tt_ctx ctx)
+{
+	tt_abort_slot_abort(r, ctx);
+	tt_abort_slot_release(r);
 }
 
 static void tt_abort_some(int n, enum tt_ctx ctx)
@@ -800,14 +831,97 @@ static void tt_irq_spawn(enum tt_ctx ctx)
 	}
 }
 
+/*
+ * On PREEMPT_RT the hrtimer's callback runs in hardirq context, where
+ * spinlock_t and the slab are off limits: it wakes by reference and fires
+ * abort handles, which only push onto a run queue and wake a thread, and
+ * leaves the releases, which may free a task cell (kmem_cache_free()), to
+ * the thread's timer_list, which runs in a thread there.  A free deferral
+ * slot is written only by this callback, and emptied only by the timer or,
+ * once both are stopped, tt_finish().
+ */
+static int tt_hard_free_slot(void *const *slots)
+{
+	int i;
+
+	for (i = 0; i < TT_HARD_DEFER; i++)
+		if (!READ_ONCE(slots[i]))
+			return i;
+	return -1;
+}
+
+static void tt_hard_wake_some(struct tt_thread *t, int n)
+{
+	struct ktask_waker *w;
+	int i;
+
+	while (n--) {
+		i = tt_hard_free_slot((void *const *)t->hard_wakers);
+		if (i < 0)
+			return;
+		w = xchg(&tt_wslot[tt_rand(TT_WSLOTS)], NULL);
+		if (!w)
+			continue;
+		ktask_wake_by_ref(w);
+		atomic_long_inc(&tt_wakes[TT_HARDIRQ]);
+		/* The wake before the drop: pairs with tt_hard_release()'s xchg(). */
+		smp_store_release(&t->hard_wakers[i], w);
+	}
+}
+
+static void tt_hard_abort_one(struct tt_thread *t)
+{
+	struct tt_rec *r;
+	int i;
+
+	i = tt_hard_free_slot((void *const *)t->hard_aborts);
+	if (i < 0)
+		return;
+	r = xchg(&tt_aslot[tt_rand(TT_ASLOTS)], NULL);
+	if (!r)
+		return;
+	tt_abort_slot_abort(r, TT_HARDIRQ);
+	/* The abort before the put: pairs with tt_hard_release()'s xchg(). */
+	smp_store_release(&t->hard_aborts[i], r);
+}
+
+/* Release what @t's hrtimer left behind; not from hardirq. */
+static void tt_hard_release(struct tt_thread *t)
+{
+	struct ktask_waker *w;
+	struct tt_rec *r;
+	int i;
+
+	for (i = 0; i < TT_HARD_DEFER; i++) {
+		w = xchg(&t->hard_wakers[i], NULL);
+		if (w)
+			ktask_waker_drop(w);
+		r = xchg(&t->hard_aborts[i], NULL);
+		if (r)
+			tt_abort_slot_release(r);
+	}
+}
+
 static enum hrtimer_restart tt_hrtimer_fn(struct hrtimer *timer)
 {
+	struct tt_thread *t = container_of(timer, struct tt_thread, hrtimer);
+
 	if (READ_ONCE(tt_irq_stop))
 		return HRTIMER_NORESTART;
-	tt_wake_some(2, TT_HARDIRQ);
-	tt_abort_some(1, TT_HARDIRQ);
-	if (!tt_rand(4))
-		tt_irq_spawn(TT_HARDIRQ);
+	if (IS_ENABLED(CONFIG_PREEMPT_RT)) {
+		/*
+		 * No spawn: ktask_spawn*() allocates a task cell from the
+		 * slab and takes an owned-list spinlock_t, neither legal in
+		 * hardirq on PREEMPT_RT (test_torture.sh reports the skip).
+		 */
+		tt_hard_wake_some(t, 2);
+		tt_hard_abort_one(t);
+	} else {
+		tt_wake_some(2, TT_HARDIRQ);
+		tt_abort_some(1, TT_HARDIRQ);
+		if (!tt_rand(4))
+			tt_irq_spawn(TT_HARDIRQ);
+	}
 	hrtimer_forward_now(timer, ns_to_ktime((200 + tt_rand(800)) *
 					       NSEC_PER_USEC));
 	return HRTIMER_RESTART;
@@ -815,6 +929,9 @@ static enum hrtimer_restart tt_hrtimer_fn(struct hrtimer *timer)
 
 static void tt_timer_fn(struct timer_list *timer)
 {
+	struct tt_thread *t = container_of(timer, struct tt_thread, timer);
+
+	tt_hard_release(t);
 	if (READ_ONCE(tt_irq_stop))
 		return;
 	tt_wake_some(4, TT_SOFTIRQ);
@@ -1111,6 +1228,7 @@ static void tt_finish(bool early)
 	for (i = 0; i < tt_nr_threads; i++) {
 		hrtimer_cancel(&tt_threads[i].hrtimer);
 		timer_shutdown_sync(&tt_threads[i].timer);
+		tt_hard_release(&tt_threads[i]);
 	}
 
 	for (i = 0; i < TT_MSLOTS; i++) {
@@ -1147,6 +1265,8 @@ static void tt_finish(bool early)
 		verdict, atomic_read(&tt_errors), atomic_long_read(&tt_gens),
 		atomic_long_read(&tt_gens_drained), tt_nr_threads, duration);
 	tt_print_array("spawned", tt_spawned);
+	if (IS_ENABLED(CONFIG_PREEMPT_RT))
+		pr_info("ktask_torture: no spawn from hardirq on PREEMPT_RT: ktask_spawn*() allocates from the slab and takes a spinlock_t\n");
 	tt_print_array("wakes", tt_wakes);
 	tt_print_array("aborts", tt_aborts);
 	pr_info("ktask_torture: joined %ld (by tasks %ld, timeouts %ld), cancelled %ld, detached %ld, polls %ld, blocking runs %ld, drops %ld, spawns refused: -ENOMEM %ld, -ESHUTDOWN %ld\n",
@@ -1216,6 +1336,9 @@ static int __init tt_init(void)
 	if (!duration || !threads_per_cpu || !gen_ms || !settle_s)
 		return -EINVAL;
 	tt_cells_before = ktask_num_cells();
+	for_each_possible_cpu(cpu)
+		prandom_seed_state(per_cpu_ptr(&tt_hardirq_rnd, cpu),
+				   get_random_u64());
 	tt_nr_threads = num_online_cpus() * threads_per_cpu;
 	tt_threads = kcalloc(tt_nr_threads, sizeof(*tt_threads), GFP_KERNEL);
 	if (!tt_threads)

@@ -2,7 +2,7 @@
 # SPDX-License-Identifier: GPL-2.0
 #
 # kselftest program: the torture module (ktask_torture.ko) for a bounded
-# time, then again while CPU 1 is taken offline and online in a loop, then
+# time (and whether it spawned from hardirq), then again while CPU 1 is taken offline and online in a loop, then
 # once more, removed a few seconds into a long run.
 set -eu
 . ./ktask_lib.sh
@@ -32,12 +32,35 @@ hotplug_loop()
 	[ "$n" -ge 3 ]
 }
 
-ktap_plan 3
+ktap_plan 4
+
+# On PREEMPT_RT every run hits a defect of ktask's own (testing.rst,
+# PREEMPT_RT): its threads' spawns sleep on a contended owned-list lock
+# with preemption off. Skipped there, by name, until that is fixed.
+if uname -v | grep -q PREEMPT_RT; then
+	why="PREEMPT_RT: ktask_owned_bind() takes a spinlock_t inside get_cpu(), which every run hits"
+	ktap_skip torture "$why"
+	ktap_skip torture_hardirq_spawn "PREEMPT_RT: ktask_spawn*() allocates from the slab and takes a spinlock_t, not legal in hardirq there"
+	ktap_skip torture_cpu_hotplug "$why"
+	ktap_skip torture_rmmod_early "$why"
+	ktap_exit
+fi
 
 if ktask_torture torture - duration="${KTASK_TORTURE_SECONDS:-15}"; then
 	ktap_pass torture
 else
 	ktap_fail torture
+fi
+
+# Spawns from the hrtimer's hardirq callback, counted by the run above.
+# (On PREEMPT_RT the module would not try: there ktask_spawn*() is not
+# legal in hardirq.)
+if dmesg | sed -n '/ktask_torture_sh: torture: start/,$p' |
+	grep -q 'ktask_torture: spawned: .*hardirq [1-9]'; then
+	ktap_pass torture_hardirq_spawn
+else
+	echo "# no task spawned from hardirq"
+	ktap_fail torture_hardirq_spawn
 fi
 
 if [ ! -w "$cpu1" ]; then
