@@ -283,10 +283,11 @@ static int drain_requeues_behind_other_work(void)
 		wake_up_process(t);
 	}
 	if (!err) {
-		preempt_disable();
+		/* One CPU's queue; preemptible, as spawns on PREEMPT_RT. */
+		migrate_disable();
 		for (i = 0; i < ARRAY_SIZE(h); i++)
 			h[i] = ktask_spawn(rt, fair_task, f, GFP_ATOMIC);
-		preempt_enable();
+		migrate_enable();
 		for (i = 0; i < ARRAY_SIZE(h); i++)
 			if (IS_ERR(h[i]) ||
 			    ktask_join_timeout(h[i], NULL, KT_WAIT))
@@ -402,7 +403,8 @@ static int sleepers_wake_in_deadline_order(void)
 			ktask_rt_destroy(rt);
 		return -ENOMEM;
 	}
-	preempt_disable();	/* one CPU: its timers fire in order */
+	/* One CPU: its timers fire in order; preemptible, for PREEMPT_RT. */
+	migrate_disable();
 	for (i = 0; i < SLEEPERS; i++) {
 		sl[i].index = SLEEPERS - 1 - i;
 		sl[i].deadline = ktime_add_ms(now, 20 + 5 * sl[i].index);
@@ -412,7 +414,7 @@ static int sleepers_wake_in_deadline_order(void)
 		ktask_sleep_init(&sl[i].s);
 		h[i] = ktask_spawn_poll(rt, &sleeper_ops, &sl[i], GFP_ATOMIC);
 	}
-	preempt_enable();
+	migrate_enable();
 	for (i = 0; i < SLEEPERS; i++)
 		if (IS_ERR(h[i]) || ktask_join(h[i], NULL))
 			bad++;
@@ -993,10 +995,10 @@ static int blocking_abort_before_start(void)
 	blocker_init(&b);
 	blocker_init(&w);
 	/* Hold this CPU's queue so the blocking task is not polled yet. */
-	preempt_disable();
+	migrate_disable();
 	hold = ktask_spawn(rt, hold_worker, &w, GFP_ATOMIC);
 	h = ktask_spawn_blocking(rt, blocking_fn, &b, GFP_ATOMIC);
-	preempt_enable();
+	migrate_enable();
 	if (!IS_ERR(hold) && !IS_ERR(h)) {
 		wait_for_completion_timeout(&w.started, KT_WAIT);
 		ktask_abort(h);

@@ -239,7 +239,7 @@ KT_RT_CASE(spawn_atomic_context)
 	struct ktask_handle *h;
 	long out = 0;
 
-	KT_SKIP_ON_PREEMPT_RT("a spawn with IRQs off allocates and takes a spinlock_t");
+	KT_SKIP_ON_PREEMPT_RT("a spawn with IRQs off is refused there, with a WARN (api.rst)");
 	local_irq_disable();
 	h = ktask_spawn(rt, square, (void *)5L, GFP_ATOMIC);
 	local_irq_enable();
@@ -462,10 +462,11 @@ static struct ktask_handle *spawn_behind_blocker(struct ktask_rt *rt,
 
 	init_completion(&b->started);
 	init_completion(&b->release);
-	preempt_disable();
+	/* Both on this CPU's queue; preemptible, as spawns on PREEMPT_RT. */
+	migrate_disable();
 	*bh = ktask_spawn(rt, block_worker, b, GFP_ATOMIC);
 	h = ktask_spawn_poll(rt, ops, arg, GFP_ATOMIC);
-	preempt_enable();
+	migrate_enable();
 	return h;
 }
 
@@ -1794,7 +1795,6 @@ KT_RT_CASE(race_abort_vs_complete)
 {
 	int i, done = 0, cancelled = 0;
 
-	KT_SKIP_ON_PREEMPT_RT("ktask_abort_handle_put() in hardirq may free a cell");
 	for (i = 0; i < 5000; i++) {
 		struct ktask_handle *h;
 		struct probe p;
@@ -1897,7 +1897,6 @@ static int race_detach_vs_complete(void)
 	struct ktask_rt *rt;
 	int i, outputs = 0, bad = 0;
 
-	KT_SKIP_ON_PREEMPT_RT("ktask_detach() in hardirq may free a cell");
 	p = kcalloc(2000, sizeof(*p), GFP_KERNEL);
 	rt = test_rt();
 	if (!p || IS_ERR(rt)) {
@@ -2066,11 +2065,6 @@ static int race_destroy_vs_spawn(void)
 	struct spawn_race *sr;
 	int i, ret = 0, spawned = 0, refused = 0;
 
-	/*
-	 * Seen on 6.12-rt: "BUG: scheduling while atomic" in
-	 * ktask_owned_bind(), contended by the destroy this case races.
-	 */
-	KT_SKIP_ON_PREEMPT_RT("ktask_owned_bind() takes a spinlock_t inside get_cpu()");
 	sr = kmalloc(sizeof(*sr), GFP_KERNEL);
 	if (!sr)
 		return -ENOMEM;
@@ -2355,8 +2349,6 @@ static int many_tasks(void)
 		      MANY_BATCH / 2;
 	int i;
 
-	/* Seen on 6.12-rt: "BUG: scheduling while atomic" in a spawn. */
-	KT_SKIP_ON_PREEMPT_RT("ktask_owned_bind() takes a spinlock_t inside get_cpu()");
 	rt = test_rt();
 	KT_ASSERT_NOT_ERR_OR_NULL(rt);
 	for (i = 0; i < 2; i++) {
