@@ -910,9 +910,9 @@ static enum hrtimer_restart tt_hrtimer_fn(struct hrtimer *timer)
 		return HRTIMER_NORESTART;
 	if (IS_ENABLED(CONFIG_PREEMPT_RT)) {
 		/*
-		 * No spawn: ktask_spawn*() allocates a task cell from the
-		 * slab and takes an owned-list spinlock_t, neither legal in
-		 * hardirq on PREEMPT_RT (test_torture.sh reports the skip).
+		 * No spawn: ktask refuses one from hardirq on PREEMPT_RT,
+		 * where it would allocate from the slab and take a
+		 * spinlock_t (test_torture.sh reports the skip).
 		 */
 		tt_hard_wake_some(t, 2);
 		tt_hard_abort_one(t);
@@ -1266,7 +1266,7 @@ static void tt_finish(bool early)
 		atomic_long_read(&tt_gens_drained), tt_nr_threads, duration);
 	tt_print_array("spawned", tt_spawned);
 	if (IS_ENABLED(CONFIG_PREEMPT_RT))
-		pr_info("ktask_torture: no spawn from hardirq on PREEMPT_RT: ktask_spawn*() allocates from the slab and takes a spinlock_t\n");
+		pr_info("ktask_torture: no spawn from hardirq on PREEMPT_RT: ktask refuses it there\n");
 	tt_print_array("wakes", tt_wakes);
 	tt_print_array("aborts", tt_aborts);
 	pr_info("ktask_torture: joined %ld (by tasks %ld, timeouts %ld), cancelled %ld, detached %ld, polls %ld, blocking runs %ld, drops %ld, spawns refused: -ENOMEM %ld, -ESHUTDOWN %ld\n",
