@@ -41,6 +41,8 @@
 #   KTASK_OUT      output directory (default: out/<job>)
 #   KTASK_TIMEOUT  host-side limit in seconds (default: 600)
 #   KTASK_KVM=1    use KVM (when /dev/kvm works) instead of TCG
+#   KTASK_TCG_THREAD  TCG's threading: multi (default: one host thread per
+#                  vCPU) or single (all vCPUs take turns on one thread)
 #   KTASK_SMP, KTASK_MEM  guest CPUs (2) and memory (2G)
 #   KTASK_SLOW     how many times slower than the distribution kernel the
 #                  guest runs (default 1; a debug kernel: 4). The guest
@@ -132,7 +134,10 @@ job_stage "$root"
 
 # --- the VM --------------------------------------------------------------
 # shellcheck disable=SC2054 # the commas are qemu's
-accel=(-accel tcg,thread=multi -cpu max)
+tcg_thread=${KTASK_TCG_THREAD:-multi}
+[[ "$tcg_thread" == multi || "$tcg_thread" == single ]] ||
+	die "KTASK_TCG_THREAD must be multi or single"
+accel=(-accel "tcg,thread=$tcg_thread" -cpu max)
 if [[ "${KTASK_KVM:-0}" == 1 ]]; then
 	[[ -r /dev/kvm && -w /dev/kvm ]] || die "KTASK_KVM=1 but /dev/kvm is not usable"
 	accel=(-accel kvm -cpu host)

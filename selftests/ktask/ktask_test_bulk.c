@@ -1,0 +1,349 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * ktask_test_bulk: ktask_spawn_bulk(), many tasks in one call: outputs,
+ * ids and the order they run in, detached tasks, bad input, the context it
+ * may be called from, module pins, and what the runtime counts.
+ * Allocation failure part way through is test_fault.sh's.
+ */
+#include <linux/atomic.h>
+#include <linux/completion.h>
+#include <linux/delay.h>
+#include <linux/irqflags.h>
+#include <linux/ktask.h>
+#include <linux/module.h>
+#include <linux/slab.h>
+
+#include "ktask_test.h"
+
+#define KT_WAIT		(30 * HZ)
+
+static long square(void *arg)
+{
+	long x = (long)arg;
+
+	return x * x;
+}
+
+/* Fill @args with 0 .. @nr - 1. */
+static void bulk_args(void **args, unsigned int nr)
+{
+	unsigned int i;
+
+	for (i = 0; i < nr; i++)
+		args[i] = (void *)(long)i;
+}
+
+/* Wait (bounded) for @rt's tasks to be released; return how many are not. */
+static long wait_none_alive(struct ktask_rt *rt)
+{
+	unsigned long end = jiffies + KT_WAIT;
+
+	while (ktask_rt_num_alive(rt) && time_before(jiffies, end))
+		usleep_range(1000, 2000);
+	return ktask_rt_num_alive(rt);
+}
+
+/* Each case runs on a fresh runtime and must give back every cell. */
+#define KT_BULK_CASE(name)						\
+static int name##_rt(struct ktask_rt *rt);				\
+static int name(void)							\
+{									\
+	struct ktask_rt *rt = ktask_rt_create("bulk", NULL);		\
+	long cells = ktask_num_cells();					\
+	int ret;							\
+									\
+	if (IS_ERR(rt))							\
+		return PTR_ERR(rt);					\
+	ret = name##_rt(rt);						\
+	ktask_rt_destroy(rt);						\
+	if (!ret && ktask_num_cells() != cells) {			\
+		pr_err("ktask_test: %s leaked %ld cells\n", #name,	\
+		       ktask_num_cells() - cells);			\
+		ret = -EINVAL;						\
+	}								\
+	return ret;							\
+}									\
+static int name##_rt(struct ktask_rt *rt)
+
+/* Join @nr handles; count the outputs that are not i * i. */
+static int join_squares(struct ktask_handle **h, unsigned int nr)
+{
+	unsigned int i;
+	int bad = 0;
+
+	for (i = 0; i < nr; i++) {
+		long out = -1;
+
+		if (ktask_join_timeout(h[i], &out, KT_WAIT) ||
+		    out != (long)i * i)
+			bad++;
+	}
+	return bad;
+}
+
+/* Every task runs with its own argument; handles and ids in @args' order. */
+KT_BULK_CASE(bulk_spawn_join)
+{
+	struct ktask_handle *h[KTASK_SPAWN_BULK_MAX];
+	void *args[KTASK_SPAWN_BULK_MAX];
+	struct ktask_rt_metrics m;
+	unsigned int i;
+
+	bulk_args(args, ARRAY_SIZE(args));
+	KT_ASSERT_EQ(ktask_spawn_bulk(rt, square, args, ARRAY_SIZE(h), h,
+				      GFP_KERNEL), 0);
+	/* Ids are unique and grow along the batch (one shard, in order). */
+	for (i = 1; i < ARRAY_SIZE(h); i++)
+		KT_ASSERT_GT(ktask_id(h[i]), ktask_id(h[i - 1]));
+	KT_ASSERT_EQ(join_squares(h, ARRAY_SIZE(h)), 0);
+	KT_ASSERT_EQ(wait_none_alive(rt), 0);
+	/* The runtime counts each of them, as @nr spawns. */
+	KT_ASSERT_EQ(ktask_rt_read_metrics(rt, &m), 0);
+	KT_ASSERT_EQ(m.spawned, ARRAY_SIZE(h));
+	KT_ASSERT_EQ(m.completed, ARRAY_SIZE(h));
+	KT_ASSERT_EQ(m.polls, ARRAY_SIZE(h));
+
+	/* One task, and NULL arguments. */
+	KT_ASSERT_EQ(ktask_spawn_bulk(rt, square, NULL, 3, h, GFP_KERNEL), 0);
+	for (i = 0; i < 3; i++) {
+		long out = -1;
+
+		KT_ASSERT_EQ(ktask_join_timeout(h[i], &out, KT_WAIT), 0);
+		KT_ASSERT_EQ(out, 0);
+	}
+	return 0;
+}
+
+/* The tasks of one batch run in the order of @args. */
+struct order {
+	atomic_t next;
+	int seen[KTASK_SPAWN_BULK_MAX];
+};
+
+static struct order *order_of;
+
+static long record_order(void *arg)
+{
+	int n = atomic_inc_return(&order_of->next) - 1;
+
+	if (n < ARRAY_SIZE(order_of->seen))
+		order_of->seen[n] = (long)arg;
+	return 0;
+}
+
+KT_BULK_CASE(bulk_spawn_runs_in_order)
+{
+	struct ktask_handle *h[KTASK_SPAWN_BULK_MAX];
+	void *args[KTASK_SPAWN_BULK_MAX];
+	unsigned int i, round, bad = 0;
+	unsigned long end;
+
+	order_of = kzalloc(sizeof(*order_of), GFP_KERNEL);
+	KT_ASSERT(order_of);
+	bulk_args(args, ARRAY_SIZE(args));
+	for (round = 0; round < 10; round++) {
+		atomic_set(&order_of->next, 0);
+		if (ktask_spawn_bulk(rt, record_order, args, ARRAY_SIZE(h), h,
+				     GFP_KERNEL)) {
+			bad++;
+			break;
+		}
+		/* All run before the first join: no helping join goes first. */
+		end = jiffies + KT_WAIT;
+		while (atomic_read(&order_of->next) < ARRAY_SIZE(h) &&
+		       time_before(jiffies, end))
+			usleep_range(100, 200);
+		for (i = 0; i < ARRAY_SIZE(h); i++)
+			if (ktask_join_timeout(h[i], NULL, KT_WAIT))
+				bad++;
+		for (i = 0; i < ARRAY_SIZE(h); i++)
+			if (order_of->seen[i] != i) {
+				pr_err("ktask_test: round %u: task %d ran %uth\n",
+				       round, order_of->seen[i], i);
+				bad++;
+				break;
+			}
+	}
+	kfree(order_of);
+	order_of = NULL;
+	KT_ASSERT_EQ(bad, 0);
+	return 0;
+}
+
+/* Without handles the tasks run detached and are freed when done. */
+struct detached {
+	atomic_t left;
+	struct completion done;
+	struct ktask_rt *rt;	/* for a task that spawns more */
+};
+
+static long count_down(void *arg)
+{
+	struct detached *d = arg;
+
+	if (atomic_dec_and_test(&d->left))
+		complete(&d->done);
+	return 0;
+}
+
+KT_BULK_CASE(bulk_spawn_detached)
+{
+	void *args[KTASK_SPAWN_BULK_MAX];
+	long cells = ktask_num_cells();
+	struct detached d;
+	unsigned int i;
+
+	atomic_set(&d.left, 4 * ARRAY_SIZE(args));
+	init_completion(&d.done);
+	for (i = 0; i < ARRAY_SIZE(args); i++)
+		args[i] = &d;
+	for (i = 0; i < 4; i++)
+		KT_ASSERT_EQ(ktask_spawn_bulk(rt, count_down, args,
+					      ARRAY_SIZE(args), NULL,
+					      GFP_KERNEL), 0);
+	KT_ASSERT(wait_for_completion_timeout(&d.done, KT_WAIT));
+	/* Nothing holds them: each is freed once it has run. */
+	KT_ASSERT_EQ(wait_none_alive(rt), 0);
+	for (i = 0; i < 3000 && ktask_num_cells() != cells; i++)
+		usleep_range(1000, 2000);
+	KT_ASSERT_EQ(ktask_num_cells(), cells);
+	return 0;
+}
+
+/* Bad input spawns nothing and leaves @handles alone. */
+KT_BULK_CASE(bulk_spawn_bad_input)
+{
+	struct ktask_handle *h[KTASK_SPAWN_BULK_MAX + 1];
+	long cells = ktask_num_cells();
+	unsigned int i;
+
+	for (i = 0; i < ARRAY_SIZE(h); i++)
+		h[i] = ERR_PTR(-EBADF);
+	KT_ASSERT_EQ(ktask_spawn_bulk(rt, square, NULL, 0, h, GFP_KERNEL),
+		     -EINVAL);
+	KT_ASSERT_EQ(ktask_spawn_bulk(rt, square, NULL,
+				      KTASK_SPAWN_BULK_MAX + 1, h, GFP_KERNEL),
+		     -EINVAL);
+	KT_ASSERT_EQ(ktask_spawn_bulk(rt, NULL, NULL, 2, h, GFP_KERNEL),
+		     -EINVAL);
+	KT_ASSERT_EQ(ktask_spawn_bulk(NULL, square, NULL, 2, h, GFP_KERNEL),
+		     -EINVAL);
+	KT_ASSERT_EQ(ktask_spawn_bulk(ERR_PTR(-ENOMEM), square, NULL, 2, h,
+				      GFP_KERNEL), -EINVAL);
+	for (i = 0; i < ARRAY_SIZE(h); i++)
+		KT_ASSERT_PTR_EQ(h[i], ERR_PTR(-EBADF));
+	KT_ASSERT_EQ(ktask_num_cells(), cells);
+	KT_ASSERT_EQ(ktask_rt_num_alive(rt), 0);
+	return 0;
+}
+
+/* With interrupts off (GFP_ATOMIC), as from a driver's interrupt handler. */
+KT_BULK_CASE(bulk_spawn_atomic_context)
+{
+	struct ktask_handle *h[16];
+	void *args[16];
+	unsigned long flags;
+	int err;
+
+	KT_SKIP_ON_PREEMPT_RT("a spawn with IRQs off is refused there, with a WARN (api.rst)");
+	bulk_args(args, ARRAY_SIZE(args));
+	local_irq_save(flags);
+	err = ktask_spawn_bulk(rt, square, args, ARRAY_SIZE(h), h, GFP_ATOMIC);
+	local_irq_restore(flags);
+	KT_ASSERT_EQ(err, 0);
+	KT_ASSERT_EQ(join_squares(h, ARRAY_SIZE(h)), 0);
+	return 0;
+}
+
+/* A task spawns a batch: it goes to its drain's queue and runs. */
+static long spawn_children(void *arg)
+{
+	struct detached *d = arg;
+	void *args[8] = { d, d, d, d, d, d, d, d };
+
+	return ktask_spawn_bulk(d->rt, count_down, args,
+				ARRAY_SIZE(args), NULL, GFP_KERNEL);
+}
+
+KT_BULK_CASE(bulk_spawn_from_a_task)
+{
+	struct ktask_handle *h;
+	struct detached d;
+	long out = -1;
+
+	atomic_set(&d.left, 8);
+	init_completion(&d.done);
+	d.rt = rt;
+	h = ktask_spawn(rt, spawn_children, &d, GFP_KERNEL);
+	KT_ASSERT_NOT_ERR_OR_NULL(h);
+	KT_ASSERT_EQ(ktask_join_timeout(h, &out, KT_WAIT), 0);
+	KT_ASSERT_EQ(out, 0);
+	KT_ASSERT(wait_for_completion_timeout(&d.done, KT_WAIT));
+	KT_ASSERT_EQ(wait_none_alive(rt), 0);
+	return 0;
+}
+
+/*
+ * On a runtime another module created, each task of the batch pins us
+ * until it is done; the spawn that fails pins nothing.
+ */
+struct held {
+	struct completion release;
+	atomic_t started;
+};
+
+static long hold(void *arg)
+{
+	struct held *hd = arg;
+
+	atomic_inc(&hd->started);
+	wait_for_completion_timeout(&hd->release, KT_WAIT);
+	return 1;
+}
+
+static int bulk_spawn_pins_each_task(void)
+{
+	struct ktask_rt *rt = __ktask_rt_create("bulk-foreign", NULL, NULL);
+	int before = module_refcount(THIS_MODULE), during = -1, after = -1;
+	struct ktask_handle *h[8];
+	void *args[8];
+	struct held hd;
+	unsigned int i;
+	int err, bad = 0;
+
+	KT_ASSERT_NOT_ERR_OR_NULL(rt);
+	init_completion(&hd.release);
+	atomic_set(&hd.started, 0);
+	for (i = 0; i < ARRAY_SIZE(args); i++)
+		args[i] = &hd;
+	err = ktask_spawn_bulk(rt, hold, args, ARRAY_SIZE(h), h, GFP_KERNEL);
+	if (!err) {
+		during = module_refcount(THIS_MODULE);
+		complete_all(&hd.release);
+		for (i = 0; i < ARRAY_SIZE(h); i++) {
+			long out = 0;
+
+			if (ktask_join_timeout(h[i], &out, KT_WAIT) || out != 1)
+				bad++;
+		}
+		after = module_refcount(THIS_MODULE);
+	}
+	ktask_rt_destroy(rt);
+	KT_ASSERT_EQ(err, 0);
+	KT_ASSERT_EQ(bad, 0);
+	KT_ASSERT_EQ(during, before + (int)ARRAY_SIZE(h));
+	KT_ASSERT_EQ(after, before);
+	return 0;
+}
+
+static const struct kt_case bulk_cases[] = {
+	KT_CASE(bulk_spawn_join),
+	KT_CASE(bulk_spawn_runs_in_order),
+	KT_CASE(bulk_spawn_detached),
+	KT_CASE(bulk_spawn_bad_input),
+	KT_CASE(bulk_spawn_atomic_context),
+	KT_CASE(bulk_spawn_from_a_task),
+	KT_CASE(bulk_spawn_pins_each_task),
+};
+
+KT_TEST_MODULE(bulk, bulk_cases);
