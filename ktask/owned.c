@@ -73,36 +73,16 @@ static struct ktask_owned_shard *ktask_shard(struct ktask_rt *rt,
 	return &rt->shards[cell->id & rt->shard_mask];
 }
 
-/* Bind @cell to @shard, the caller's; its lock is held. */
-static bool ktask_owned_bind_locked(struct ktask_rt *rt,
-				    struct ktask_owned_shard *shard,
-				    unsigned int idx, struct ktask_cell *cell)
-{
-	/* Ordered against destroy's store by the shard lock; see above. */
-	if (READ_ONCE(rt->closed))
-		return false;
-	/*
-	 * Safe against the interrupts that may spawn meanwhile (each
-	 * count is unique); taken under the lock, so ids grow along the
-	 * shard.
-	 */
-	cell->id = (this_cpu_inc_return(ktask_spawn_seq) <<
-		    ilog2(rt->shard_mask + 1)) | idx;
-	list_add_tail(&cell->owned_node, &shard->list);
-	WRITE_ONCE(shard->alive, shard->alive + 1);
-	return true;
-}
-
 /*
- * Give @cell its id and bind it to a shard of this CPU.
- * Return: false if the runtime is closed; the task was not bound.
+ * Lock this CPU's shard for the caller's context and keep the caller on
+ * this CPU until ktask_owned_unlock_local(); *@idx is the shard's index.
  */
-bool ktask_owned_bind(struct ktask_rt *rt, struct ktask_cell *cell)
+static struct ktask_owned_shard *
+ktask_owned_lock_local(struct ktask_rt *rt, unsigned int *idx,
+		       unsigned long *flags)
+	__acquires(&shard->lock)
 {
 	struct ktask_owned_shard *shard;
-	unsigned long flags;
-	unsigned int idx;
-	bool bound;
 
 	if (IS_ENABLED(CONFIG_PREEMPT_RT)) {
 		/*
@@ -112,29 +92,96 @@ bool ktask_owned_bind(struct ktask_rt *rt, struct ktask_cell *cell)
 		 * thread included, which binds to the interrupt shard.
 		 */
 		migrate_disable();
-		idx = smp_processor_id() << 1 | (in_task() ? 0 : KTASK_SHARD_IRQ);
-		shard = &rt->shards[idx];
+		*idx = smp_processor_id() << 1 | (in_task() ? 0 : KTASK_SHARD_IRQ);
+		shard = &rt->shards[*idx];
 		spin_lock(&shard->lock);
-		bound = ktask_owned_bind_locked(rt, shard, idx, cell);
+	} else if (in_task()) {
+		*idx = get_cpu() << 1;
+		shard = &rt->shards[*idx];
+		spin_lock(&shard->lock);
+	} else {
+		local_irq_save(*flags);
+		*idx = smp_processor_id() << 1 | KTASK_SHARD_IRQ;
+		shard = &rt->shards[*idx];
+		spin_lock(&shard->lock);
+	}
+	return shard;
+}
+
+static void ktask_owned_unlock_local(struct ktask_owned_shard *shard,
+				     unsigned int idx, unsigned long flags)
+	__releases(&shard->lock)
+{
+	if (IS_ENABLED(CONFIG_PREEMPT_RT)) {
 		spin_unlock(&shard->lock);
 		migrate_enable();
-		return bound;
-	}
-	if (in_task()) {
-		idx = get_cpu() << 1;
-		shard = &rt->shards[idx];
-		spin_lock(&shard->lock);
-		bound = ktask_owned_bind_locked(rt, shard, idx, cell);
+	} else if (!(idx & KTASK_SHARD_IRQ)) {
 		spin_unlock(&shard->lock);
 		put_cpu();
-		return bound;
+	} else {
+		spin_unlock_irqrestore(&shard->lock, flags);
 	}
-	local_irq_save(flags);
-	idx = smp_processor_id() << 1 | KTASK_SHARD_IRQ;
-	shard = &rt->shards[idx];
-	spin_lock(&shard->lock);
-	bound = ktask_owned_bind_locked(rt, shard, idx, cell);
-	spin_unlock_irqrestore(&shard->lock, flags);
+}
+
+/* Give @cell its id and put it on @shard, the caller's, whose lock is held. */
+static void ktask_owned_add_locked(struct ktask_owned_shard *shard,
+				   unsigned int shift, unsigned int idx,
+				   struct ktask_cell *cell)
+{
+	/*
+	 * Safe against the interrupts that may spawn meanwhile (each
+	 * count is unique); taken under the lock, so ids grow along the
+	 * shard.
+	 */
+	cell->id = (this_cpu_inc_return(ktask_spawn_seq) << shift) | idx;
+	list_add_tail(&cell->owned_node, &shard->list);
+	WRITE_ONCE(shard->alive, shard->alive + 1);
+}
+
+/*
+ * Give @cell its id and bind it to a shard of this CPU.
+ * Return: false if the runtime is closed; the task was not bound.
+ */
+bool ktask_owned_bind(struct ktask_rt *rt, struct ktask_cell *cell)
+{
+	struct ktask_owned_shard *shard;
+	unsigned long flags = 0;
+	unsigned int idx;
+	bool bound;
+
+	shard = ktask_owned_lock_local(rt, &idx, &flags);
+	/* Ordered against destroy's store by the shard lock; see above. */
+	bound = !READ_ONCE(rt->closed);
+	if (bound)
+		ktask_owned_add_locked(shard, ilog2(rt->shard_mask + 1), idx,
+				       cell);
+	ktask_owned_unlock_local(shard, idx, flags);
+	return bound;
+}
+
+/*
+ * Bind the @nr cells chained from @first through their queue nodes, in
+ * chain order, under one lock of this CPU's shard: all or none.
+ * Return: false if the runtime is closed; no task was bound.
+ */
+bool ktask_owned_bind_chain(struct ktask_rt *rt, struct llist_node *first)
+{
+	unsigned int idx, shift = ilog2(rt->shard_mask + 1);
+	struct ktask_owned_shard *shard;
+	struct ktask_cell *cell;
+	unsigned long flags = 0;
+	bool bound;
+
+	shard = ktask_owned_lock_local(rt, &idx, &flags);
+	/*
+	 * Checked once for the whole chain: destroy takes this lock after
+	 * its store of @closed, so it finds every cell bound here.
+	 */
+	bound = !READ_ONCE(rt->closed);
+	if (bound)
+		llist_for_each_entry(cell, first, queue_node)
+			ktask_owned_add_locked(shard, shift, idx, cell);
+	ktask_owned_unlock_local(shard, idx, flags);
 	return bound;
 }
 

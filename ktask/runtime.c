@@ -284,6 +284,40 @@ static void ktask_cell_ext_init(struct ktask_cell *cell,
 	strscpy(x->name, opts->name ? opts->name : "", sizeof(x->name));
 }
 
+/* Fill in a new cell of @rt, with a join handle: all but its pin. */
+static void ktask_cell_setup(struct ktask_cell *cell, struct ktask_rt *rt,
+			     enum ktask_kind kind, const struct ktask_ops *ops,
+			     long (*fn)(void *arg), void *arg,
+			     struct module *owner, unsigned long site)
+{
+	ktask_state_init(&cell->state);
+	cell->rt = rt;
+	/* Its id comes with its place on the owned list. */
+	cell->id = 0;
+	cell->kind = kind;
+	cell->ext = 0;
+	if (ops)
+		cell->ops = ops;
+	else
+		cell->fn = fn;
+	cell->arg = arg;
+	cell->join_waker = 0;
+	cell->owner = owner;
+	cell->spawn_site = site;
+	cell->wait_site = 0;
+	cell->wait_ip = 0;
+	/* The tick: debugfs shows ages, not a clock read per spawn. */
+	cell->spawn_jiffies = (u32)jiffies;
+	cell->last_poll_jiffies = 0;
+	cell->polls = 0;
+	cell->forced_yields = 0;
+	cell->self_wakes = 0;
+	cell->wake_stamp = 0;
+	cell->report_polls = 0;
+	cell->reported = 0;
+	cell->stage = KTASK_STAGE_RUNNING;
+}
+
 /* Spawn a task of @ops or @fn; the common body of every spawn. */
 struct ktask_handle *ktask_spawn_cell(struct ktask_rt *rt,
 				      enum ktask_kind kind,
@@ -316,34 +350,10 @@ struct ktask_handle *ktask_spawn_cell(struct ktask_rt *rt,
 	if (!cell)
 		return ERR_PTR(-ENOMEM);
 
-	ktask_state_init(&cell->state);
-	cell->rt = rt;
-	/* Its id comes with its place on the owned list. */
-	cell->id = 0;
-	cell->kind = kind;
+	ktask_cell_setup(cell, rt, kind, ops, fn, arg, owner, site);
 	cell->ext = ext;
 	if (ext)
 		ktask_cell_ext_init(cell, opts);
-	if (ops)
-		cell->ops = ops;
-	else
-		cell->fn = fn;
-	cell->arg = arg;
-	cell->join_waker = 0;
-	cell->owner = owner;
-	cell->spawn_site = site;
-	cell->wait_site = 0;
-	cell->wait_ip = 0;
-	/* The tick: debugfs shows ages, not a clock read per spawn. */
-	cell->spawn_jiffies = (u32)jiffies;
-	cell->last_poll_jiffies = 0;
-	cell->polls = 0;
-	cell->forced_yields = 0;
-	cell->self_wakes = 0;
-	cell->wake_stamp = 0;
-	cell->report_polls = 0;
-	cell->reported = 0;
-	cell->stage = KTASK_STAGE_RUNNING;
 
 	/*
 	 * From the first look at @rt to the push, destroy must not free the
@@ -399,6 +409,107 @@ struct ktask_handle *__ktask_spawn(struct ktask_rt *rt, long (*fn)(void *arg),
 				owner, _RET_IP_);
 }
 EXPORT_SYMBOL_GPL(__ktask_spawn);
+
+/* Free the cells chained from @first that ktask_spawn_bulk() allocated. */
+static void ktask_cell_free_chain(struct llist_node *first)
+{
+	struct ktask_cell *cell, *next;
+
+	llist_for_each_entry_safe(cell, next, first, queue_node)
+		ktask_cell_free(cell);
+}
+
+/**
+ * __ktask_spawn_bulk() - spawn run-to-completion tasks at once; use
+ *	ktask_spawn_bulk()
+ * @rt: the runtime
+ * @fn: every task's function
+ * @args: the tasks' arguments, @nr of them, or NULL for NULL each
+ * @nr: how many tasks, 1 to %KTASK_SPAWN_BULK_MAX
+ * @handles: where the @nr join handles go, or NULL to spawn them detached
+ * @gfp: allocation flags for the cells
+ * @owner: module holding @fn; pinned until the last of them returned,
+ *	unless it created @rt
+ *
+ * Context: as __ktask_spawn().
+ * Return: 0, or -EINVAL, -ENOMEM, -ESHUTDOWN or -EPERM as __ktask_spawn()
+ * and no task spawned.
+ */
+int __ktask_spawn_bulk(struct ktask_rt *rt, long (*fn)(void *arg),
+		       void *const *args, unsigned int nr,
+		       struct ktask_handle **handles, gfp_t gfp,
+		       struct module *owner)
+{
+	struct llist_node *first = NULL, **tail = &first;
+	struct ktask_cell *cell;
+	unsigned int i;
+	bool pin;
+	int err;
+
+	if (IS_ERR_OR_NULL(rt) || !fn || !nr || nr > KTASK_SPAWN_BULK_MAX)
+		return -EINVAL;
+	err = ktask_spawn_context_check();
+	if (err)
+		return err;
+	if (ktask_should_fail_spawn())
+		return -ENOMEM;
+	/* Every cell first, chained oldest first: all or none. */
+	for (i = 0; i < nr; i++) {
+		cell = ktask_cell_alloc(gfp, false, NUMA_NO_NODE);
+		if (!cell) {
+			*tail = NULL;
+			ktask_cell_free_chain(first);
+			return -ENOMEM;
+		}
+		ktask_cell_setup(cell, rt, KTASK_KIND_FN, NULL, fn,
+				 args ? args[i] : NULL, owner, _RET_IP_);
+		/* No handle: one atomic less than ktask_detach() after. */
+		if (!handles)
+			ktask_state_init_detached(&cell->state);
+		*tail = &cell->queue_node;
+		tail = &cell->queue_node.next;
+	}
+	*tail = NULL;
+
+	/* As ktask_spawn_cell(), for all of them. */
+	rcu_read_lock();
+	pin = owner != rt->owner;
+	if (READ_ONCE(rt->closed) || (pin && !try_module_get(owner)))
+		goto shutdown;
+	if (!ktask_owned_bind_chain(rt, first)) {
+		if (pin)
+			module_put(owner);
+		goto shutdown;
+	}
+	i = 0;
+	llist_for_each_entry(cell, first, queue_node) {
+		/* One module reference per task: each puts its own. */
+		if (pin && i)
+			__module_get(owner);
+		cell->pin = pin ? KTASK_PIN_HELD : 0;
+		trace_ktask_spawn(cell);
+		if (unlikely(rt->hooks) && rt->hooks->spawn)
+			rt->hooks->spawn(rt->hooks->data, cell->id);
+		ktask_stamp_queued(rt, cell);
+		if (handles)
+			handles[i] = ktask_cell_handle(cell);
+		i++;
+	}
+	this_cpu_add(rt->rqs->stats.spawned, nr);
+	/*
+	 * The queue takes the newest first, so the oldest, @first, ends
+	 * the reversed chain.  From here on they may run.
+	 */
+	rt->sched->schedule_chain(rt, llist_reverse_order(first), first, nr);
+	rcu_read_unlock();
+	return 0;
+
+shutdown:
+	rcu_read_unlock();
+	ktask_cell_free_chain(first);
+	return -ESHUTDOWN;
+}
+EXPORT_SYMBOL_GPL(__ktask_spawn_bulk);
 
 /* A spawn of @kind, with @opts, at @site: every spawn with options. */
 struct ktask_handle *ktask_spawn_of_kind(struct ktask_rt *rt,

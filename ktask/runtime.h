@@ -185,9 +185,14 @@ struct ktask_owned_shard {
  * @schedule: queue a notified task (consumes its notification reference);
  *	called with rcu_read_lock() held, from any context
  * @yield: requeue a task that was notified while it ran, behind the others
+ * @schedule_chain: queue @nr new tasks chained through their queue nodes,
+ *	newest first (as llist_add_batch() takes them), to be polled oldest
+ *	first; as @schedule otherwise
  */
 struct ktask_sched_ops {
 	void (*schedule)(struct ktask_rt *rt, struct ktask_cell *cell);
+	void (*schedule_chain)(struct ktask_rt *rt, struct llist_node *first,
+			       struct llist_node *last, unsigned int nr);
 	void (*yield)(struct ktask_rt *rt, struct ktask_cell *cell);
 };
 
@@ -320,6 +325,7 @@ extern unsigned int ktask_default_budget;
 int ktask_owned_init(struct ktask_rt *rt);
 void ktask_owned_destroy(struct ktask_rt *rt);
 bool ktask_owned_bind(struct ktask_rt *rt, struct ktask_cell *cell);
+bool ktask_owned_bind_chain(struct ktask_rt *rt, struct llist_node *first);
 bool ktask_owned_release(struct ktask_rt *rt, struct ktask_cell *cell);
 void ktask_owned_close_and_shutdown(struct ktask_rt *rt);
 long ktask_owned_alive(struct ktask_rt *rt);

@@ -370,8 +370,26 @@ static void ktask_percpu_yield(struct ktask_rt *rt, struct ktask_cell *cell)
 	preempt_enable();
 }
 
+/*
+ * New tasks spawned together (ktask_spawn_bulk()): one push onto the
+ * queue of the caller's drain, or of this CPU, never the LIFO slot.
+ */
+static void ktask_percpu_schedule_chain(struct ktask_rt *rt,
+					struct llist_node *first,
+					struct llist_node *last,
+					unsigned int nr)
+{
+	struct ktask_rq *rq;
+
+	preempt_disable();
+	rq = ktask_worker_rq(rt) ?: this_cpu_ptr(rt->rqs);
+	ktask_rq_push(rq, first, last, nr);
+	preempt_enable();
+}
+
 const struct ktask_sched_ops ktask_percpu_sched = {
 	.schedule = ktask_percpu_schedule,
+	.schedule_chain = ktask_percpu_schedule_chain,
 	/* The queue is drained in batches: a requeued task goes last. */
 	.yield = ktask_percpu_yield,
 };

@@ -105,6 +105,12 @@ void ktask_state_init(atomic_long_t *s)
 	atomic_long_set(s, KTASK_INITIAL_STATE);
 }
 
+/* A task spawned detached: no join handle, one atomic less than a detach. */
+void ktask_state_init_detached(atomic_long_t *s)
+{
+	atomic_long_set(s, KTASK_DETACHED_STATE);
+}
+
 enum ktask_run_action ktask_state_to_running(atomic_long_t *s)
 {
 	long cur = atomic_long_read(s);
@@ -351,9 +357,7 @@ bool ktask_state_drop_join_handle_fast(atomic_long_t *s)
 {
 	long cur = KTASK_INITIAL_STATE;
 
-	return atomic_long_try_cmpxchg(s, &cur,
-				       (long)((KTASK_INITIAL_STATE - KTASK_REF_ONE) &
-					      ~KTASK_JOIN_INTEREST));
+	return atomic_long_try_cmpxchg(s, &cur, (long)KTASK_DETACHED_STATE);
 }
 
 struct ktask_handle_drop ktask_state_join_handle_dropped(atomic_long_t *s)

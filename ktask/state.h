@@ -50,6 +50,13 @@
 #define KTASK_INITIAL_STATE						\
 	(3 * KTASK_REF_ONE | KTASK_JOIN_INTEREST | KTASK_NOTIFIED)
 
+/*
+ * A task without a join handle: the initial state with the handle
+ * dropped before anything else happened (what the fast detach leaves).
+ */
+#define KTASK_DETACHED_STATE						\
+	((KTASK_INITIAL_STATE - KTASK_REF_ONE) & ~KTASK_JOIN_INTEREST)
+
 static inline unsigned long ktask_refs(unsigned long state)
 {
 	return state >> KTASK_REF_SHIFT;
@@ -87,6 +94,7 @@ struct ktask_handle_drop {
 };
 
 void ktask_state_init(atomic_long_t *s);
+void ktask_state_init_detached(atomic_long_t *s);
 enum ktask_run_action ktask_state_to_running(atomic_long_t *s);
 bool ktask_state_to_running_help(atomic_long_t *s);
 enum ktask_idle_action ktask_state_to_idle(atomic_long_t *s);

@@ -28,6 +28,9 @@ mutants=(
 	"to_running_help ignores CANCELLED|s/^\t\t    (c \& KTASK_CANCELLED))\$/\t\t    0)/"
 	"to_running_help claims a task that is not idle|s/if (!ktask_state_idle(c) || !(c \& KTASK_NOTIFIED) ||/if (!(c \& KTASK_NOTIFIED) ||/"
 	"to_running_help does not take RUNNING|s/next = (c | KTASK_RUNNING) + KTASK_REF_ONE;/next = c + KTASK_REF_ONE;/"
+	"born detached keeps the handle's ref|s/atomic_long_set(s, KTASK_DETACHED_STATE);/atomic_long_set(s, KTASK_DETACHED_STATE + KTASK_REF_ONE);/"
+	"born detached without the owned list's ref|s/atomic_long_set(s, KTASK_DETACHED_STATE);/atomic_long_set(s, KTASK_DETACHED_STATE - KTASK_REF_ONE);/"
+	"born detached keeps JOIN_INTEREST|s/atomic_long_set(s, KTASK_DETACHED_STATE);/atomic_long_set(s, KTASK_DETACHED_STATE | KTASK_JOIN_INTEREST);/"
 )
 
 caught=0
@@ -49,7 +52,7 @@ for m in "${mutants[@]}"; do
 		echo "mutant survived: $name" >&2
 		exit 1
 	fi
-	echo "mutant caught: $name: $(grep -m1 -E '^# [0-9]+ workers' "$tmp/out" | sed 's/^# //')"
+	echo "mutant caught: $name: $(grep -m1 -E '^# (detached: )?[0-9]+ workers' "$tmp/out" | sed 's/^# //')"
 	caught=$((caught + 1))
 done
 echo "model-mutants: $caught of ${#mutants[@]} mutants caught"

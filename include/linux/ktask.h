@@ -255,6 +255,10 @@ struct ktask_handle *__ktask_spawn_with(struct ktask_rt *rt,
 struct ktask_handle *__ktask_spawn_poll(struct ktask_rt *rt,
 					const struct ktask_ops *ops, void *arg,
 					gfp_t gfp, struct module *owner);
+int __ktask_spawn_bulk(struct ktask_rt *rt, long (*fn)(void *arg),
+		       void *const *args, unsigned int nr,
+		       struct ktask_handle **handles, gfp_t gfp,
+		       struct module *owner);
 
 /**
  * ktask_spawn() - spawn a run-to-completion task
@@ -275,6 +279,41 @@ struct ktask_handle *__ktask_spawn_poll(struct ktask_rt *rt,
  */
 #define ktask_spawn(rt, fn, arg, gfp)					\
 	__ktask_spawn(rt, fn, arg, gfp, THIS_MODULE)
+
+/* The most tasks one ktask_spawn_bulk() spawns. */
+#define KTASK_SPAWN_BULK_MAX	64
+
+/**
+ * ktask_spawn_bulk() - spawn several run-to-completion tasks at once
+ * @rt: the runtime
+ * @fn: every task's function; its return value is that task's output
+ * @args: @nr arguments, the i-th for the i-th task; NULL: every task gets
+ *	NULL
+ * @nr: how many tasks, 1 to %KTASK_SPAWN_BULK_MAX
+ * @handles: an array of @nr join handles, filled in the order of @args
+ *	on success and left alone on failure; NULL: the tasks are spawned
+ *	detached, as ktask_detach() right after a spawn would leave them,
+ *	without its atomic
+ * @gfp: allocation flags for the task cells (GFP_ATOMIC from atomic
+ *	context)
+ *
+ * As @nr calls of ktask_spawn(), at a fraction of their cost, for callers
+ * that spawn many tasks at once (blk_start_plug() batches requests the
+ * same way): the cells are allocated first, the tasks are bound to the
+ * runtime under one lock and queued on one run queue with one atomic,
+ * and at most one worker is woken for them, which polls them in the
+ * order of @args (a helping join may take one out of turn).  The lock
+ * is held with preemption (from interrupts: interrupts) off while all of
+ * them are bound, which bounds @nr.
+ *
+ * Context: as ktask_spawn().
+ * Return: 0 with all @nr tasks spawned, or a negative errno with none:
+ * -EINVAL for bad arguments (@nr 0 or above %KTASK_SPAWN_BULK_MAX
+ * included), -ENOMEM, -ESHUTDOWN when @rt is closed or the owner module
+ * is going away, -EPERM from a context PREEMPT_RT refuses (see api.rst).
+ */
+#define ktask_spawn_bulk(rt, fn, args, nr, handles, gfp)		\
+	__ktask_spawn_bulk(rt, fn, args, nr, handles, gfp, THIS_MODULE)
 
 /**
  * ktask_spawn_poll() - spawn a pollable task

@@ -766,11 +766,14 @@ static void check_step(const struct world *w)
 		fail("a notification exists, NOTIFIED is clear");
 }
 
+/* The task of this run was spawned without a join handle. */
+static bool born_detached;
+
 static void check_end(const struct world *w)
 {
 	unsigned long s = (unsigned long)w->state;
 	bool complete = s & KTASK_COMPLETE;
-	bool handle_gone = false, joiner_sleeps = false;
+	bool handle_gone = born_detached, joiner_sleeps = false;
 	int i, refs_held = 0;
 
 	for (i = 0; i < nr_actors; i++) {
@@ -912,10 +915,11 @@ static bool is_handle(int kind)
 	       kind == A_JOIN_TIMEOUT || kind == A_HELP_JOIN;
 }
 
-static bool run_config(const int *kinds, int n, int workers)
+static bool run_config(const int *kinds, int n, int workers, bool detached)
 {
 	struct world w;
-	int i, refs = 3;
+	int i, refs = detached ? 2 : 3;
+	atomic_long_t start;
 
 	memset(&w, 0, sizeof(w));
 	nr_actors = 0;
@@ -938,9 +942,19 @@ static bool run_config(const int *kinds, int n, int workers)
 		if (kinds[i] == A_HELP_JOIN)
 			fn_task = true;
 	}
-	/* The initial notification is queued; the owned list holds one. */
-	w.state = (long)(KTASK_INITIAL_STATE +
-			 (unsigned long)(refs - 3) * KTASK_REF_ONE);
+	/*
+	 * The initial notification is queued; the owned list holds one, and
+	 * the join handle one unless the task was spawned detached
+	 * (ktask_spawn_bulk() without handles).
+	 */
+	born_detached = detached;
+	if (detached)
+		ktask_state_init_detached(&start);
+	else
+		ktask_state_init(&start);
+	w.state = (long)((unsigned long)atomic_long_read(&start) +
+			 (unsigned long)(refs - (detached ? 2 : 3)) *
+			 KTASK_REF_ONE);
 	w.queued = 1;
 	w.owned = 1;
 	w.stage = ST_RUNNING;
@@ -960,7 +974,8 @@ int main(void)
 		A_DETACH, A_JOIN, A_JOIN_DROP, A_JOIN_TIMEOUT, A_HELP_JOIN,
 	};
 	const int np = ARRAY_SIZE(pool);
-	int sets[128][3], sizes[128], nr = 0;
+	int sets[256][3], sizes[256], nr = 0, plain;
+	bool detached[256] = { false };
 	unsigned long total = 0;
 	int i, j, k, c;
 
@@ -983,6 +998,20 @@ int main(void)
 			}
 		}
 
+	/* And each set without a join handle, for a task born detached. */
+	plain = nr;
+	for (c = 0; c < plain; c++) {
+		bool handle = false;
+
+		for (i = 0; i < sizes[c]; i++)
+			handle |= is_handle(sets[c][i]);
+		if (handle)
+			continue;
+		memcpy(sets[nr], sets[c], sizeof(sets[c]));
+		sizes[nr] = sizes[c];
+		detached[nr++] = true;
+	}
+
 	ksft_print_header();
 	ksft_set_plan(nr);
 	for (c = 0; c < nr; c++) {
@@ -990,14 +1019,15 @@ int main(void)
 		int workers = sizes[c] == 2 ? 2 : 1;
 		bool ok;
 
-		snprintf(name, sizeof(name), "%d workers +", workers);
+		snprintf(name, sizeof(name), "%s%d workers +",
+			 detached[c] ? "detached: " : "", workers);
 		for (i = 0; i < sizes[c]; i++) {
 			strcat(name, " ");
 			strcat(name, kind_name[sets[c][i]]);
 		}
 		states = 0;
 		ends = 0;
-		ok = run_config(sets[c], sizes[c], workers);
+		ok = run_config(sets[c], sizes[c], workers, detached[c]);
 		total += states;
 		if (!ok) {
 			ksft_print_msg("%s: %s\n", name, failure);

@@ -1950,6 +1950,7 @@ struct spawn_race {
 	atomic_t spawned;
 	atomic_t refused;
 	atomic_t other_err;
+	atomic_t bulk_refused;	/* ktask_spawn_bulk()s that met it closed */
 	struct completion kthread_done;
 	struct probe probe;	/* shared by every spawned task */
 	struct ktask_handle *handles[512];
@@ -1986,12 +1987,27 @@ static enum hrtimer_restart spawn_tick(struct hrtimer *timer)
 	return HRTIMER_RESTART;
 }
 
+/* A batch of detached tasks: all bound before destroy, or none. */
+static void spawn_bulk_one(struct spawn_race *sr)
+{
+	int err = ktask_spawn_bulk(sr->rt, square, NULL, 4, NULL, GFP_KERNEL);
+
+	if (err == -ESHUTDOWN)
+		atomic_inc(&sr->bulk_refused);
+	else if (err && err != -ENOMEM)
+		atomic_inc(&sr->other_err);
+}
+
 static int spawn_racer(void *arg)
 {
 	struct spawn_race *sr = arg;
+	unsigned int n = 0;
 
 	while (!atomic_read(&sr->stop)) {
-		spawn_one(sr, true);
+		if (n++ % 2)
+			spawn_bulk_one(sr);
+		else
+			spawn_one(sr, true);
 		cond_resched();
 	}
 	complete(&sr->kthread_done);
@@ -2062,8 +2078,9 @@ static int race_destroy_vs_spawn_once(struct spawn_race *sr)
 
 static int race_destroy_vs_spawn(void)
 {
+	int i, ret = 0, spawned = 0, refused = 0, bulk_refused = 0;
+	long cells = ktask_num_cells();
 	struct spawn_race *sr;
-	int i, ret = 0, spawned = 0, refused = 0;
 
 	sr = kmalloc(sizeof(*sr), GFP_KERNEL);
 	if (!sr)
@@ -2072,12 +2089,20 @@ static int race_destroy_vs_spawn(void)
 		ret = race_destroy_vs_spawn_once(sr);
 		spawned += atomic_read(&sr->spawned);
 		refused += atomic_read(&sr->refused);
+		bulk_refused += atomic_read(&sr->bulk_refused);
 	}
 	kfree(sr);
-	pr_info("ktask_test: destroy vs spawn: %d spawned, %d refused\n",
-		spawned, refused);
+	pr_info("ktask_test: destroy vs spawn: %d spawned, %d refused, %d bulk spawns refused\n",
+		spawned, refused, bulk_refused);
 	KT_ASSERT_GT(refused, 0);
-	return ret;
+	if (ret)
+		return ret;
+	KT_ASSERT_GT(bulk_refused, 0);
+	/* Every detached task of the batches, run or cancelled, is freed. */
+	for (i = 0; i < 3000 && ktask_num_cells() != cells; i++)
+		usleep_range(1000, 2000);
+	KT_ASSERT_EQ(ktask_num_cells(), cells);
+	return 0;
 }
 
 /* A task woken from an hrtimer (hardirq) until it has been polled N times. */

@@ -246,6 +246,108 @@ static bool ft_count(int err, unsigned int *failed, unsigned int *ok)
 	return err == -ENOMEM;
 }
 
+#define NR_BULKS	300
+#define BULK_NR		8
+
+static atomic_t ft_bulk_left;
+
+static long ft_bulk_fn(void *arg)
+{
+	atomic_dec(&ft_bulk_left);
+	return (long)arg * 3;
+}
+
+/*
+ * Spawn NR_BULKS batches of BULK_NR tasks with ktask_spawn_bulk(), joined
+ * or detached, from task context or with interrupts off, on our runtime
+ * and on a foreign one: a batch fails whole, with -ENOMEM, its handles
+ * untouched and nothing left behind, though its first cells came from the
+ * per-CPU cache and a later one failed; every batch that succeeded runs.
+ */
+static int bulk_spawn_under_faults(void)
+{
+	int refs_before = module_refcount(THIS_MODULE);
+	long cells_before = ktask_num_cells();
+	struct ktask_handle *h[BULK_NR];
+	struct ktask_rt *rt[2] = { NULL, NULL };
+	unsigned int i, k, failed = 0, ok = 0;
+	void *args[BULK_NR];
+	int bad = 0;
+
+	for (k = 0; k < BULK_NR; k++)
+		args[k] = (void *)(long)k;
+	atomic_set(&ft_bulk_left, 0);
+	rt[0] = ktask_rt_create("fault-bulk-own", NULL);
+	rt[1] = __ktask_rt_create("fault-bulk-foreign", NULL, NULL);
+	if (IS_ERR(rt[0]) || IS_ERR(rt[1])) {
+		bad++;
+		goto out;
+	}
+	for (i = 0; i < NR_BULKS; i++) {
+		bool detached = i % 3 == 2;
+		unsigned long flags;
+		int err;
+
+		for (k = 0; k < BULK_NR; k++)
+			h[k] = ERR_PTR(-EBADF);
+		atomic_add(BULK_NR, &ft_bulk_left);
+		/* PREEMPT_RT refuses a spawn with interrupts off (api.rst). */
+		if (i % 4 == 1 && !IS_ENABLED(CONFIG_PREEMPT_RT)) {
+			local_irq_save(flags);
+			err = ktask_spawn_bulk(rt[i & 1], ft_bulk_fn, args,
+					       BULK_NR, detached ? NULL : h,
+					       GFP_ATOMIC);
+			local_irq_restore(flags);
+		} else {
+			err = ktask_spawn_bulk(rt[i & 1], ft_bulk_fn, args,
+					       BULK_NR, detached ? NULL : h,
+					       GFP_KERNEL);
+		}
+		if (!ft_count(err, &failed, &ok)) {
+			KT_FAIL("bulk %u returned %d, not -ENOMEM", i, err);
+			bad++;
+		}
+		if (err) {
+			atomic_sub(BULK_NR, &ft_bulk_left);
+			for (k = 0; k < BULK_NR; k++)
+				if (h[k] != ERR_PTR(-EBADF))
+					bad++;
+			continue;
+		}
+		for (k = 0; !detached && k < BULK_NR; k++) {
+			long out = 0;
+
+			if (ktask_join_timeout(h[k], &out, 30 * HZ) ||
+			    out != (long)k * 3) {
+				KT_FAIL("bulk %u task %u: output %ld", i, k, out);
+				bad++;
+			}
+		}
+	}
+	pr_info("ktask_test: fault: %u bulk spawns failed, %u succeeded\n",
+		failed, ok);
+	if (ft_wait_idle(rt[0]) || ft_wait_idle(rt[1])) {
+		KT_FAIL("bulk tasks alive at the end");
+		bad++;
+	}
+	if (atomic_read(&ft_bulk_left)) {
+		KT_FAIL("%d tasks of successful bulk spawns never ran",
+			atomic_read(&ft_bulk_left));
+		bad++;
+	}
+out:
+	if (!IS_ERR_OR_NULL(rt[1]))
+		ktask_rt_destroy(rt[1]);
+	if (!IS_ERR_OR_NULL(rt[0]))
+		ktask_rt_destroy(rt[0]);
+	KT_ASSERT_EQ(bad, 0);
+	KT_ASSERT_GT(failed, 0);
+	KT_ASSERT_GT(ok, 0);
+	KT_ASSERT_EQ(ft_wait_cells(cells_before), cells_before);
+	KT_ASSERT_EQ(module_refcount(THIS_MODULE), refs_before);
+	return 0;
+}
+
 /*
  * Under failslab for this thread only (test_fault.sh sets its task filter;
  * we mark ourselves), create runtimes, groups and tokens and spawn into the
@@ -371,6 +473,7 @@ static int runtimes_under_percpu_faults(void)
 
 static const struct kt_case fault_cases[] = {
 	KT_CASE(spawn_under_faults),
+	KT_CASE(bulk_spawn_under_faults),
 	KT_CASE(groups_and_tokens_under_faults),
 	KT_CASE(runtimes_under_percpu_faults),
 };

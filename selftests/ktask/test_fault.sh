@@ -111,6 +111,7 @@ else
 	fault_set "$fs" 33
 	rc=0
 	run_case spawn_under_faults || rc=1
+	run_case bulk_spawn_under_faults || rc=1
 	fault_off "$fs"
 	if [ "$rc" -eq 0 ]; then
 		ktap_pass fail_spawn
@@ -127,6 +128,7 @@ else
 	failslab_on 33
 	rc=0
 	run_case spawn_under_faults || rc=1
+	run_case bulk_spawn_under_faults || rc=1
 	failslab_off
 	if [ "$rc" -eq 0 ]; then
 		ktap_pass failslab_cell
