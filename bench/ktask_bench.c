@@ -104,7 +104,26 @@ MODULE_PARM_DESC(yields, "forced yields per run (default 50000)");
 
 static char *only;
 module_param(only, charp, 0644);
-MODULE_PARM_DESC(only, "run only this contender, e.g. to profile it (default: all)");
+MODULE_PARM_DESC(only, "run only these contenders, comma-separated, e.g. to profile one (default: all)");
+
+/* Whether the contender @name runs: named in @only, or @only is empty. */
+static bool bench_selected(const char *name)
+{
+	size_t len = strlen(name);
+	const char *p = only;
+
+	if (!p || !*p)
+		return true;
+	while (p) {
+		if (!strncmp(p, name, len) &&
+		    (p[len] == ',' || p[len] == '\0' || p[len] == '\n'))
+			return true;
+		p = strchr(p, ',');
+		if (p)
+			p++;
+	}
+	return false;
+}
 
 #define BENCH_MAX_BATCH		64U
 #define BENCH_MAX_PRODUCERS	64U
@@ -211,6 +230,8 @@ struct bench_contender {
 	void *(*submit)(u64 arg, gfp_t gfp);
 	/* Wait for the token's task; returns its output, or -errno. */
 	long (*wait)(void *token);
+	/* If set: start @nr at once (arg, arg + 1, ...); 0 or -errno. */
+	int (*submit_bulk)(u64 arg, unsigned int nr, void **tokens, gfp_t gfp);
 };
 
 static long bench_tiny(void *arg)
@@ -221,6 +242,20 @@ static long bench_tiny(void *arg)
 static void *bench_ktask_submit(u64 arg, gfp_t gfp)
 {
 	return ktask_spawn(bench_rt, bench_tiny, (void *)(unsigned long)arg, gfp);
+}
+
+static_assert(BENCH_MAX_BATCH <= KTASK_SPAWN_BULK_MAX);
+
+static int bench_ktask_submit_bulk(u64 arg, unsigned int nr, void **tokens,
+				   gfp_t gfp)
+{
+	void *args[BENCH_MAX_BATCH];
+	unsigned int i;
+
+	for (i = 0; i < nr; i++)
+		args[i] = (void *)(unsigned long)(arg + i);
+	return ktask_spawn_bulk(bench_rt, bench_tiny, args, nr,
+				(struct ktask_handle **)tokens, gfp);
 }
 
 static long bench_ktask_wait(void *token)
@@ -338,6 +373,9 @@ static const struct bench_contender bench_contenders[] = {
 	{ "wq_unbound", bench_wq_unbound_submit, bench_item_wait },
 	{ "kthread_worker", bench_kworker_submit, bench_item_wait },
 	{ "async", bench_async_submit, bench_async_wait },
+	/* ktask again, each batch spawned with one ktask_spawn_bulk() */
+	{ "ktask_bulk", bench_ktask_submit, bench_ktask_wait,
+	  bench_ktask_submit_bulk },
 };
 
 #define BENCH_NR_CONTENDERS	ARRAY_SIZE(bench_contenders)
@@ -469,11 +507,16 @@ static int bench_throughput_body(struct bench_producer *p)
 	for (n = 0; n < tasks; n += b) {
 		unsigned int k = min(b, tasks - n);
 
-		for (i = 0; i < k; i++) {
-			tokens[i] = c->submit(n + i, GFP_KERNEL);
-			if (IS_ERR(tokens[i])) {
-				err = PTR_ERR(tokens[i]);
-				break;
+		if (c->submit_bulk) {
+			err = c->submit_bulk(n, k, tokens, GFP_KERNEL);
+			i = err ? 0 : k;
+		} else {
+			for (i = 0; i < k; i++) {
+				tokens[i] = c->submit(n + i, GFP_KERNEL);
+				if (IS_ERR(tokens[i])) {
+					err = PTR_ERR(tokens[i]);
+					break;
+				}
 			}
 		}
 		k = i;
@@ -522,7 +565,13 @@ static int bench_spawn_all_body(struct bench_producer *p)
 	unsigned int n, i;
 	int err = 0;
 
-	for (n = 0; n < tasks; n++) {
+	for (n = 0; n < tasks && c->submit_bulk; n += i) {
+		i = min(BENCH_MAX_BATCH, tasks - n);
+		err = c->submit_bulk(n, i, &bench_all_tokens[n], GFP_KERNEL);
+		if (err)
+			break;
+	}
+	for (; n < tasks && !c->submit_bulk; n++) {
 		bench_all_tokens[n] = c->submit(n, GFP_KERNEL);
 		if (IS_ERR(bench_all_tokens[n])) {
 			err = PTR_ERR(bench_all_tokens[n]);
@@ -646,7 +695,14 @@ static int bench_detached_body(struct bench_producer *p)
 
 		preempt_disable();
 		start = bench_clock();
-		for (i = 0; i < k; i++) {
+		if (p->run->c->submit_bulk) {
+			/* A batch of detached tasks: no handles. */
+			err = ktask_spawn_bulk(bench_detached_rt,
+					       bench_detached_fn, NULL, k, NULL,
+					       GFP_ATOMIC);
+			started += err ? 0 : k;
+		}
+		for (i = 0; !p->run->c->submit_bulk && i < k; i++) {
 			err = bench_spawn_detached(idx, n + i);
 			if (err)
 				break;
@@ -1102,7 +1158,7 @@ static int bench_mem_probes(bool on)
 static int bench_memory(const struct bench_contender *c, u64 *allocs100,
 			u64 *bytes)
 {
-	bool is_ktask = c == &bench_contenders[0];
+	bool is_ktask = c->wait == bench_ktask_wait;
 	long allocs, nbytes, cell_bytes = 0;
 	void *tokens[16];
 	unsigned int n, i;
@@ -1114,11 +1170,17 @@ static int bench_memory(const struct bench_contender *c, u64 *allocs100,
 		unsigned int k;
 
 		WRITE_ONCE(bench_mem_thread, current);
-		for (k = 0; k < ARRAY_SIZE(tokens); k++) {
-			tokens[k] = c->submit(n + k, GFP_KERNEL);
-			if (IS_ERR(tokens[k])) {
-				err = PTR_ERR(tokens[k]);
-				break;
+		if (c->submit_bulk) {
+			err = c->submit_bulk(n, ARRAY_SIZE(tokens), tokens,
+					     GFP_KERNEL);
+			k = err ? 0 : ARRAY_SIZE(tokens);
+		} else {
+			for (k = 0; k < ARRAY_SIZE(tokens); k++) {
+				tokens[k] = c->submit(n + k, GFP_KERNEL);
+				if (IS_ERR(tokens[k])) {
+					err = PTR_ERR(tokens[k]);
+					break;
+				}
 			}
 		}
 		/* Joining frees; only the spawns are counted. */
@@ -1184,7 +1246,7 @@ static int bench_all(struct bench_out *o)
 			char figure[32];
 			u64 v, v2;
 
-			if (only && *only && !sysfs_streq(only, c->name))
+			if (!bench_selected(c->name))
 				continue;
 
 			for (j = 0; j < nr_producers && !err; j++) {

@@ -33,7 +33,7 @@ svg=$dir/throughput.svg
 readme=$KTASK_SRC/README.md
 # The columns' order; contenders without results are left out, unknown
 # ones are added at the end.
-known="ktask wq_percpu wq_unbound kthread_worker async tokio"
+known="ktask ktask_bulk wq_percpu wq_unbound kthread_worker async tokio"
 
 # --- medians ---------------------------------------------------------------
 header=$(grep -m1 '^ktask_bench version=' "$results" || true)
@@ -124,6 +124,8 @@ table() {
 	}
 	function better_high(f) { return unit[f] == "tasks/s" }
 	function ratio(f, c,   k, b) {
+		# ktask_bulk is ktask too (ktask_spawn_bulk()): not a baseline.
+		if (c == "ktask_bulk") return ""
 		if (!((f, c) in med) || !((f, "ktask") in med)) return ""
 		k = med[f, "ktask"]; b = med[f, c]
 		if (k == 0 || b == 0) return ""
