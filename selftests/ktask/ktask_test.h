@@ -46,6 +46,7 @@
 #include <linux/fs.h>
 #include <linux/init.h>
 #include <linux/kernel.h>
+#include <linux/kthread.h>
 #include <linux/module.h>
 #include <linux/mutex.h>
 #include <linux/seq_file.h>
@@ -87,6 +88,46 @@ static inline long kt_gate_fn(void *arg)
 	complete(&g->entered);
 	wait_for_completion_timeout(&g->release, 30 * HZ);
 	return 0;
+}
+
+/* What kt_run_on_cpu() runs, and its end. */
+struct kt_on_cpu {
+	void (*fn)(void *arg);
+	void *arg;
+	struct completion done;
+};
+
+static inline int kt_on_cpu_thread(void *data)
+{
+	struct kt_on_cpu *oc = data;
+
+	oc->fn(oc->arg);
+	complete(&oc->done);
+	while (!kthread_should_stop())
+		schedule_timeout_interruptible(1);
+	return 0;
+}
+
+/*
+ * kt_run_on_cpu() - run @fn(@arg) in a kernel thread bound to @cpu, and
+ * wait for it (30 s at most).  Return: 0, -ETIMEDOUT or the kthread's error.
+ */
+static inline int kt_run_on_cpu(int cpu, void (*fn)(void *arg), void *arg)
+{
+	struct kt_on_cpu oc = { .fn = fn, .arg = arg };
+	struct task_struct *t;
+	bool done;
+
+	init_completion(&oc.done);
+	t = kthread_create_on_cpu(kt_on_cpu_thread, &oc, cpu, "kt_on_cpu/%u");
+	if (IS_ERR(t))
+		return PTR_ERR(t);
+	get_task_struct(t);
+	wake_up_process(t);
+	done = wait_for_completion_timeout(&oc.done, 30 * HZ);
+	kthread_stop(t);
+	put_task_struct(t);
+	return done ? 0 : -ETIMEDOUT;
 }
 
 /* KT_ASSERT(cond) - fail the case unless @cond is true. */

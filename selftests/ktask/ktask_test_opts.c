@@ -83,42 +83,6 @@ static struct ktask_waker *placed_wait_parked(struct placed *p)
 	return xchg(&p->waker, NULL);
 }
 
-/* Run @fn(@arg) in a kernel thread bound to @cpu, and wait for it. */
-struct on_cpu {
-	void (*fn)(void *arg);
-	void *arg;
-	struct completion done;
-};
-
-static int on_cpu_thread(void *data)
-{
-	struct on_cpu *oc = data;
-
-	oc->fn(oc->arg);
-	complete(&oc->done);
-	while (!kthread_should_stop())
-		schedule_timeout_interruptible(1);
-	return 0;
-}
-
-static int run_on_cpu(int cpu, void (*fn)(void *arg), void *arg)
-{
-	struct on_cpu oc = { .fn = fn, .arg = arg };
-	struct task_struct *t;
-	bool done;
-
-	init_completion(&oc.done);
-	t = kthread_create_on_cpu(on_cpu_thread, &oc, cpu, "kt_opts/%u");
-	if (IS_ERR(t))
-		return PTR_ERR(t);
-	get_task_struct(t);
-	wake_up_process(t);
-	done = wait_for_completion_timeout(&oc.done, KT_WAIT);
-	kthread_stop(t);
-	put_task_struct(t);
-	return done ? 0 : -ETIMEDOUT;
-}
-
 static long cpu_fn(void *arg)
 {
 	return raw_smp_processor_id();
@@ -304,7 +268,7 @@ static int placed_task_polls_on_its_cpu(void)
 
 		placed_init(&p, true);
 		sa.p = &p;
-		if (run_on_cpu(other_cpu(cpu), spawn_there, &sa) ||
+		if (kt_run_on_cpu(other_cpu(cpu), spawn_there, &sa) ||
 		    IS_ERR_OR_NULL(sa.h)) {
 			KT_FAIL("spawn for CPU %d from CPU %d: %ld", cpu,
 				other_cpu(cpu), PTR_ERR(sa.h));
@@ -313,11 +277,11 @@ static int placed_task_polls_on_its_cpu(void)
 		}
 		/* Poll 4 parks: woken from another CPU. */
 		wa.w = placed_wait_parked(&p);
-		if (!wa.w || run_on_cpu(other_cpu(cpu), wake_there, &wa))
+		if (!wa.w || kt_run_on_cpu(other_cpu(cpu), wake_there, &wa))
 			bad++;
 		/* Poll 5 parks: woken from its own. */
 		wa.w = placed_wait_parked(&p);
-		if (!wa.w || run_on_cpu(cpu, wake_there, &wa))
+		if (!wa.w || kt_run_on_cpu(cpu, wake_there, &wa))
 			bad++;
 		if (join_bounded(sa.h, &out) || out != PT_POLLS) {
 			KT_FAIL("task on CPU %d: output %ld", cpu, out);
@@ -447,7 +411,7 @@ static int placed_task_polls_on_its_node(void)
 		}
 		wa.w = placed_wait_parked(&p);
 		if (!wa.w ||
-		    run_on_cpu(cpumask_last(cpu_online_mask), wake_there, &wa))
+		    kt_run_on_cpu(cpumask_last(cpu_online_mask), wake_there, &wa))
 			bad++;
 		if (join_bounded(h, &out) || out != PT_POLLS)
 			bad++;
@@ -642,13 +606,13 @@ static int rt_cpus_poll_there(void)
 		 */
 		placed_init(&p, false);
 		sa.p = &p;
-		if (run_on_cpu(k % 2 ? from : cpu, spawn_there, &sa) ||
+		if (kt_run_on_cpu(k % 2 ? from : cpu, spawn_there, &sa) ||
 		    IS_ERR_OR_NULL(sa.h)) {
 			bad++;
 			break;
 		}
 		wa.w = placed_wait_parked(&p);
-		if (!wa.w || run_on_cpu(from, wake_there, &wa))
+		if (!wa.w || kt_run_on_cpu(from, wake_there, &wa))
 			bad++;
 		if (join_bounded(sa.h, &out) || out != PT_POLLS)
 			bad++;
@@ -661,7 +625,7 @@ static int rt_cpus_poll_there(void)
 		}
 		/* A fn task, spawned here, joined by another CPU. */
 		ja.h = ktask_spawn(rt, cpu_fn, NULL, GFP_KERNEL);
-		if (IS_ERR(ja.h) || run_on_cpu(from, join_there, &ja) ||
+		if (IS_ERR(ja.h) || kt_run_on_cpu(from, join_there, &ja) ||
 		    ja.err || ja.out != cpu) {
 			KT_FAIL("runtime on CPU %d: fn task ran on %ld", cpu,
 				ja.out);
@@ -843,7 +807,7 @@ static int rt_cpus_no_helping_join(void)
 	}
 	for (i = 0; i < 2; i++) {
 		if (!rt ||
-		    run_on_cpu(i ? from : cpu, spawn_gate_there, &ga[i]) ||
+		    kt_run_on_cpu(i ? from : cpu, spawn_gate_there, &ga[i]) ||
 		    IS_ERR(ga[i].h) ||
 		    !wait_for_completion_timeout(&g[i].entered, KT_WAIT))
 			goto release;
