@@ -183,6 +183,44 @@ struct ktask_cell *ktask_cell_alloc(gfp_t gfp, bool ext, int node)
 	return cell;
 }
 
+/*
+ * @nr bare cells into @cells, all or none: what this CPU's cache holds,
+ * the rest with one kmem_cache_alloc_bulk() (one by one with interrupts
+ * off, which it would turn on).  Return: whether it got them.
+ */
+bool ktask_cell_alloc_bulk(gfp_t gfp, unsigned int nr, void **cells)
+{
+	unsigned int got = 0, i;
+
+	if (ktask_cell_cache_on && in_task()) {
+		struct ktask_cell_pcp *pcp = get_cpu_ptr(&ktask_cell_pcp);
+
+		got = min(nr, pcp->nr);
+		pcp->nr -= got;
+		memcpy(cells, &pcp->cells[pcp->nr], got * sizeof(*cells));
+		put_cpu_ptr(&ktask_cell_pcp);
+	}
+	if (got < nr && !irqs_disabled()) {
+		if (kmem_cache_alloc_bulk(ktask_cell_cache, gfp, nr - got,
+					  &cells[got]))
+			got = nr;
+	} else {
+		for (; got < nr; got++) {
+			cells[got] = kmem_cache_alloc(ktask_cell_cache, gfp);
+			if (!cells[got])
+				break;
+		}
+	}
+	if (got < nr) {
+		/* Never counted: straight back to the slab. */
+		for (i = 0; i < got; i++)
+			kmem_cache_free(ktask_cell_cache, cells[i]);
+		return false;
+	}
+	this_cpu_add(ktask_nr_cells, nr);
+	return true;
+}
+
 void ktask_cell_free(struct ktask_cell *cell)
 {
 	void *spill[KTASK_CELL_CACHE_BATCH];

@@ -274,6 +274,7 @@ static inline struct ktask_waker *ktask_cell_waker(struct ktask_cell *cell)
 /* cell.c */
 int ktask_cell_cache_init(void);
 void ktask_cell_cache_exit(void);
+bool ktask_cell_alloc_bulk(gfp_t gfp, unsigned int nr, void **cells);
 struct ktask_cell *ktask_cell_alloc(gfp_t gfp, bool ext, int node);
 void ktask_cell_free(struct ktask_cell *cell);
 

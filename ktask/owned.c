@@ -123,7 +123,10 @@ static void ktask_owned_unlock_local(struct ktask_owned_shard *shard,
 	}
 }
 
-/* Give @cell its id and put it on @shard, the caller's, whose lock is held. */
+/*
+ * Give @cell its id and put it on @shard, the caller's, whose lock is
+ * held; the caller counts it in @shard->alive.
+ */
 static void ktask_owned_add_locked(struct ktask_owned_shard *shard,
 				   unsigned int shift, unsigned int idx,
 				   struct ktask_cell *cell)
@@ -135,7 +138,6 @@ static void ktask_owned_add_locked(struct ktask_owned_shard *shard,
 	 */
 	cell->id = (this_cpu_inc_return(ktask_spawn_seq) << shift) | idx;
 	list_add_tail(&cell->owned_node, &shard->list);
-	WRITE_ONCE(shard->alive, shard->alive + 1);
 }
 
 /*
@@ -152,9 +154,11 @@ bool ktask_owned_bind(struct ktask_rt *rt, struct ktask_cell *cell)
 	shard = ktask_owned_lock_local(rt, &idx, &flags);
 	/* Ordered against destroy's store by the shard lock; see above. */
 	bound = !READ_ONCE(rt->closed);
-	if (bound)
+	if (bound) {
 		ktask_owned_add_locked(shard, ilog2(rt->shard_mask + 1), idx,
 				       cell);
+		WRITE_ONCE(shard->alive, shard->alive + 1);
+	}
 	ktask_owned_unlock_local(shard, idx, flags);
 	return bound;
 }
@@ -166,7 +170,7 @@ bool ktask_owned_bind(struct ktask_rt *rt, struct ktask_cell *cell)
  */
 bool ktask_owned_bind_chain(struct ktask_rt *rt, struct llist_node *first)
 {
-	unsigned int idx, shift = ilog2(rt->shard_mask + 1);
+	unsigned int idx, nr = 0, shift = ilog2(rt->shard_mask + 1);
 	struct ktask_owned_shard *shard;
 	struct ktask_cell *cell;
 	unsigned long flags = 0;
@@ -178,9 +182,13 @@ bool ktask_owned_bind_chain(struct ktask_rt *rt, struct llist_node *first)
 	 * its store of @closed, so it finds every cell bound here.
 	 */
 	bound = !READ_ONCE(rt->closed);
-	if (bound)
-		llist_for_each_entry(cell, first, queue_node)
+	if (bound) {
+		llist_for_each_entry(cell, first, queue_node) {
 			ktask_owned_add_locked(shard, shift, idx, cell);
+			nr++;
+		}
+		WRITE_ONCE(shard->alive, shard->alive + nr);
+	}
 	ktask_owned_unlock_local(shard, idx, flags);
 	return bound;
 }

@@ -397,8 +397,9 @@ shutdown:
  *
  * Context: Any context, with @gfp matching it; on PREEMPT_RT, one that may
  *	sleep on a spinlock_t (not hardirq: see api.rst).
- * Return: a join handle, or ERR_PTR(-EINVAL), ERR_PTR(-ENOMEM) or
- * ERR_PTR(-ESHUTDOWN) (runtime closed, or @owner going away).
+ * Return: a join handle, or ERR_PTR(-EINVAL), ERR_PTR(-ENOMEM),
+ * ERR_PTR(-ESHUTDOWN) (runtime closed, or @owner going away) or, on
+ * PREEMPT_RT from a context it refuses, ERR_PTR(-EPERM).
  */
 struct ktask_handle *__ktask_spawn(struct ktask_rt *rt, long (*fn)(void *arg),
 				   void *arg, gfp_t gfp, struct module *owner)
@@ -409,6 +410,9 @@ struct ktask_handle *__ktask_spawn(struct ktask_rt *rt, long (*fn)(void *arg),
 				owner, _RET_IP_);
 }
 EXPORT_SYMBOL_GPL(__ktask_spawn);
+
+/* Cells ktask_spawn_bulk() takes from the slab at a time (stack space). */
+#define KTASK_BULK_CHUNK	16
 
 /* Free the cells chained from @first that ktask_spawn_bulk() allocated. */
 static void ktask_cell_free_chain(struct llist_node *first)
@@ -441,8 +445,8 @@ int __ktask_spawn_bulk(struct ktask_rt *rt, long (*fn)(void *arg),
 		       struct module *owner)
 {
 	struct llist_node *first = NULL, **tail = &first;
+	unsigned int i, chunk;
 	struct ktask_cell *cell;
-	unsigned int i;
 	bool pin;
 	int err;
 
@@ -453,40 +457,56 @@ int __ktask_spawn_bulk(struct ktask_rt *rt, long (*fn)(void *arg),
 		return err;
 	if (ktask_should_fail_spawn())
 		return -ENOMEM;
+	pin = owner != rt->owner;
 	/* Every cell first, chained oldest first: all or none. */
-	for (i = 0; i < nr; i++) {
-		cell = ktask_cell_alloc(gfp, false, NUMA_NO_NODE);
-		if (!cell) {
+	for (i = 0; i < nr; i += chunk) {
+		void *cells[KTASK_BULK_CHUNK];
+		unsigned int k;
+
+		chunk = min_t(unsigned int, nr - i, ARRAY_SIZE(cells));
+		if (!ktask_cell_alloc_bulk(gfp, chunk, cells)) {
 			*tail = NULL;
 			ktask_cell_free_chain(first);
 			return -ENOMEM;
 		}
-		ktask_cell_setup(cell, rt, KTASK_KIND_FN, NULL, fn,
-				 args ? args[i] : NULL, owner, _RET_IP_);
-		/* No handle: one atomic less than ktask_detach() after. */
-		if (!handles)
-			ktask_state_init_detached(&cell->state);
-		*tail = &cell->queue_node;
-		tail = &cell->queue_node.next;
+		for (k = 0; k < chunk; k++) {
+			cell = cells[k];
+			ktask_cell_setup(cell, rt, KTASK_KIND_FN, NULL, fn,
+					 args ? args[i + k] : NULL, owner,
+					 _RET_IP_);
+			/* No handle: one atomic less than ktask_detach(). */
+			if (!handles)
+				ktask_state_init_detached(&cell->state);
+			cell->pin = pin ? KTASK_PIN_HELD : 0;
+			*tail = &cell->queue_node;
+			tail = &cell->queue_node.next;
+		}
 	}
 	*tail = NULL;
 
-	/* As ktask_spawn_cell(), for all of them. */
+	/*
+	 * As ktask_spawn_cell(), for all of them: each pins the module
+	 * before any is bound, since destroy may complete (and unpin) a
+	 * bound task before we are through the batch.
+	 */
 	rcu_read_lock();
-	pin = owner != rt->owner;
 	if (READ_ONCE(rt->closed) || (pin && !try_module_get(owner)))
 		goto shutdown;
+	for (i = 1; pin && i < nr; i++)
+		__module_get(owner);
 	if (!ktask_owned_bind_chain(rt, first)) {
-		if (pin)
+		for (i = 0; pin && i < nr; i++)
 			module_put(owner);
 		goto shutdown;
 	}
+	/*
+	 * Bound: destroy may cancel them from here on, and a hook or the
+	 * tracepoint may see that before the spawn (as for a single spawn,
+	 * over a longer window).  Not freed: each holds its notification's
+	 * reference until the drain pops it.
+	 */
 	i = 0;
 	llist_for_each_entry(cell, first, queue_node) {
-		/* One module reference per task: each puts its own. */
-		if (pin && i)
-			__module_get(owner);
-		cell->pin = pin ? KTASK_PIN_HELD : 0;
 		trace_ktask_spawn(cell);
 		if (unlikely(rt->hooks) && rt->hooks->spawn)
 			rt->hooks->spawn(rt->hooks->data, cell->id);

@@ -372,7 +372,8 @@ static void ktask_percpu_yield(struct ktask_rt *rt, struct ktask_cell *cell)
 
 /*
  * New tasks spawned together (ktask_spawn_bulk()): one push onto the
- * queue of the caller's drain, or of this CPU, never the LIFO slot.
+ * queue of the caller's drain, or of this CPU, never the LIFO slot or a
+ * queue of placed tasks.
  */
 static void ktask_percpu_schedule_chain(struct ktask_rt *rt,
 					struct llist_node *first,
@@ -382,7 +383,10 @@ static void ktask_percpu_schedule_chain(struct ktask_rt *rt,
 	struct ktask_rq *rq;
 
 	preempt_disable();
-	rq = ktask_worker_rq(rt) ?: this_cpu_ptr(rt->rqs);
+	rq = ktask_worker_rq(rt);
+	/* Not a placed queue: it would keep them all on its CPU. */
+	if (!rq || rq->placed)
+		rq = this_cpu_ptr(rt->rqs);
 	ktask_rq_push(rq, first, last, nr);
 	preempt_enable();
 }

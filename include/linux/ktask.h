@@ -300,11 +300,11 @@ int __ktask_spawn_bulk(struct ktask_rt *rt, long (*fn)(void *arg),
  * As @nr calls of ktask_spawn(), at a fraction of their cost, for callers
  * that spawn many tasks at once (blk_start_plug() batches requests the
  * same way): the cells are allocated first, the tasks are bound to the
- * runtime under one lock and queued on one run queue with one atomic,
- * and at most one worker is woken for them, which polls them in the
- * order of @args (a helping join may take one out of turn).  The lock
- * is held with preemption (from interrupts: interrupts) off while all of
- * them are bound, which bounds @nr.
+ * runtime under one lock and queued on one run queue with one push, and
+ * at most one worker is woken for them, which polls them in the order of
+ * @args (a helping join may take one out of turn).  The lock is held
+ * with preemption (from interrupts: interrupts; on PREEMPT_RT, migration)
+ * off while all of them are bound, which bounds @nr.
  *
  * Context: as ktask_spawn().
  * Return: 0 with all @nr tasks spawned, or a negative errno with none:

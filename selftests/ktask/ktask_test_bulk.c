@@ -9,6 +9,7 @@
 #include <linux/completion.h>
 #include <linux/delay.h>
 #include <linux/irqflags.h>
+#include <linux/kthread.h>
 #include <linux/ktask.h>
 #include <linux/module.h>
 #include <linux/slab.h>
@@ -65,17 +66,21 @@ static int name(void)							\
 }									\
 static int name##_rt(struct ktask_rt *rt)
 
-/* Join @nr handles; count the outputs that are not i * i. */
+/*
+ * Join @nr handles, all within KT_WAIT (a lost batch fails in 30 s, not
+ * 30 s a task); count the outputs that are not i * i.
+ */
 static int join_squares(struct ktask_handle **h, unsigned int nr)
 {
+	unsigned long end = jiffies + KT_WAIT;
 	unsigned int i;
 	int bad = 0;
 
 	for (i = 0; i < nr; i++) {
+		long left = max_t(long, (long)(end - jiffies), 1);
 		long out = -1;
 
-		if (ktask_join_timeout(h[i], &out, KT_WAIT) ||
-		    out != (long)i * i)
+		if (ktask_join_timeout(h[i], &out, left) || out != (long)i * i)
 			bad++;
 	}
 	return bad;
@@ -237,7 +242,10 @@ KT_BULK_CASE(bulk_spawn_bad_input)
 	return 0;
 }
 
-/* With interrupts off (GFP_ATOMIC), as from a driver's interrupt handler. */
+/*
+ * With interrupts off (GFP_ATOMIC): the task shard still, and cells taken
+ * one by one.  From a real interrupt: test_core.sh's race_destroy_vs_spawn.
+ */
 KT_BULK_CASE(bulk_spawn_atomic_context)
 {
 	struct ktask_handle *h[16];
@@ -336,6 +344,182 @@ static int bulk_spawn_pins_each_task(void)
 	return 0;
 }
 
+/*
+ * The runtime's spawn hook sees each task of a batch by its id, and with
+ * histograms each task's schedule latency is stamped: one per poll.
+ */
+struct bulk_hooks {
+	atomic_t spawns;
+	u64 ids[16];
+};
+
+static void bulk_hook_spawn(void *data, u64 id)
+{
+	struct bulk_hooks *bh = data;
+	int n = atomic_inc_return(&bh->spawns) - 1;
+
+	if (n < ARRAY_SIZE(bh->ids))
+		bh->ids[n] = id;
+}
+
+static int bulk_spawn_hooks_and_histograms(void)
+{
+	struct bulk_hooks bh = { .spawns = ATOMIC_INIT(0) };
+	const struct ktask_rt_hooks hooks = {
+		.spawn = bulk_hook_spawn,
+		.data = &bh,
+	};
+	struct ktask_rt_opts opts = {
+		.flags = KTASK_RT_HISTOGRAMS,
+		.hooks = &hooks,
+	};
+	struct ktask_rt *rt = ktask_rt_create("bulk-hooks", &opts);
+	struct ktask_rt_metrics *m = kzalloc(sizeof(*m), GFP_KERNEL);
+	struct ktask_handle *h[16];
+	void *args[16];
+	u64 sched = 0;
+	int i, err = -ENOMEM, bad = -1;
+
+	if (!IS_ERR(rt) && m) {
+		bulk_args(args, ARRAY_SIZE(args));
+		err = ktask_spawn_bulk(rt, square, args, ARRAY_SIZE(h), h,
+				       GFP_KERNEL);
+		bad = err ? -1 : join_squares(h, ARRAY_SIZE(h));
+		for (i = 0; !err && i < ARRAY_SIZE(h); i++)
+			if (bh.ids[i] != ktask_id(h[i]))
+				bad++;
+		wait_none_alive(rt);
+		if (ktask_rt_read_metrics(rt, m))
+			bad++;
+		for (i = 0; i < ARRAY_SIZE(m->schedule_ns); i++) {
+			sched += m->schedule_ns[i];
+			/* None waited a second: each was stamped when queued. */
+			if (i >= 30 && m->schedule_ns[i])
+				bad++;
+		}
+	}
+	if (!IS_ERR(rt))
+		ktask_rt_destroy(rt);
+	KT_ASSERT_NOT_ERR_OR_NULL(rt);
+	KT_ASSERT(m);
+	KT_ASSERT_EQ(err, 0);
+	KT_ASSERT_EQ(bad, 0);
+	KT_ASSERT_EQ(atomic_read(&bh.spawns), ARRAY_SIZE(h));
+	KT_ASSERT_EQ(m->spawned, ARRAY_SIZE(h));
+	KT_ASSERT(m->histograms);
+	KT_ASSERT_EQ(sched, m->polls);
+	KT_ASSERT_EQ(m->polls, ARRAY_SIZE(h));
+	kfree(m);
+	return 0;
+}
+
+/*
+ * Destroy overtakes a batch: on a foreign runtime, the spawn hook of the
+ * batch's first task (run after the whole batch is bound, before any of
+ * it is queued) holds the spawn until a thread's ktask_rt_destroy() has
+ * cancelled all four.  The spawn still succeeds, each handle joins with
+ * -ECANCELED, no task ran, and every pin the batch took is put.
+ */
+struct overtake {
+	struct ktask_rt *rt;
+	struct completion go;
+	atomic_t hooks, cancelled, ran;
+	bool timed_out, destroyed;
+};
+
+static void overtake_spawn_hook(void *data, u64 id)
+{
+	struct overtake *o = data;
+	int i;
+
+	if (atomic_inc_return(&o->hooks) != 1)
+		return;
+	complete(&o->go);
+	/* Under rcu_read_lock(): spin, boundedly, while destroy cancels. */
+	for (i = 0; i < 5000 && atomic_read(&o->cancelled) < 4; i++)
+		mdelay(1);
+	o->timed_out = atomic_read(&o->cancelled) < 4;
+}
+
+static void overtake_terminate_hook(void *data, u64 id, int result)
+{
+	struct overtake *o = data;
+
+	if (result == -ECANCELED)
+		atomic_inc(&o->cancelled);
+}
+
+static long overtake_fn(void *arg)
+{
+	atomic_inc(&((struct overtake *)arg)->ran);
+	return 0;
+}
+
+static int overtake_thread(void *arg)
+{
+	struct overtake *o = arg;
+
+	if (wait_for_completion_timeout(&o->go, KT_WAIT)) {
+		ktask_rt_destroy(o->rt);
+		o->destroyed = true;
+	}
+	while (!kthread_should_stop())
+		schedule_timeout_interruptible(1);
+	return 0;
+}
+
+static int bulk_spawn_overtaken_by_destroy(void)
+{
+	struct overtake o = {};
+	const struct ktask_rt_hooks hooks = {
+		.spawn = overtake_spawn_hook,
+		.terminate = overtake_terminate_hook,
+		.data = &o,
+	};
+	struct ktask_rt_opts opts = { .hooks = &hooks };
+	int before = module_refcount(THIS_MODULE);
+	struct ktask_handle *h[4];
+	void *args[4] = { &o, &o, &o, &o };
+	struct task_struct *t;
+	int i, err, joins = 0;
+
+	if (num_online_cpus() < 2)
+		KT_SKIP("needs a second CPU for the destroying thread");
+	init_completion(&o.go);
+	o.rt = __ktask_rt_create("bulk-overtaken", &opts, NULL);
+	KT_ASSERT_NOT_ERR_OR_NULL(o.rt);
+	/* The spawner stays on its CPU; the destroyer runs on another. */
+	migrate_disable();
+	t = kthread_create_on_cpu(overtake_thread, &o,
+				  cpumask_any_but(cpu_online_mask,
+						  raw_smp_processor_id()),
+				  "kt_overtake/%u");
+	if (IS_ERR(t)) {
+		migrate_enable();
+		ktask_rt_destroy(o.rt);
+		return PTR_ERR(t);
+	}
+	get_task_struct(t);
+	wake_up_process(t);
+	err = ktask_spawn_bulk(o.rt, overtake_fn, args, ARRAY_SIZE(h), h,
+			       GFP_KERNEL);
+	migrate_enable();
+	for (i = 0; !err && i < ARRAY_SIZE(h); i++)
+		if (ktask_join_timeout(h[i], NULL, KT_WAIT) == -ECANCELED)
+			joins++;
+	kthread_stop(t);
+	put_task_struct(t);
+	if (!o.destroyed)
+		ktask_rt_destroy(o.rt);
+	KT_ASSERT(o.destroyed);
+	KT_ASSERT_EQ(err, 0);
+	KT_ASSERT(!o.timed_out);
+	KT_ASSERT_EQ(joins, ARRAY_SIZE(h));
+	KT_ASSERT_EQ(atomic_read(&o.ran), 0);
+	KT_ASSERT_EQ(module_refcount(THIS_MODULE), before);
+	return 0;
+}
+
 static const struct kt_case bulk_cases[] = {
 	KT_CASE(bulk_spawn_join),
 	KT_CASE(bulk_spawn_runs_in_order),
@@ -344,6 +528,8 @@ static const struct kt_case bulk_cases[] = {
 	KT_CASE(bulk_spawn_atomic_context),
 	KT_CASE(bulk_spawn_from_a_task),
 	KT_CASE(bulk_spawn_pins_each_task),
+	KT_CASE(bulk_spawn_hooks_and_histograms),
+	KT_CASE(bulk_spawn_overtaken_by_destroy),
 };
 
 KT_TEST_MODULE(bulk, bulk_cases);

@@ -1511,36 +1511,22 @@ struct gate_spawner {
 	struct ktask_rt *rt;
 	struct kt_gate *g;
 	struct ktask_handle *h;
-	struct completion done;
 };
 
-static int gate_spawner_fn(void *arg)
+static void gate_spawn_there(void *arg)
 {
 	struct gate_spawner *gs = arg;
 
 	gs->h = ktask_spawn(gs->rt, gate_cpu_fn, gs->g, GFP_KERNEL);
-	complete(&gs->done);
-	while (!kthread_should_stop())
-		schedule_timeout_interruptible(1);
-	return 0;
 }
 
 static struct ktask_handle *spawn_gate_from_cpu0(struct ktask_rt *rt,
 						 struct kt_gate *g)
 {
 	struct gate_spawner gs = { .rt = rt, .g = g, .h = ERR_PTR(-EINVAL) };
-	struct task_struct *t;
+	int err = kt_run_on_cpu(0, gate_spawn_there, &gs);
 
-	init_completion(&gs.done);
-	t = kthread_create_on_cpu(gate_spawner_fn, &gs, 0, "kt_spawner/%u");
-	if (IS_ERR(t))
-		return ERR_CAST(t);
-	get_task_struct(t);
-	wake_up_process(t);
-	wait_for_completion_timeout(&gs.done, KT_WAIT);
-	kthread_stop(t);
-	put_task_struct(t);
-	return gs.h;
+	return err ? ERR_PTR(err) : gs.h;
 }
 
 static int offline_does_not_wait_for_task(void)
@@ -1951,6 +1937,7 @@ struct spawn_race {
 	atomic_t refused;
 	atomic_t other_err;
 	atomic_t bulk_refused;	/* ktask_spawn_bulk()s that met it closed */
+	atomic_t ticks;
 	struct completion kthread_done;
 	struct probe probe;	/* shared by every spawned task */
 	struct ktask_handle *handles[512];
@@ -1976,26 +1963,39 @@ static void spawn_one(struct spawn_race *sr, bool keep)
 		ktask_detach(h);
 }
 
+/*
+ * A batch of four tasks, kept (joined after destroy) while there is room,
+ * else detached: all bound before destroy, or none.
+ */
+static void spawn_bulk_one(struct spawn_race *sr, bool keep, gfp_t gfp)
+{
+	struct ktask_handle **h = NULL;
+	int err;
+
+	if (keep && sr->nr_handles + 4 <= ARRAY_SIZE(sr->handles))
+		h = &sr->handles[sr->nr_handles];
+	err = ktask_spawn_bulk(sr->rt, square, NULL, 4, h, gfp);
+	if (!err && h)
+		sr->nr_handles += 4;
+	if (err == -ESHUTDOWN)
+		atomic_inc(&sr->bulk_refused);
+	else if (err && err != -ENOMEM)
+		atomic_inc(&sr->other_err);
+}
+
 static enum hrtimer_restart spawn_tick(struct hrtimer *timer)
 {
 	struct spawn_race *sr = container_of(timer, struct spawn_race, timer);
 
 	if (atomic_read(&sr->stop))
 		return HRTIMER_NORESTART;
-	spawn_one(sr, false);
+	/* From interrupts too: the interrupt shard, cells from the slab. */
+	if (atomic_inc_return(&sr->ticks) % 2)
+		spawn_bulk_one(sr, false, GFP_ATOMIC);
+	else
+		spawn_one(sr, false);
 	hrtimer_forward_now(timer, ns_to_ktime(20 * NSEC_PER_USEC));
 	return HRTIMER_RESTART;
-}
-
-/* A batch of detached tasks: all bound before destroy, or none. */
-static void spawn_bulk_one(struct spawn_race *sr)
-{
-	int err = ktask_spawn_bulk(sr->rt, square, NULL, 4, NULL, GFP_KERNEL);
-
-	if (err == -ESHUTDOWN)
-		atomic_inc(&sr->bulk_refused);
-	else if (err && err != -ENOMEM)
-		atomic_inc(&sr->other_err);
 }
 
 static int spawn_racer(void *arg)
@@ -2005,7 +2005,7 @@ static int spawn_racer(void *arg)
 
 	while (!atomic_read(&sr->stop)) {
 		if (n++ % 2)
-			spawn_bulk_one(sr);
+			spawn_bulk_one(sr, true, GFP_KERNEL);
 		else
 			spawn_one(sr, true);
 		cond_resched();
@@ -2040,7 +2040,7 @@ static const struct ktask_ops sentinel_ops = {
 	.drop = sentinel_drop,
 };
 
-static int race_destroy_vs_spawn_once(struct spawn_race *sr)
+static int race_destroy_vs_spawn_once(struct spawn_race *sr, bool foreign)
 {
 	struct ktask_handle *sentinel;
 	struct task_struct *t;
@@ -2049,7 +2049,9 @@ static int race_destroy_vs_spawn_once(struct spawn_race *sr)
 	memset(sr, 0, sizeof(*sr));
 	probe_init(&sr->probe, 1);
 	init_completion(&sr->kthread_done);
-	sr->rt = test_rt();
+	/* A foreign runtime: every task, and every task of a batch, pins us. */
+	sr->rt = foreign ? __ktask_rt_create("race-foreign", NULL, NULL) :
+			   test_rt();
 	KT_ASSERT_NOT_ERR_OR_NULL(sr->rt);
 	sentinel = ktask_spawn_poll(sr->rt, &sentinel_ops, sr, GFP_KERNEL);
 	KT_ASSERT_NOT_ERR_OR_NULL(sentinel);
@@ -2067,7 +2069,7 @@ static int race_destroy_vs_spawn_once(struct spawn_race *sr)
 
 	KT_ASSERT_EQ(ktask_join(sentinel, NULL), -ECANCELED);
 	for (i = 0; i < sr->nr_handles; i++) {
-		ret = ktask_join(sr->handles[i], NULL);
+		ret = ktask_join_timeout(sr->handles[i], NULL, KT_WAIT);
 		KT_ASSERT(ret == 0 || ret == -ECANCELED);
 	}
 	KT_ASSERT_EQ(atomic_read(&sr->other_err), 0);
@@ -2079,6 +2081,7 @@ static int race_destroy_vs_spawn_once(struct spawn_race *sr)
 static int race_destroy_vs_spawn(void)
 {
 	int i, ret = 0, spawned = 0, refused = 0, bulk_refused = 0;
+	int refs = module_refcount(THIS_MODULE);
 	long cells = ktask_num_cells();
 	struct spawn_race *sr;
 
@@ -2086,7 +2089,7 @@ static int race_destroy_vs_spawn(void)
 	if (!sr)
 		return -ENOMEM;
 	for (i = 0; i < 200 && !ret; i++) {
-		ret = race_destroy_vs_spawn_once(sr);
+		ret = race_destroy_vs_spawn_once(sr, i % 2);
 		spawned += atomic_read(&sr->spawned);
 		refused += atomic_read(&sr->refused);
 		bulk_refused += atomic_read(&sr->bulk_refused);
@@ -2102,6 +2105,8 @@ static int race_destroy_vs_spawn(void)
 	for (i = 0; i < 3000 && ktask_num_cells() != cells; i++)
 		usleep_range(1000, 2000);
 	KT_ASSERT_EQ(ktask_num_cells(), cells);
+	/* Each pin a task took, or a refused batch undid, is gone. */
+	KT_ASSERT_EQ(module_refcount(THIS_MODULE), refs);
 	return 0;
 }
 
