@@ -67,10 +67,32 @@ void ktask_owned_destroy(struct ktask_rt *rt)
 	kvfree(rt->shards);
 }
 
-static struct ktask_owned_shard *ktask_shard(struct ktask_rt *rt,
-					     struct ktask_cell *cell)
+/*
+ * Lock the shard of task @id (of its index) from task context, which
+ * every caller but a spawn's bind is in: an interrupt shard with
+ * interrupts off.
+ */
+static struct ktask_owned_shard *ktask_shard_lock(struct ktask_rt *rt,
+						  u64 id, unsigned long *flags)
+	__acquires(&shard->lock)
 {
-	return &rt->shards[cell->id & rt->shard_mask];
+	struct ktask_owned_shard *shard = &rt->shards[id & rt->shard_mask];
+
+	if (id & KTASK_SHARD_IRQ)
+		spin_lock_irqsave(&shard->lock, *flags);
+	else
+		spin_lock(&shard->lock);
+	return shard;
+}
+
+static void ktask_shard_unlock(struct ktask_owned_shard *shard, u64 id,
+			       unsigned long flags)
+	__releases(&shard->lock)
+{
+	if (id & KTASK_SHARD_IRQ)
+		spin_unlock_irqrestore(&shard->lock, flags);
+	else
+		spin_unlock(&shard->lock);
 }
 
 /*
@@ -201,16 +223,13 @@ bool ktask_owned_bind_chain(struct ktask_rt *rt, struct llist_node *first)
  */
 bool ktask_owned_release(struct ktask_rt *rt, struct ktask_cell *cell)
 {
-	struct ktask_owned_shard *shard = ktask_shard(rt, cell);
-	unsigned long flags;
+	struct ktask_owned_shard *shard;
+	unsigned long flags = 0;
 	bool removed, wake;
 
 	rcu_read_lock();
 	/* Only from task context, where every completion runs. */
-	if ((cell->id & KTASK_SHARD_IRQ))
-		spin_lock_irqsave(&shard->lock, flags);
-	else
-		spin_lock(&shard->lock);
+	shard = ktask_shard_lock(rt, cell->id, &flags);
 	removed = !list_empty(&cell->owned_node);
 	if (removed)
 		list_del_init(&cell->owned_node);
@@ -221,10 +240,7 @@ bool ktask_owned_release(struct ktask_rt *rt, struct ktask_cell *cell)
 	 * @closed here.  The last to go brings its own shard to zero.
 	 */
 	wake = !shard->alive && READ_ONCE(rt->closed);
-	if ((cell->id & KTASK_SHARD_IRQ))
-		spin_unlock_irqrestore(&shard->lock, flags);
-	else
-		spin_unlock(&shard->lock);
+	ktask_shard_unlock(shard, cell->id, flags);
 	if (wake) {
 		/* The count before wait_var_event()'s waiter check. */
 		smp_mb();
@@ -259,15 +275,12 @@ long ktask_owned_alive(struct ktask_rt *rt)
  */
 void ktask_owned_name(struct ktask_rt *rt, u64 id, char *buf, size_t size)
 {
-	struct ktask_owned_shard *shard = &rt->shards[id & rt->shard_mask];
-	bool irq = id & KTASK_SHARD_IRQ;
+	struct ktask_owned_shard *shard;
 	struct ktask_cell *cell;
+	unsigned long flags = 0;
 
 	*buf = '\0';
-	if (irq)
-		spin_lock_irq(&shard->lock);
-	else
-		spin_lock(&shard->lock);
+	shard = ktask_shard_lock(rt, id, &flags);
 	list_for_each_entry(cell, &shard->list, owned_node) {
 		if (cell->id >= id) {
 			if (cell->id == id)
@@ -275,10 +288,7 @@ void ktask_owned_name(struct ktask_rt *rt, u64 id, char *buf, size_t size)
 			break;
 		}
 	}
-	if (irq)
-		spin_unlock_irq(&shard->lock);
-	else
-		spin_unlock(&shard->lock);
+	ktask_shard_unlock(shard, id, flags);
 }
 
 /* Close the list and shut down every task on it.  Process context. */
