@@ -14,6 +14,7 @@
 #include <linux/atomic.h>
 #include <linux/hrtimer.h>
 #include <linux/jiffies.h>
+#include <linux/poll.h>
 #include <linux/ktask.h>
 #include <linux/sched.h>
 #include <linux/wait.h>
@@ -133,7 +134,13 @@ static int ktask_wait_wake(struct wait_queue_entry *entry, unsigned int mode,
 {
 	struct ktask_wait *w = container_of(entry, struct ktask_wait, entry);
 
-	/* Called under the queue's lock, as autoremove_wake_function(). */
+	/*
+	 * Called under the queue's lock, as autoremove_wake_function().  A
+	 * keyed wake for none of our events leaves us queued, as pollwake()
+	 * does for poll().
+	 */
+	if (key && w->events && !(key_to_poll(key) & w->events))
+		return 0;
 	list_del_init_careful(&entry->entry);
 	ktask_wake_slot(&w->waker);
 	return 1;
@@ -152,6 +159,7 @@ void ktask_wait_init(struct ktask_wait *w)
 	INIT_LIST_HEAD(&w->entry.entry);
 	w->head = NULL;
 	w->waker = NULL;
+	w->events = 0;
 }
 EXPORT_SYMBOL_GPL(ktask_wait_init);
 
@@ -172,6 +180,25 @@ EXPORT_SYMBOL_GPL(ktask_wait_init);
 void ktask_wait_prepare(struct ktask_cx *cx, struct ktask_wait *w,
 			struct wait_queue_head *wq_head)
 {
+	ktask_wait_prepare_poll(cx, w, wq_head, 0);
+}
+EXPORT_SYMBOL_GPL(ktask_wait_prepare);
+
+/**
+ * ktask_wait_prepare_poll() - queue a task on a wait queue for some poll
+ *	events; see ktask_wait_event_poll()
+ * @cx: the poll context
+ * @w: the task's wait state
+ * @wq_head: the wait queue
+ * @events: the poll events a keyed wake must carry one of; 0 for any
+ *
+ * As ktask_wait_prepare(), with a filter on keyed wakes.
+ *
+ * Context: Inside a poll function.
+ */
+void ktask_wait_prepare_poll(struct ktask_cx *cx, struct ktask_wait *w,
+			     struct wait_queue_head *wq_head, __poll_t events)
+{
 	unsigned long flags;
 
 	ktask_park_waker(cx, &w->waker);
@@ -184,6 +211,8 @@ void ktask_wait_prepare(struct ktask_cx *cx, struct ktask_wait *w,
 		spin_unlock_irqrestore(&w->head->lock, flags);
 	}
 	spin_lock_irqsave(&wq_head->lock, flags);
+	/* Under the lock the wake function reads it under. */
+	w->events = events;
 	if (list_empty(&w->entry.entry))
 		__add_wait_queue_entry_tail(wq_head, &w->entry);
 	w->head = wq_head;
@@ -196,7 +225,7 @@ void ktask_wait_prepare(struct ktask_cx *cx, struct ktask_wait *w,
 	 */
 	smp_mb();
 }
-EXPORT_SYMBOL_GPL(ktask_wait_prepare);
+EXPORT_SYMBOL_GPL(ktask_wait_prepare_poll);
 
 /**
  * ktask_wait_cancel() - take a task off its wait queue, release its waker

@@ -80,6 +80,16 @@ MODULE_PARM_DESC(budget_off, "run connection tasks unconstrained by the coop bud
  */
 #define ECHO_UNCONSTRAINED_NS	(1000 * NSEC_PER_MSEC)
 
+/*
+ * The socket wakes its wait queue with a poll key: data in, space out,
+ * errors (state changes carry no key and always wake).  A connection
+ * waiting to read is not polled for the write space its peer's reads
+ * make, nor one waiting to write for data coming in.
+ */
+#define ECHO_READ_EVENTS	(EPOLLIN | EPOLLRDNORM | EPOLLRDHUP | \
+				 EPOLLHUP | EPOLLERR)
+#define ECHO_WRITE_EVENTS	(EPOLLOUT | EPOLLWRNORM | EPOLLHUP | EPOLLERR)
+
 struct echo_conn;
 
 struct echo_server {
@@ -174,8 +184,9 @@ static enum ktask_poll echo_conn_run(struct ktask_cx *cx, struct echo_conn *c,
 		if (c->len) {
 			n = echo_send(c);
 			if (n == -EAGAIN) {
-				if (ktask_wait_event(cx, &c->wait, wq,
-						     echo_writable(c->sock)) ==
+				if (ktask_wait_event_poll(cx, &c->wait, wq,
+							  ECHO_WRITE_EVENTS,
+							  echo_writable(c->sock)) ==
 				    KTASK_PENDING)
 					return KTASK_PENDING;
 				continue;
@@ -192,8 +203,9 @@ static enum ktask_poll echo_conn_run(struct ktask_cx *cx, struct echo_conn *c,
 		} else {
 			n = echo_recv(c);
 			if (n == -EAGAIN) {
-				if (ktask_wait_event(cx, &c->wait, wq,
-						     echo_readable(c->sock)) ==
+				if (ktask_wait_event_poll(cx, &c->wait, wq,
+							  ECHO_READ_EVENTS,
+							  echo_readable(c->sock)) ==
 				    KTASK_PENDING)
 					return KTASK_PENDING;
 				continue;

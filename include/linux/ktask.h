@@ -543,16 +543,22 @@ void ktask_timeout_cancel(struct ktask_timeout *t);
  * @entry: our entry on the wait queue; its wake function wakes the task
  * @head: the queue @entry is on, or NULL
  * @waker: the task to wake; taken by whoever wakes or cancels
+ * @events: the poll events (EPOLLIN, ...) a keyed wake must carry one of
+ *	to wake the task, 0 for any (see ktask_wait_event_poll()); set and
+ *	read under @head's lock
  */
 struct ktask_wait {
 	struct wait_queue_entry entry;
 	struct wait_queue_head *head;
 	struct ktask_waker *waker;
+	__poll_t events;
 };
 
 void ktask_wait_init(struct ktask_wait *w);
 void ktask_wait_prepare(struct ktask_cx *cx, struct ktask_wait *w,
 			struct wait_queue_head *wq_head);
+void ktask_wait_prepare_poll(struct ktask_cx *cx, struct ktask_wait *w,
+			     struct wait_queue_head *wq_head, __poll_t events);
 void ktask_wait_cancel(struct ktask_wait *w);
 
 /**
@@ -571,6 +577,29 @@ void ktask_wait_cancel(struct ktask_wait *w);
  * KTASK_PENDING.
  */
 #define ktask_wait_event(cx, w, wq_head, cond)				\
+	ktask_wait_event_poll(cx, w, wq_head, 0, cond)
+
+/**
+ * ktask_wait_event_poll() - wait in a task until @cond holds, woken only by
+ *	the poll events that can make it hold
+ * @cx: the poll context
+ * @w: the task's struct ktask_wait
+ * @wq_head: the wait queue that is woken when @cond may have changed
+ * @events: the poll events (EPOLLIN, EPOLLOUT, ...) that may make @cond
+ *	hold; 0 for any
+ * @cond: a C expression, evaluated without locks, as for wait_event()
+ *
+ * As ktask_wait_event(), for a queue woken with a poll key, as a socket's
+ * is (wake_up_poll()): a wake whose key has none of @events, a socket's
+ * write space while the task waits to read for instance, leaves the task
+ * parked instead of polling it for nothing.  A wake without a key
+ * (wake_up()) still wakes it.
+ *
+ * Context: Inside a poll function.
+ * Return: KTASK_READY once @cond holds (the task is off @wq_head), else
+ * KTASK_PENDING.
+ */
+#define ktask_wait_event_poll(cx, w, wq_head, events, cond)		\
 ({									\
 	struct ktask_cx *__kw_cx = (cx);				\
 	struct ktask_wait *__kw_w = (w);				\
@@ -587,7 +616,7 @@ void ktask_wait_cancel(struct ktask_wait *w);
 		}							\
 		if (__kw_queued)					\
 			break;						\
-		ktask_wait_prepare(__kw_cx, __kw_w, wq_head);		\
+		ktask_wait_prepare_poll(__kw_cx, __kw_w, wq_head, events); \
 		__kw_queued = true;					\
 	}								\
 	__kw_ret;							\

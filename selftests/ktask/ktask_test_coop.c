@@ -11,6 +11,7 @@
 #include <linux/hrtimer.h>
 #include <linux/ktask.h>
 #include <linux/kthread.h>
+#include <linux/poll.h>
 #include <linux/sched.h>
 #include <linux/slab.h>
 #include <linux/wait.h>
@@ -436,6 +437,7 @@ struct waiter {
 	atomic_t polls;
 	atomic_t drops;
 	struct completion parked;
+	__poll_t events;	/* for ktask_wait_event_poll(); 0: any */
 };
 
 static enum ktask_poll waiter_poll(struct ktask_cx *cx, void *arg, long *out)
@@ -444,7 +446,8 @@ static enum ktask_poll waiter_poll(struct ktask_cx *cx, void *arg, long *out)
 	enum ktask_poll ret;
 
 	atomic_inc(&wt->polls);
-	ret = ktask_wait_event(cx, &wt->w, &wt->wq, atomic_read(&wt->flag));
+	ret = ktask_wait_event_poll(cx, &wt->w, &wt->wq, wt->events,
+				    atomic_read(&wt->flag));
 	if (ret == KTASK_PENDING)
 		complete(&wt->parked);
 	*out = atomic_read(&wt->flag);
@@ -1162,6 +1165,56 @@ static int blocking_destroy_waits_for_output(void)
 	return 0;
 }
 
+/*
+ * Waiting for EPOLLIN: a wake keyed EPOLLOUT leaves the task parked on the
+ * queue, unpolled; a wake without a key polls it; one keyed EPOLLIN, with
+ * the condition true, completes it.
+ */
+static int wait_queue_poll_key_filters(void)
+{
+	struct ktask_rt *rt = coop_rt(0, 0);
+	int polls_filtered = -1, polls_plain = -1;
+	bool still_queued = false;
+	struct ktask_handle *h;
+	struct waiter wt;
+	long out = 0;
+	int ret = -EINVAL;
+
+	KT_ASSERT_NOT_ERR_OR_NULL(rt);
+	waiter_init(&wt);
+	wt.events = EPOLLIN;
+	h = ktask_spawn_poll(rt, &waiter_ops, &wt, GFP_KERNEL);
+	if (!IS_ERR(h)) {
+		if (wait_for_completion_timeout(&wt.parked, KT_WAIT)) {
+			wake_up_poll(&wt.wq, EPOLLOUT);
+			msleep(100);
+			polls_filtered = atomic_read(&wt.polls);
+			/* Test-only look: parked, nothing else wakes it. */
+			still_queued = waitqueue_active(&wt.wq);
+			wake_up(&wt.wq);
+			if (wait_for_completion_timeout(&wt.parked, KT_WAIT))
+				polls_plain = atomic_read(&wt.polls);
+			atomic_set(&wt.flag, 1);
+			wake_up_poll(&wt.wq, EPOLLIN | EPOLLRDNORM);
+		} else {
+			ktask_abort(h);
+		}
+		ret = ktask_join_timeout(h, &out, KT_WAIT);
+	}
+	waiter_destroy(&wt);
+	ktask_rt_destroy(rt);
+	KT_ASSERT_EQ(ret, 0);
+	KT_ASSERT_EQ(out, 1);
+	KT_ASSERT_EQ(polls_filtered, 1);
+	KT_ASSERT(still_queued);
+	KT_ASSERT_EQ(polls_plain, 2);
+	KT_ASSERT_EQ(atomic_read(&wt.polls), 3);
+	KT_ASSERT_EQ(atomic_read(&wt.drops), 1);
+	/* Test-only look at the queue: the task is gone, nothing races. */
+	KT_ASSERT(!waitqueue_active(&wt.wq));
+	return 0;
+}
+
 static const struct kt_case coop_cases[] = {
 	KT_CASE(budget_hog_cannot_starve),
 	KT_CASE(budget_default_and_option),
@@ -1170,6 +1223,7 @@ static const struct kt_case coop_cases[] = {
 	KT_CASE(yield_now_repolls),
 	KT_CASE(sleepers_wake_in_deadline_order),
 	KT_CASE(wait_queue_woken_from_hrtimer),
+	KT_CASE(wait_queue_poll_key_filters),
 	KT_CASE(wait_queue_abort_leaves_no_entry),
 	KT_CASE(wait_queue_move_while_woken),
 	KT_CASE(wait_for_completion_in_task),
