@@ -76,6 +76,39 @@ enum ktask_poll ktask_consume_budget(struct ktask_cx *cx)
 EXPORT_SYMBOL_GPL(ktask_consume_budget);
 
 /**
+ * ktask_consume_budget_n() - spend several units of budget at once
+ * @cx: the poll context
+ * @units: what the work just done is worth; 0 spends nothing
+ *
+ * For work whose cost varies (bytes copied, packets handled): as @units
+ * calls of ktask_consume_budget() in a row, in one.  A budget with fewer
+ * than @units left is used up, and the task is woken to yield.
+ *
+ * Context: Inside a poll function.
+ * Return: KTASK_READY if all @units were spent, KTASK_PENDING if the
+ * budget ran out first (the task has been woken: return KTASK_PENDING).
+ */
+enum ktask_poll ktask_consume_budget_n(struct ktask_cx *cx, unsigned int units)
+{
+	if (WARN_ONCE(!cx, "ktask: NULL poll context\n"))
+		return KTASK_READY;
+	if (cx->unconstrained || !units)
+		return KTASK_READY;
+	if (cx->unit_taken)
+		cx->budget++;	/* the previous operation made no progress */
+	cx->unit_taken = false;
+	if (units <= cx->budget) {
+		cx->budget -= units;
+		return KTASK_READY;
+	}
+	cx->budget = 0;
+	cx->forced_yield = true;
+	ktask_wake_by_ref(ktask_cell_waker(cx->cell));
+	return KTASK_PENDING;
+}
+EXPORT_SYMBOL_GPL(ktask_consume_budget_n);
+
+/**
  * ktask_coop_set_unconstrained() - opt a section of a poll out of the budget
  * @cx: the poll context
  * @unconstrained: true to stop enforcing the budget, false to resume

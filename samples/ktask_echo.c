@@ -163,10 +163,7 @@ static enum ktask_poll echo_charge(struct ktask_cx *cx, int n)
 {
 	unsigned int per = READ_ONCE(bytes_per_unit);
 
-	for (n = per ? n / per : 0; n > 0; n--)
-		if (ktask_consume_budget(cx) == KTASK_PENDING)
-			return KTASK_PENDING;
-	return KTASK_READY;
+	return ktask_consume_budget_n(cx, per ? n / per : 0);
 }
 
 /*

@@ -394,6 +394,7 @@ void ktask_waker_drop(struct ktask_waker *w);
 bool ktask_coop_proceed(struct ktask_cx *cx);
 void ktask_coop_made_progress(struct ktask_cx *cx);
 enum ktask_poll ktask_consume_budget(struct ktask_cx *cx);
+enum ktask_poll ktask_consume_budget_n(struct ktask_cx *cx, unsigned int units);
 bool ktask_has_budget_remaining(struct ktask_cx *cx);
 bool ktask_coop_set_unconstrained(struct ktask_cx *cx, bool unconstrained);
 

@@ -1166,6 +1166,78 @@ static int blocking_destroy_waits_for_output(void)
 }
 
 /*
+ * ktask_consume_budget_n() with a budget of 10: unconstrained, 1000 units
+ * cost nothing; 4 and 6 use it up, 0 costs nothing, 1 more yields; the
+ * next poll's 11 yield at once with the budget gone; the third poll's 10
+ * are there.
+ */
+struct charger {
+	int polls;
+	enum ktask_poll r[6];
+	bool left_after_11;
+};
+
+static enum ktask_poll charger_poll(struct ktask_cx *cx, void *arg, long *out)
+{
+	struct charger *c = arg;
+	bool was;
+
+	switch (c->polls++) {
+	case 0:
+		was = ktask_coop_set_unconstrained(cx, true);
+		c->r[0] = ktask_consume_budget_n(cx, 1000);
+		ktask_coop_set_unconstrained(cx, was);
+		c->r[1] = ktask_consume_budget_n(cx, 4);
+		c->r[2] = ktask_consume_budget_n(cx, 6);
+		c->r[3] = ktask_consume_budget_n(cx, 0);
+		c->r[4] = ktask_consume_budget_n(cx, 1);
+		return KTASK_PENDING;
+	case 1:
+		c->r[5] = ktask_consume_budget_n(cx, 11);
+		c->left_after_11 = ktask_has_budget_remaining(cx);
+		return KTASK_PENDING;
+	default:
+		*out = ktask_consume_budget_n(cx, 10);
+		return KTASK_READY;
+	}
+}
+
+static const struct ktask_ops charger_ops = {
+	.poll = charger_poll,
+};
+
+static int budget_charged_in_units(void)
+{
+	struct ktask_rt *rt = coop_rt(10, 0);
+	struct ktask_rt_metrics m = {};
+	struct charger c = {};
+	struct ktask_handle *h;
+	long out = -1;
+	int ret = -EINVAL;
+
+	KT_ASSERT_NOT_ERR_OR_NULL(rt);
+	h = ktask_spawn_poll(rt, &charger_ops, &c, GFP_KERNEL);
+	if (!IS_ERR(h))
+		ret = ktask_join_timeout(h, &out, KT_WAIT);
+	if (!ret)
+		ret = ktask_rt_read_metrics(rt, &m);
+	ktask_rt_destroy(rt);
+	KT_ASSERT_EQ(ret, 0);
+	KT_ASSERT_EQ(c.polls, 3);
+	KT_ASSERT_EQ(c.r[0], KTASK_READY);
+	KT_ASSERT_EQ(c.r[1], KTASK_READY);
+	KT_ASSERT_EQ(c.r[2], KTASK_READY);
+	KT_ASSERT_EQ(c.r[3], KTASK_READY);
+	KT_ASSERT_EQ(c.r[4], KTASK_PENDING);
+	KT_ASSERT_EQ(c.r[5], KTASK_PENDING);
+	KT_ASSERT(!c.left_after_11);
+	KT_ASSERT_EQ(out, KTASK_READY);
+	/* Both PENDINGs were forced yields: the task woke itself. */
+	KT_ASSERT_EQ(m.forced_yields, 2);
+	return 0;
+}
+
+/*
  * Waiting for EPOLLIN: a wake keyed EPOLLOUT leaves the task parked on the
  * queue, unpolled; a wake without a key polls it; one keyed EPOLLIN, with
  * the condition true, completes it.
@@ -1224,6 +1296,7 @@ static const struct kt_case coop_cases[] = {
 	KT_CASE(sleepers_wake_in_deadline_order),
 	KT_CASE(wait_queue_woken_from_hrtimer),
 	KT_CASE(wait_queue_poll_key_filters),
+	KT_CASE(budget_charged_in_units),
 	KT_CASE(wait_queue_abort_leaves_no_entry),
 	KT_CASE(wait_queue_move_while_woken),
 	KT_CASE(wait_for_completion_in_task),
