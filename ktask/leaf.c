@@ -190,7 +190,8 @@ EXPORT_SYMBOL_GPL(ktask_wait_prepare);
  * @cx: the poll context
  * @w: the task's wait state
  * @wq_head: the wait queue
- * @events: the poll events a keyed wake must carry one of; 0 for any
+ * @events: the poll events a keyed wake must carry one of (EPOLLERR and
+ *	EPOLLHUP are added, as poll() adds them); 0 for any
  *
  * As ktask_wait_prepare(), with a filter on keyed wakes.
  *
@@ -211,8 +212,12 @@ void ktask_wait_prepare_poll(struct ktask_cx *cx, struct ktask_wait *w,
 		spin_unlock_irqrestore(&w->head->lock, flags);
 	}
 	spin_lock_irqsave(&wq_head->lock, flags);
-	/* Under the lock the wake function reads it under. */
-	w->events = events;
+	/*
+	 * Under the lock the wake function reads it under.  Errors and
+	 * hang-ups always wake, as poll() adds them (wake_up_pollfree()'s
+	 * EPOLLHUP included: the queue is about to go).
+	 */
+	w->events = events ? events | EPOLLERR | EPOLLHUP : 0;
 	if (list_empty(&w->entry.entry))
 		__add_wait_queue_entry_tail(wq_head, &w->entry);
 	w->head = wq_head;

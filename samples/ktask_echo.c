@@ -86,9 +86,8 @@ MODULE_PARM_DESC(budget_off, "run connection tasks unconstrained by the coop bud
  * waiting to read is not polled for the write space its peer's reads
  * make, nor one waiting to write for data coming in.
  */
-#define ECHO_READ_EVENTS	(EPOLLIN | EPOLLRDNORM | EPOLLRDHUP | \
-				 EPOLLHUP | EPOLLERR)
-#define ECHO_WRITE_EVENTS	(EPOLLOUT | EPOLLWRNORM | EPOLLHUP | EPOLLERR)
+#define ECHO_READ_EVENTS	(EPOLLIN | EPOLLRDNORM | EPOLLRDHUP)
+#define ECHO_WRITE_EVENTS	(EPOLLOUT | EPOLLWRNORM)
 
 struct echo_conn;
 

@@ -545,8 +545,8 @@ void ktask_timeout_cancel(struct ktask_timeout *t);
  * @head: the queue @entry is on, or NULL
  * @waker: the task to wake; taken by whoever wakes or cancels
  * @events: the poll events (EPOLLIN, ...) a keyed wake must carry one of
- *	to wake the task, 0 for any (see ktask_wait_event_poll()); set and
- *	read under @head's lock
+ *	to wake the task, EPOLLERR and EPOLLHUP included, 0 for any (see
+ *	ktask_wait_event_poll()); set and read under @head's lock
  */
 struct ktask_wait {
 	struct wait_queue_entry entry;
@@ -587,7 +587,8 @@ void ktask_wait_cancel(struct ktask_wait *w);
  * @w: the task's struct ktask_wait
  * @wq_head: the wait queue that is woken when @cond may have changed
  * @events: the poll events (EPOLLIN, EPOLLOUT, ...) that may make @cond
- *	hold; 0 for any
+ *	hold; EPOLLERR and EPOLLHUP are added, as poll() adds them; 0 for
+ *	any
  * @cond: a C expression, evaluated without locks, as for wait_event()
  *
  * As ktask_wait_event(), for a queue woken with a poll key, as a socket's

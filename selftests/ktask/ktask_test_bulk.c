@@ -393,8 +393,12 @@ static int bulk_spawn_hooks_and_histograms(void)
 			bad++;
 		for (i = 0; i < ARRAY_SIZE(m->schedule_ns); i++) {
 			sched += m->schedule_ns[i];
-			/* None waited a second: each was stamped when queued. */
-			if (i >= 30 && m->schedule_ns[i])
+			/*
+			 * None in the last bucket, 2^31 ns (2 s) and more:
+			 * each was stamped when queued (a stamp of 0 reads
+			 * as anything up to 275 s).
+			 */
+			if (i == KTASK_HIST_BUCKETS - 1 && m->schedule_ns[i])
 				bad++;
 		}
 	}
@@ -504,6 +508,9 @@ static int bulk_spawn_overtaken_by_destroy(void)
 	err = ktask_spawn_bulk(o.rt, overtake_fn, args, ARRAY_SIZE(h), h,
 			       GFP_KERNEL);
 	migrate_enable();
+	/* A spawn that failed never called the hook: let the thread go. */
+	if (err)
+		complete(&o.go);
 	for (i = 0; !err && i < ARRAY_SIZE(h); i++)
 		if (ktask_join_timeout(h[i], NULL, KT_WAIT) == -ECANCELED)
 			joins++;

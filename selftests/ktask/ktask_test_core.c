@@ -1989,7 +1989,10 @@ static enum hrtimer_restart spawn_tick(struct hrtimer *timer)
 
 	if (atomic_read(&sr->stop))
 		return HRTIMER_NORESTART;
-	/* From interrupts too: the interrupt shard, cells from the slab. */
+	/*
+	 * From an interrupt too (the interrupt shard, cells one by one;
+	 * on PREEMPT_RT a softirq thread: the task shard, in bulk).
+	 */
 	if (atomic_inc_return(&sr->ticks) % 2)
 		spawn_bulk_one(sr, false, GFP_ATOMIC);
 	else
