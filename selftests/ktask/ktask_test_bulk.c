@@ -384,10 +384,13 @@ static int bulk_spawn_hooks_and_histograms(void)
 		bulk_args(args, ARRAY_SIZE(args));
 		err = ktask_spawn_bulk(rt, square, args, ARRAY_SIZE(h), h,
 				       GFP_KERNEL);
-		bad = err ? -1 : join_squares(h, ARRAY_SIZE(h));
+		bad = err ? -1 : 0;
+		/* Before the joins, which consume the handles. */
 		for (i = 0; !err && i < ARRAY_SIZE(h); i++)
 			if (bh.ids[i] != ktask_id(h[i]))
 				bad++;
+		if (!err)
+			bad += join_squares(h, ARRAY_SIZE(h));
 		wait_none_alive(rt);
 		if (ktask_rt_read_metrics(rt, m))
 			bad++;
