@@ -46,6 +46,7 @@
 #include <linux/fs.h>
 #include <linux/init.h>
 #include <linux/kernel.h>
+#include <linux/ktask.h>
 #include <linux/kthread.h>
 #include <linux/module.h>
 #include <linux/mutex.h>
@@ -89,6 +90,32 @@ static inline long kt_gate_fn(void *arg)
 	wait_for_completion_timeout(&g->release, 30 * HZ);
 	return 0;
 }
+
+/*
+ * KT_RT_CASE(name) { body } - a case that runs its body on a fresh
+ * runtime (default options), destroyed even when the case fails, and
+ * fails it if a task cell was left behind.
+ */
+#define KT_RT_CASE(name)						\
+static int name##_rt(struct ktask_rt *rt);				\
+static int name(void)							\
+{									\
+	struct ktask_rt *rt = ktask_rt_create("test", NULL);		\
+	long cells = ktask_num_cells();					\
+	int ret;							\
+									\
+	if (IS_ERR(rt))							\
+		return PTR_ERR(rt);					\
+	ret = name##_rt(rt);						\
+	ktask_rt_destroy(rt);						\
+	if (!ret && ktask_num_cells() != cells) {			\
+		pr_err("ktask_test: %s leaked %ld cells\n", #name,	\
+		       ktask_num_cells() - cells);			\
+		ret = -EINVAL;						\
+	}								\
+	return ret;							\
+}									\
+static int name##_rt(struct ktask_rt *rt)
 
 /* What kt_run_on_cpu() runs, and its end. */
 struct kt_on_cpu {

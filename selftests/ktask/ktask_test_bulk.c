@@ -44,28 +44,6 @@ static long wait_none_alive(struct ktask_rt *rt)
 	return ktask_rt_num_alive(rt);
 }
 
-/* Each case runs on a fresh runtime and must give back every cell. */
-#define KT_BULK_CASE(name)						\
-static int name##_rt(struct ktask_rt *rt);				\
-static int name(void)							\
-{									\
-	struct ktask_rt *rt = ktask_rt_create("bulk", NULL);		\
-	long cells = ktask_num_cells();					\
-	int ret;							\
-									\
-	if (IS_ERR(rt))							\
-		return PTR_ERR(rt);					\
-	ret = name##_rt(rt);						\
-	ktask_rt_destroy(rt);						\
-	if (!ret && ktask_num_cells() != cells) {			\
-		pr_err("ktask_test: %s leaked %ld cells\n", #name,	\
-		       ktask_num_cells() - cells);			\
-		ret = -EINVAL;						\
-	}								\
-	return ret;							\
-}									\
-static int name##_rt(struct ktask_rt *rt)
-
 /*
  * Join @nr handles, all within KT_WAIT (a lost batch fails in 30 s, not
  * 30 s a task); count the outputs that are not i * i.
@@ -87,7 +65,7 @@ static int join_squares(struct ktask_handle **h, unsigned int nr)
 }
 
 /* Every task runs with its own argument; handles and ids in @args' order. */
-KT_BULK_CASE(bulk_spawn_join)
+KT_RT_CASE(bulk_spawn_join)
 {
 	struct ktask_handle *h[KTASK_SPAWN_BULK_MAX];
 	void *args[KTASK_SPAWN_BULK_MAX];
@@ -136,7 +114,7 @@ static long record_order(void *arg)
 	return 0;
 }
 
-KT_BULK_CASE(bulk_spawn_runs_in_order)
+KT_RT_CASE(bulk_spawn_runs_in_order)
 {
 	struct ktask_handle *h[KTASK_SPAWN_BULK_MAX];
 	void *args[KTASK_SPAWN_BULK_MAX];
@@ -191,7 +169,7 @@ static long count_down(void *arg)
 	return 0;
 }
 
-KT_BULK_CASE(bulk_spawn_detached)
+KT_RT_CASE(bulk_spawn_detached)
 {
 	void *args[KTASK_SPAWN_BULK_MAX];
 	long cells = ktask_num_cells();
@@ -216,7 +194,7 @@ KT_BULK_CASE(bulk_spawn_detached)
 }
 
 /* Bad input spawns nothing and leaves @handles alone. */
-KT_BULK_CASE(bulk_spawn_bad_input)
+KT_RT_CASE(bulk_spawn_bad_input)
 {
 	struct ktask_handle *h[KTASK_SPAWN_BULK_MAX + 1];
 	long cells = ktask_num_cells();
@@ -246,7 +224,7 @@ KT_BULK_CASE(bulk_spawn_bad_input)
  * With interrupts off (GFP_ATOMIC): the task shard still, and cells taken
  * one by one.  From a real interrupt: test_core.sh's race_destroy_vs_spawn.
  */
-KT_BULK_CASE(bulk_spawn_atomic_context)
+KT_RT_CASE(bulk_spawn_atomic_context)
 {
 	struct ktask_handle *h[16];
 	void *args[16];
@@ -273,7 +251,7 @@ static long spawn_children(void *arg)
 				ARRAY_SIZE(args), NULL, GFP_KERNEL);
 }
 
-KT_BULK_CASE(bulk_spawn_from_a_task)
+KT_RT_CASE(bulk_spawn_from_a_task)
 {
 	struct ktask_handle *h;
 	struct detached d;

