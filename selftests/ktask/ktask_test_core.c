@@ -18,6 +18,8 @@
 #include <linux/cpumask.h>
 #include <linux/delay.h>
 #include <linux/hrtimer.h>
+#include <linux/interrupt.h>
+#include <linux/irq.h>
 #include <linux/kthread.h>
 #include <linux/ktask.h>
 #include <linux/random.h>
@@ -2249,6 +2251,107 @@ KT_RT_CASE(wake_from_timer_irq)
 	return 0;
 }
 
+/*
+ * A driver's threaded interrupt handler: a software interrupt (a
+ * descriptor of our own on the dummy chip, raised with
+ * generic_handle_irq() from a hardirq-context hrtimer) whose primary
+ * handler wakes its thread, and whose thread function, in the irq thread,
+ * wakes a parked task and spawns another.  On PREEMPT_RT too: the thread
+ * is where RT runs interrupt work, and where spawns are allowed.
+ */
+struct threaded_irq {
+	struct hrtimer timer;
+	struct ktask_rt *rt;
+	struct probe probe;
+	struct ktask_handle *spawned;
+	struct completion ran;
+	unsigned int irq;
+	bool woke;
+	bool in_thread;
+};
+
+static irqreturn_t threaded_irq_primary(int irq, void *data)
+{
+	return IRQ_WAKE_THREAD;
+}
+
+static irqreturn_t threaded_irq_thread(int irq, void *data)
+{
+	struct threaded_irq *ti = data;
+
+	ti->in_thread = in_task() && (current->flags & PF_KTHREAD);
+	ti->woke = probe_wake(&ti->probe);
+	ti->spawned = ktask_spawn(ti->rt, square, (void *)6L, GFP_KERNEL);
+	complete(&ti->ran);
+	return IRQ_HANDLED;
+}
+
+static enum hrtimer_restart threaded_irq_raise(struct hrtimer *timer)
+{
+	struct threaded_irq *ti = container_of(timer, struct threaded_irq,
+					       timer);
+
+	generic_handle_irq(ti->irq);
+	return HRTIMER_NORESTART;
+}
+
+KT_RT_CASE(wake_and_spawn_from_threaded_irq)
+{
+	struct threaded_irq *ti = kzalloc(sizeof(*ti), GFP_KERNEL);
+	struct ktask_handle *h = ERR_PTR(-EINVAL);
+	long out = -1;
+	int irq, err, joined = -EINVAL, ran = 0;
+
+	if (!ti)
+		return -ENOMEM;
+	ti->rt = rt;
+	init_completion(&ti->ran);
+	probe_init(&ti->probe, 2);
+	irq = irq_alloc_desc(NUMA_NO_NODE);
+	if (irq < 0) {
+		kfree(ti);
+		return irq;
+	}
+	ti->irq = irq;
+	irq_set_chip_and_handler(irq, &dummy_irq_chip, handle_simple_irq);
+	irq_clear_status_flags(irq, IRQ_NOREQUEST | IRQ_NOPROBE);
+	err = request_threaded_irq(irq, threaded_irq_primary,
+				   threaded_irq_thread, 0, "kt_threaded", ti);
+	if (!err) {
+		h = ktask_spawn_poll(rt, &probe_ops, &ti->probe, GFP_KERNEL);
+		if (!IS_ERR(h) && probe_wait_polled(&ti->probe)) {
+			/* _HARD: raised from hardirq on PREEMPT_RT too. */
+			hrtimer_init(&ti->timer, CLOCK_MONOTONIC,
+				     HRTIMER_MODE_REL_HARD);
+			ti->timer.function = threaded_irq_raise;
+			hrtimer_start(&ti->timer, ns_to_ktime(NSEC_PER_MSEC),
+				      HRTIMER_MODE_REL_HARD);
+			ran = wait_for_completion_timeout(&ti->ran, KT_WAIT);
+			hrtimer_cancel(&ti->timer);
+		}
+		free_irq(irq, ti);
+	}
+	irq_free_desc(irq);
+	if (!IS_ERR(h)) {
+		joined = ktask_join_timeout(h, NULL, KT_WAIT);
+		if (joined == -ETIMEDOUT) {
+			ktask_abort(h);
+			ktask_join(h, NULL);
+		}
+	}
+	if (!IS_ERR_OR_NULL(ti->spawned) &&
+	    ktask_join_timeout(ti->spawned, &out, KT_WAIT))
+		out = -1;
+	err = err ?: IS_ERR(h) ? PTR_ERR(h) : 0;
+	ran = ran && ti->in_thread && ti->woke;
+	kfree(ti);
+	KT_ASSERT_EQ(err, 0);
+	KT_ASSERT(ran);
+	KT_ASSERT_EQ(joined, 0);
+	KT_ASSERT_EQ(out, 36);
+	return 0;
+}
+
 /* Task i poll-joins task i + 1; the last is woken from a timer. */
 #define CHAIN_LEN	64
 
@@ -2441,6 +2544,7 @@ static const struct kt_case core_cases[] = {
 	KT_CASE(race_detach_vs_complete),
 	KT_CASE(race_destroy_vs_spawn),
 	KT_CASE(wake_from_timer_irq),
+	KT_CASE(wake_and_spawn_from_threaded_irq),
 	KT_CASE(lifo_slot_does_not_starve_the_queue),
 	KT_CASE(join_poll_chain),
 	KT_CASE(many_tasks),
