@@ -106,11 +106,15 @@ static char *only;
 module_param(only, charp, 0644);
 MODULE_PARM_DESC(only, "run only these contenders, comma-separated, e.g. to profile one (default: all)");
 
-/* Whether the contender @name runs: named in @only, or @only is empty. */
-static bool bench_selected(const char *name)
+static char *figures;
+module_param(figures, charp, 0644);
+MODULE_PARM_DESC(figures, "run only these benchmarks, comma-separated: throughput, spawn_all, spawn_detached, wake, forced_yield, memory (default: all)");
+
+/* Whether @name is in the comma-separated @list, or @list is empty. */
+static bool bench_listed(const char *list, const char *name)
 {
 	size_t len = strlen(name);
-	const char *p = only;
+	const char *p = list;
 
 	if (!p || !*p)
 		return true;
@@ -123,6 +127,18 @@ static bool bench_selected(const char *name)
 			p++;
 	}
 	return false;
+}
+
+/* Whether the contender @name runs. */
+static bool bench_selected(const char *name)
+{
+	return bench_listed(only, name);
+}
+
+/* Whether the benchmark @name runs. */
+static bool bench_figure(const char *name)
+{
+	return bench_listed(figures, name);
 }
 
 #define BENCH_MAX_BATCH		64U
@@ -1249,7 +1265,8 @@ static int bench_all(struct bench_out *o)
 			if (!bench_selected(c->name))
 				continue;
 
-			for (j = 0; j < nr_producers && !err; j++) {
+			for (j = 0; j < nr_producers && !err &&
+			     bench_figure("throughput"); j++) {
 				err = bench_throughput(run, c, producers[j], &v, &v2);
 				if (err)
 					break;
@@ -1264,17 +1281,23 @@ static int bench_all(struct bench_out *o)
 			if (err)
 				break;
 
-			err = bench_spawn_all(run, c, &v);
-			if (err)
-				break;
-			bench_result(o, r, "spawn_all", c->name, v, "tasks/s");
+			if (bench_figure("spawn_all")) {
+				err = bench_spawn_all(run, c, &v);
+				if (err)
+					break;
+				bench_result(o, r, "spawn_all", c->name, v,
+					     "tasks/s");
+			}
 
-			err = bench_detached_cost(run, c, &v);
-			if (err)
-				break;
-			bench_result(o, r, "spawn_detached", c->name, v, "ns");
+			if (bench_figure("spawn_detached")) {
+				err = bench_detached_cost(run, c, &v);
+				if (err)
+					break;
+				bench_result(o, r, "spawn_detached", c->name, v,
+					     "ns");
+			}
 
-			if (bench_pingpongs[idx]) {
+			if (bench_pingpongs[idx] && bench_figure("wake")) {
 				err = bench_wake_latency(idx, samples_buf, &v, &v2);
 				if (err)
 					break;
@@ -1288,18 +1311,22 @@ static int bench_all(struct bench_out *o)
 				bench_result(o, r, "wake_busy_p99", c->name, v2, "ns");
 			}
 
-			if (bench_has_yield(idx)) {
+			if (bench_has_yield(idx) && bench_figure("forced_yield")) {
 				err = bench_forced_yield(idx, &v);
 				if (err)
 					break;
 				bench_result(o, r, "forced_yield", c->name, v, "ns");
 			}
 
-			err = bench_memory(c, &v, &v2);
-			if (err)
-				break;
-			bench_result(o, r, "allocs_per_task_x100", c->name, v, "allocs/100");
-			bench_result(o, r, "bytes_per_task", c->name, v2, "B");
+			if (bench_figure("memory")) {
+				err = bench_memory(c, &v, &v2);
+				if (err)
+					break;
+				bench_result(o, r, "allocs_per_task_x100",
+					     c->name, v, "allocs/100");
+				bench_result(o, r, "bytes_per_task", c->name,
+					     v2, "B");
+			}
 			cond_resched();
 		}
 		if (err)

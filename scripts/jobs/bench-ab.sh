@@ -22,6 +22,10 @@ job_stage() {
 	cp "$KTASK_MODDIR/ktask/ktask.ko" "$root/ktask/ab/new.ko"
 	cp "$KTASK_MODDIR/bench/ktask_bench.ko" "$root/ktask/ab/new_bench.ko"
 	echo "${KTASK_AB_ROUNDS:-6}" >"$root/ktask/ab/rounds"
+	# One contender of the two builds (ktask, or ktask_bulk), and more
+	# parameters of the benchmark module (e.g. figures=spawn_detached).
+	echo "${KTASK_AB_ONLY:-ktask}" >"$root/ktask/ab/only"
+	echo "${KTASK_AB_ARGS:-}" >"$root/ktask/ab/args"
 }
 
 job_report() {
