@@ -8,6 +8,7 @@
 #include <linux/moduleparam.h>
 #include <linux/percpu.h>
 #include <linux/slab.h>
+#include <linux/spinlock.h>
 #include <linux/workqueue.h>
 
 #include "cell.h"
@@ -47,6 +48,68 @@ struct ktask_cell_pcp {
 
 static DEFINE_PER_CPU(struct ktask_cell_pcp, ktask_cell_pcp);
 static enum cpuhp_state ktask_cell_cpuhp_state;
+
+/*
+ * Tasks are often spawned on one CPU and completed on another (a producer
+ * and the worker of the other CPU): one cache runs empty while the other
+ * fills.  A full cache's spill goes to this depot, a few magazines of
+ * KTASK_CELL_CACHE_BATCH cells, and an empty cache refills from it before
+ * it asks the slab, as Bonwick's magazine layer passes full magazines
+ * between CPUs: the cells go round without a slab free, a slab
+ * allocation and init_on_alloc's memset each.  At most
+ * KTASK_CELL_DEPOT_MAGS * KTASK_CELL_CACHE_BATCH cells wait here; the rest
+ * goes back to the slab.  Process context only, as the per-CPU caches.
+ */
+#define KTASK_CELL_DEPOT_MAGS	8
+
+/**
+ * struct ktask_cell_depot - full magazines of free cells, for every CPU
+ * @lock: protects the fields below; taken from process context only
+ * @nr: L: full magazines in @mags
+ * @mags: L: KTASK_CELL_CACHE_BATCH free cells each, the first @nr full
+ */
+struct ktask_cell_depot {
+	spinlock_t lock;	/* the depot's; see the kernel-doc above */
+	unsigned int nr;
+	void *mags[KTASK_CELL_DEPOT_MAGS][KTASK_CELL_CACHE_BATCH];
+};
+
+static struct ktask_cell_depot ktask_cell_depot = {
+	.lock = __SPIN_LOCK_UNLOCKED(ktask_cell_depot.lock),
+};
+
+/* Put the KTASK_CELL_CACHE_BATCH cells of @cells in the depot, if it has room. */
+static bool ktask_cell_depot_put(void **cells)
+{
+	struct ktask_cell_depot *d = &ktask_cell_depot;
+	bool done = false;
+
+	spin_lock(&d->lock);
+	if (d->nr < KTASK_CELL_DEPOT_MAGS) {
+		memcpy(d->mags[d->nr++], cells, sizeof(d->mags[0]));
+		done = true;
+	}
+	spin_unlock(&d->lock);
+	return done;
+}
+
+/* Take KTASK_CELL_CACHE_BATCH cells from the depot into @cells, if it has them. */
+static bool ktask_cell_depot_get(void **cells)
+{
+	struct ktask_cell_depot *d = &ktask_cell_depot;
+	bool done = false;
+
+	/* A racy peek: an empty depot costs no lock.  Rechecked under it. */
+	if (!data_race(d->nr))
+		return false;
+	spin_lock(&d->lock);
+	if (d->nr) {
+		memcpy(cells, d->mags[--d->nr], sizeof(d->mags[0]));
+		done = true;
+	}
+	spin_unlock(&d->lock);
+	return done;
+}
 
 /*
  * On PREEMPT_RT the slab's locks sleep: a cell whose last reference goes
@@ -119,19 +182,28 @@ void ktask_cell_cache_exit(void)
 	/* No task is left: every cell is in a cache or back in the slab. */
 	for_each_possible_cpu(cpu)
 		ktask_cell_cpu_dead(cpu);
+	while (ktask_cell_depot.nr)
+		kmem_cache_free_bulk(ktask_cell_cache, KTASK_CELL_CACHE_BATCH,
+				     ktask_cell_depot.mags[--ktask_cell_depot.nr]);
 	kmem_cache_destroy(ktask_cell_ext_cache);
 	kmem_cache_destroy(ktask_cell_cache);
 }
 
-/* Refill this CPU's empty cache and take a cell from it, or NULL. */
+/*
+ * Refill this CPU's empty cache, from the depot or else the slab, and take
+ * a cell from it, or NULL.
+ */
 static struct ktask_cell *ktask_cell_refill(gfp_t gfp)
 {
 	void *cells[KTASK_CELL_CACHE_BATCH];
 	struct ktask_cell_pcp *pcp;
 	int nr, i;
 
-	nr = kmem_cache_alloc_bulk(ktask_cell_cache, gfp, ARRAY_SIZE(cells),
-				   cells);
+	if (ktask_cell_depot_get(cells))
+		nr = ARRAY_SIZE(cells);
+	else
+		nr = kmem_cache_alloc_bulk(ktask_cell_cache, gfp,
+					   ARRAY_SIZE(cells), cells);
 	if (!nr)
 		return NULL;
 	/* We may have moved, and the cache filled meanwhile. */
@@ -185,8 +257,9 @@ struct ktask_cell *ktask_cell_alloc(gfp_t gfp, bool ext, int node)
 
 /*
  * @nr bare cells into @cells, all or none: what this CPU's cache holds,
- * the rest with one kmem_cache_alloc_bulk() (one by one with interrupts
- * off, which it would turn on).  Return: whether it got them.
+ * whole magazines of the depot, the rest with one kmem_cache_alloc_bulk()
+ * (one by one with interrupts off, which it would turn on).
+ * Return: whether it got them.
  */
 bool ktask_cell_alloc_bulk(gfp_t gfp, unsigned int nr, void **cells)
 {
@@ -199,6 +272,10 @@ bool ktask_cell_alloc_bulk(gfp_t gfp, unsigned int nr, void **cells)
 		pcp->nr -= got;
 		memcpy(cells, &pcp->cells[pcp->nr], got * sizeof(*cells));
 		put_cpu_ptr(&ktask_cell_pcp);
+		/* Whole magazines from the depot. */
+		while (nr - got >= KTASK_CELL_CACHE_BATCH &&
+		       ktask_cell_depot_get(&cells[got]))
+			got += KTASK_CELL_CACHE_BATCH;
 	}
 	if (got < nr && !irqs_disabled()) {
 		if (kmem_cache_alloc_bulk(ktask_cell_cache, gfp, nr - got,
@@ -253,7 +330,7 @@ void ktask_cell_free(struct ktask_cell *cell)
 	}
 	pcp->cells[pcp->nr++] = cell;
 	put_cpu_ptr(&ktask_cell_pcp);
-	if (!nr)
+	if (!nr || ktask_cell_depot_put(spill))
 		return;
 	/* kmem_cache_free_bulk() wants interrupts enabled. */
 	if (!irqs_disabled()) {
