@@ -114,9 +114,9 @@ static void ktask_cancel_task(struct ktask_cell *cell, int err)
 /*
  * The task's result is stored and the caller holds RUNNING and one
  * reference (the poll's, or the owned list's for a shut-down task): publish
- * COMPLETE, hand the output over, leave the runtime, drop the references.
+ * COMPLETE and hand the output over.  ktask_complete_leave() ends it.
  */
-static void ktask_complete(struct ktask_cell *cell)
+static void ktask_complete_publish(struct ktask_cell *cell)
 {
 	struct ktask_rt *rt = cell->rt;
 	struct module *owner = cell->owner;
@@ -124,7 +124,6 @@ static void ktask_complete(struct ktask_cell *cell)
 	bool cancelled = cell->stage == KTASK_STAGE_FAILED &&
 			 cell->output == -ECANCELED;
 	unsigned long snap;
-	bool released;
 
 	if (unlikely(rt->hooks) && rt->hooks->terminate)
 		rt->hooks->terminate(rt->hooks->data, cell->id,
@@ -178,12 +177,59 @@ static void ktask_complete(struct ktask_cell *cell)
 		trace_ktask_complete(cell);
 		this_cpu_inc(rt->rqs->stats.completed);
 	}
+}
 
-	/* From here on, ktask_rt_destroy() may free @rt after a grace period. */
-	released = ktask_owned_release(rt, cell);
+/*
+ * A published completion leaves the runtime: off the owned list, out of
+ * the alive count, and the references dropped.  From here on,
+ * ktask_rt_destroy() may free @rt after a grace period.
+ */
+static void ktask_complete_leave(struct ktask_cell *cell)
+{
+	bool released = ktask_owned_release(cell->rt, cell);
 
 	if (ktask_state_to_terminal(&cell->state, released ? 2 : 1))
 		ktask_dealloc(cell);
+}
+
+static void ktask_complete(struct ktask_cell *cell)
+{
+	ktask_complete_publish(cell);
+	ktask_complete_leave(cell);
+}
+
+/**
+ * ktask_rq_release_done() - end the completions a drain has put off
+ * @rq: the run queue whose drain the caller runs
+ *
+ * A task that completes in a poll of a drain is published at once (its
+ * joiner wakes, its output is dropped or handed over), but leaves the
+ * owned list with up to KTASK_RQ_DONE - 1 others, one shard lock for
+ * those of each shard: the tasks a worker completes were mostly spawned
+ * on one CPU, whose spawns take the same lock.  Until then it counts as
+ * alive (ktask_rt_num_alive() drops a little after a join returns, as it
+ * did when the completing worker had yet to get there), and destroy,
+ * which waits for the alive count, may take it off the list itself.
+ * The drain calls this before it gives its queue up or stops.
+ *
+ * Context: The drain of @rq, holding KICKED.
+ */
+void ktask_rq_release_done(struct ktask_rq *rq)
+{
+	struct ktask_cell *done[KTASK_RQ_DONE];
+	unsigned int nr = rq->nr_done, i;
+	unsigned long released;
+
+	if (!nr)
+		return;
+	/* @rq may go with @rt once the last of them has left. */
+	memcpy(done, rq->done, nr * sizeof(done[0]));
+	rq->nr_done = 0;
+	released = ktask_owned_release_many(rq->rt, done, nr);
+	for (i = 0; i < nr; i++)
+		if (ktask_state_to_terminal(&done[i]->state,
+					    released & BIT(i) ? 2 : 1))
+			ktask_dealloc(done[i]);
 }
 
 static void ktask_cancel_and_complete(struct ktask_cell *cell)
@@ -277,6 +323,14 @@ static enum ktask_poll ktask_poll_body(struct ktask_rq *rq,
 	return res;
 }
 
+/* Drop the body and store its output.  Caller owns the core. */
+static void ktask_finish_body(struct ktask_cell *cell, long out)
+{
+	ktask_drop_body(cell);
+	cell->output = out;
+	cell->stage = KTASK_STAGE_FINISHED;
+}
+
 /**
  * ktask_harness_finish() - complete a task whose body returned its output
  * @cell: the task; the caller holds RUNNING and the poll's reference
@@ -287,9 +341,7 @@ static enum ktask_poll ktask_poll_body(struct ktask_rq *rq,
  */
 void ktask_harness_finish(struct ktask_cell *cell, long out)
 {
-	ktask_drop_body(cell);
-	cell->output = out;
-	cell->stage = KTASK_STAGE_FINISHED;
+	ktask_finish_body(cell, out);
 	ktask_complete(cell);
 }
 
@@ -320,7 +372,12 @@ void ktask_harness_poll(struct ktask_rq *rq, struct ktask_cell *cell)
 
 	res = ktask_poll_body(rq, cell, &out);
 	if (likely(res == KTASK_READY)) {
-		ktask_harness_finish(cell, out);
+		ktask_finish_body(cell, out);
+		ktask_complete_publish(cell);
+		/* It leaves the owned list with others: see above. */
+		rq->done[rq->nr_done++] = cell;
+		if (rq->nr_done == KTASK_RQ_DONE)
+			ktask_rq_release_done(rq);
 		return;
 	}
 	if (res == KTASK_HANDED_OFF && cell->kind == KTASK_KIND_BLOCKING) {

@@ -250,6 +250,50 @@ bool ktask_owned_release(struct ktask_rt *rt, struct ktask_cell *cell)
 	return removed;
 }
 
+/*
+ * ktask_owned_release() for @nr (at most BITS_PER_LONG) completed cells of
+ * @rt, one lock of a shard for each run of cells of that shard: the tasks
+ * one drain completed, most of them spawned on one CPU.
+ * Return: a bitmap, bit i set if @cells[i] was still on its list.
+ */
+unsigned long ktask_owned_release_many(struct ktask_rt *rt,
+				       struct ktask_cell **cells,
+				       unsigned int nr)
+{
+	unsigned long removed = 0;
+	unsigned int i = 0;
+	bool wake = false;
+
+	rcu_read_lock();
+	while (i < nr) {
+		u64 id = cells[i]->id, shard_of = id & rt->shard_mask;
+		struct ktask_owned_shard *shard;
+		unsigned long flags = 0;
+		unsigned int gone = 0;
+
+		shard = ktask_shard_lock(rt, id, &flags);
+		for (; i < nr && (cells[i]->id & rt->shard_mask) == shard_of;
+		     i++, gone++) {
+			if (list_empty(&cells[i]->owned_node))
+				continue;
+			list_del_init(&cells[i]->owned_node);
+			removed |= BIT(i);
+		}
+		WRITE_ONCE(shard->alive, shard->alive - gone);
+		/* As in ktask_owned_release(). */
+		if (!shard->alive && READ_ONCE(rt->closed))
+			wake = true;
+		ktask_shard_unlock(shard, id, flags);
+	}
+	if (wake) {
+		/* The counts before wait_var_event()'s waiter check. */
+		smp_mb();
+		wake_up_var(&rt->shards);
+	}
+	rcu_read_unlock();
+	return removed;
+}
+
 /**
  * ktask_owned_alive() - tasks of @rt that have not completed
  * @rt: the runtime

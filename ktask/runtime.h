@@ -77,6 +77,9 @@ struct ktask_hist {
 	u64 schedule_ns[KTASK_HIST_BUCKETS];
 };
 
+/* Completed tasks a drain takes off the owned list together. */
+#define KTASK_RQ_DONE		8
+
 /**
  * struct ktask_rq - one CPU's run queue of a runtime
  * @queue: A: notified tasks; llist_add() from any context, emptied only by
@@ -99,6 +102,9 @@ struct ktask_hist {
  * @poll_site: R: its spawn site
  * @reported_ns: W: @poll_start_ns of the last poll reported as long
  * @depth: A: tasks on @queue and @backlog
+ * @nr_done: D: tasks in @done
+ * @done: D: tasks the drain completed and has yet to take off the owned
+ *	list, in one lock per shard (ktask_rq_release_done())
  * @drain_work: I: polls the queue's tasks on @cpu when no ktask worker
  *	thread is idle
  * @rt: I: the runtime
@@ -123,6 +129,8 @@ struct ktask_rq {
 	unsigned long poll_site;
 	u64 reported_ns;
 	atomic_t depth;
+	unsigned int nr_done;
+	struct ktask_cell *done[KTASK_RQ_DONE];
 	struct work_struct drain_work;
 	struct ktask_rt *rt;
 	int cpu;
@@ -327,6 +335,9 @@ void ktask_owned_destroy(struct ktask_rt *rt);
 bool ktask_owned_bind(struct ktask_rt *rt, struct ktask_cell *cell);
 bool ktask_owned_bind_chain(struct ktask_rt *rt, struct llist_node *first);
 bool ktask_owned_release(struct ktask_rt *rt, struct ktask_cell *cell);
+unsigned long ktask_owned_release_many(struct ktask_rt *rt,
+				       struct ktask_cell **cells,
+				       unsigned int nr);
 void ktask_owned_close_and_shutdown(struct ktask_rt *rt);
 long ktask_owned_alive(struct ktask_rt *rt);
 void ktask_owned_name(struct ktask_rt *rt, u64 id, char *buf, size_t size);
@@ -344,6 +355,7 @@ void ktask_helper_exit(struct ktask_helper *h);
 
 /* harness.c */
 void ktask_harness_poll(struct ktask_rq *rq, struct ktask_cell *cell);
+void ktask_rq_release_done(struct ktask_rq *rq);
 bool ktask_harness_help(struct ktask_cell *cell);
 void ktask_harness_finish(struct ktask_cell *cell, long out);
 void ktask_rq_close_poll(struct ktask_rq *rq, u64 now);

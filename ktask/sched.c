@@ -503,6 +503,8 @@ static bool ktask_rq_drain(struct ktask_rq *rq, bool linger)
 			/* Dry.  The drain's clock read: its last poll's end. */
 			if (rq->poll_open)
 				ktask_rq_close_poll(rq, ktask_clock());
+			/* Before it lingers, and before KICKED goes. */
+			ktask_rq_release_done(rq);
 			if (linger && ktask_rq_linger(rq))
 				continue;
 			if (!ktask_rq_release(rq))
@@ -529,6 +531,7 @@ poll:
 			this_cpu_inc(rt->rqs->stats.requeues);
 			if (rq->poll_open)
 				ktask_rq_close_poll(rq, ktask_clock());
+			ktask_rq_release_done(rq);
 			return true;
 		}
 	}
