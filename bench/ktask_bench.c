@@ -810,13 +810,21 @@ static enum ktask_poll bench_pp_poll(struct bench_pingpong *pp, int side,
 				   ktask_waker_clone(ktask_cx_waker(cx)));
 		return KTASK_PENDING;
 	}
+	bench_pingpong_turn(pp);
+	/* Ours before the other side's wake, which may wake us at once. */
 	if (!READ_ONCE(pp->wakers[side]))
 		WRITE_ONCE(pp->wakers[side],
 			   ktask_waker_clone(ktask_cx_waker(cx)));
-	bench_pingpong_turn(pp);
 	other = xchg(&pp->wakers[!side], NULL);
-	if (other)
+	if (other) {
+		/*
+		 * The sample starts at the wake, as the work items' starts at
+		 * their queue_work(): our waker's clone and the exchange are
+		 * this poll's work, not the wake's.
+		 */
+		pp->woken = bench_clock();
 		ktask_wake(other);
+	}
 	return pp->finished ? KTASK_READY : KTASK_PENDING;
 }
 
