@@ -176,6 +176,15 @@ static int ktask_join_wait(struct ktask_handle *h, long *out, long timeout,
 	if (ret)
 		return ret;
 	cell = ktask_handle_cell(h);
+	/*
+	 * Complete already: nothing to wait for, so nothing to check (the
+	 * look-up of the caller's run queue below was the largest cost of
+	 * joining many completed tasks).  As below, ktask_join_consume()
+	 * orders the reads of the output after this load.
+	 */
+	snap = ktask_state_load(&cell->state);
+	if (snap & KTASK_COMPLETE)
+		return ktask_join_consume(cell, out);
 	/* Not complete in the RCU section: the runtime stays (runtime.h). */
 	/*
 	 * From a ktask worker, or from an ops->drop that the runtime's
