@@ -9,10 +9,11 @@
 # the time it took), then "N passed, N failed" over all of them; exit
 # non-zero if any kernel's run failed.
 #
-# Plain 6.12 runs under single-threaded TCG (KTASK_TCG_THREAD=single, at
-# half speed: KTASK_SLOW=2) unless KTASK_TCG_THREAD says otherwise: under
-# multi-threaded TCG its guests die, rarely, of bogus traps next to
-# runtime-patched code (testing.rst, "The 6.12 double fault").
+# The 6.12 kernels (plain and RT) run under single-threaded TCG
+# (KTASK_TCG_THREAD=single, at half speed: KTASK_SLOW=2) unless
+# KTASK_TCG_THREAD says otherwise: under multi-threaded TCG their guests
+# die, rarely, of bogus traps next to runtime-patched code, during boot
+# too (testing.rst, "The 6.12 double fault").
 #
 # A run that failed without a failed test to show for it (a kernel report,
 # a guest that died, a build error) counts as one failure. Other variables
@@ -38,7 +39,7 @@ for k in "${kernels[@]}"; do
 	# The parent make exports KDIR (its default kernel's): unset, so that
 	# KVER picks the build dir again.
 	tcg=(KTASK_TCG_THREAD="${KTASK_TCG_THREAD:-multi}")
-	if [[ "$k" == 6.12 && -z "${KTASK_TCG_THREAD:-}" ]]; then
+	if [[ "$k" == 6.12* && -z "${KTASK_TCG_THREAD:-}" ]]; then
 		tcg=(KTASK_TCG_THREAD=single KTASK_SLOW="${KTASK_SLOW:-2}")
 	fi
 	env -u KDIR KTASK_OUT="$out" "${tcg[@]}" \
