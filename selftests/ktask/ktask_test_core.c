@@ -1086,8 +1086,16 @@ static int runtime_hooks_counted(void)
 static long busy_30ms(void *arg)
 {
 	ktime_t end = ktime_add_ms(ktime_get(), 30);
+	/*
+	 * And a tick more of jiffies: the poll's length is taken with the
+	 * tick's clock, whose ticks may come late under an emulator (a
+	 * 30 ms loop was once counted as 24 ms).  So the poll lasts at
+	 * least 30 ms by both clocks.
+	 */
+	u64 end_j = get_jiffies_64() + msecs_to_jiffies(30) + 1;
 
-	while (ktime_before(ktime_get(), end))
+	while (ktime_before(ktime_get(), end) ||
+	       time_before64(get_jiffies_64(), end_j))
 		cpu_relax();
 	return 0;
 }
