@@ -514,5 +514,8 @@ void ktask_drop_join_handle_slow(struct ktask_cell *cell)
 		cell->join_waker = 0;
 		ktask_join_waker_drop(waker);
 	}
-	ktask_drop_reference(cell);
+	if (drop.last)
+		ktask_dealloc(cell);
+	else
+		ktask_drop_reference(cell);
 }

@@ -91,6 +91,12 @@ enum ktask_notify_action {
 struct ktask_handle_drop {
 	bool drop_waker;
 	bool drop_output;
+	/*
+	 * The handle held the only reference (of a complete task): the
+	 * state was left as it was, and the caller frees the cell instead of
+	 * dropping its reference.
+	 */
+	bool last;
 };
 
 void ktask_state_init(atomic_long_t *s);

@@ -30,6 +30,8 @@ mutants=(
 	"to_running_help does not take RUNNING|s/next = (c | KTASK_RUNNING) + KTASK_REF_ONE;/next = c + KTASK_REF_ONE;/"
 	"born detached keeps the handle's ref|s/atomic_long_set(s, KTASK_DETACHED_STATE);/atomic_long_set(s, KTASK_DETACHED_STATE + KTASK_REF_ONE);/"
 	"born detached without the owned list's ref|s/atomic_long_set(s, KTASK_DETACHED_STATE);/atomic_long_set(s, KTASK_DETACHED_STATE - KTASK_REF_ONE);/"
+	"join handle frees alone with two references|s/(KTASK_REF_ONE | KTASK_COMPLETE | KTASK_JOIN_INTEREST)) {/(KTASK_REF_ONE | KTASK_COMPLETE | KTASK_JOIN_INTEREST) + KTASK_REF_ONE) {/"
+	"join handle frees alone, counting refs mod 2|s/cur \& ~KTASK_CANCELLED) ==/cur \& (KTASK_STATE_MASK | KTASK_REF_ONE) \& ~KTASK_CANCELLED) ==/"
 	"born detached keeps JOIN_INTEREST|s/atomic_long_set(s, KTASK_DETACHED_STATE);/atomic_long_set(s, KTASK_DETACHED_STATE | KTASK_JOIN_INTEREST);/"
 )
 

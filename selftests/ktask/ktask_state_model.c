@@ -13,7 +13,9 @@
  *              which returns READY, PENDING, or PENDING after waking itself
  *   waker      wake by value, or wake by reference then drop
  *   abort      abort through an abort handle, then put it
- *   detach     the join handle is dropped
+ *   detach     the join handle is dropped (as the last reference of a
+ *              complete task it frees the cell without an atomic: then
+ *              nobody else may hold, queue or own the task)
  *   join       the join handle registers a waker, sleeps until woken or
  *              complete, takes the output
  *   shutdown   runtime destroy takes the task off the owned list and
@@ -497,6 +499,23 @@ static int abort_step(struct world *w, struct actor *a, int choice)
 	return 0;
 }
 
+/*
+ * The join handle frees the cell without dropping its reference in the
+ * state word, as the last holder: nobody else may hold one, queue it, own
+ * its core or have it on the owned list.
+ */
+static void free_sole(struct world *w, struct actor *a)
+{
+	int i;
+
+	for (i = 0; i < nr_actors; i++)
+		if (&w->actor[i] != a && w->actor[i].refs)
+			fail("join handle freed the cell alone, another actor holds a reference");
+	if (w->queued || w->owned || w->owners)
+		fail("join handle freed the cell alone, it is queued, owned or running");
+	dealloc(w);
+}
+
 /* Drop the join handle (join.c's drop_join_handle_slow), one step. */
 static void handle_drop(struct world *w, struct actor *a)
 {
@@ -508,7 +527,10 @@ static void handle_drop(struct world *w, struct actor *a)
 		take_output(w);
 	if (d.drop_waker)
 		w->slot = SLOT_EMPTY;
-	drop_ref(w);
+	if (d.last)
+		free_sole(w, a);
+	else
+		drop_ref(w);
 	a->refs = 0;
 }
 

@@ -279,10 +279,29 @@ static void join_handle_dropped_complete(void)
 {
 	struct ktask_handle_drop d;
 
+	set(REFS(2) | C | J);
+	d = ktask_state_join_handle_dropped(&s);
+	CHECK(d.drop_waker && d.drop_output && !d.last);
+	EXPECT_STATE(REFS(2) | C);
+}
+
+static void join_handle_dropped_last(void)
+{
+	struct ktask_handle_drop d;
+
+	/* The only reference: no atomic, the caller frees the cell. */
 	set(REFS(1) | C | J);
 	d = ktask_state_join_handle_dropped(&s);
-	CHECK(d.drop_waker && d.drop_output);
-	EXPECT_STATE(REFS(1) | C);
+	CHECK(d.drop_waker && d.drop_output && d.last);
+	EXPECT_STATE(REFS(1) | C | J);
+	set(REFS(1) | C | J | X);
+	d = ktask_state_join_handle_dropped(&s);
+	CHECK(d.last);
+	/* The harness still has the waker: not alone. */
+	set(REFS(1) | C | J | W);
+	d = ktask_state_join_handle_dropped(&s);
+	CHECK(!d.last && !d.drop_waker);
+	EXPECT_STATE(REFS(1) | C | W);
 }
 
 static void set_join_waker(void)
@@ -408,6 +427,7 @@ static const struct {
 	CASE(join_handle_dropped_running),
 	CASE(join_handle_dropped_complete_waking),
 	CASE(join_handle_dropped_complete),
+	CASE(join_handle_dropped_last),
 	CASE(set_join_waker),
 	CASE(unset_join_waker),
 	CASE(unset_join_waker_after_harness_cleared_it),

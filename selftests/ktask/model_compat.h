@@ -37,6 +37,11 @@ static inline long atomic_long_read(const atomic_long_t *v)
 	return __atomic_load_n(&v->counter, __ATOMIC_RELAXED);
 }
 
+static inline long atomic_long_read_acquire(const atomic_long_t *v)
+{
+	return __atomic_load_n(&v->counter, __ATOMIC_ACQUIRE);
+}
+
 static inline void atomic_long_set(atomic_long_t *v, long i)
 {
 	__atomic_store_n(&v->counter, i, __ATOMIC_RELAXED);
