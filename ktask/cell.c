@@ -52,44 +52,119 @@ static enum cpuhp_state ktask_cell_cpuhp_state;
 /*
  * Tasks are often spawned on one CPU and completed on another (a producer
  * and the worker of the other CPU): one cache runs empty while the other
- * fills.  A full cache's spill goes to this depot, a few magazines of
+ * fills.  A full cache's spill goes to this depot, magazines of
  * KTASK_CELL_CACHE_BATCH cells, and an empty cache refills from it before
  * it asks the slab, as Bonwick's magazine layer passes full magazines
  * between CPUs: the cells go round without a slab free, a slab
- * allocation and init_on_alloc's memset each.  At most
- * KTASK_CELL_DEPOT_MAGS * KTASK_CELL_CACHE_BATCH cells wait here; the rest
- * goes back to the slab.  Process context only, as the per-CPU caches.
+ * allocation and init_on_alloc's memset each.
+ *
+ * The depot also keeps the cells of a burst for the next one: a caller
+ * that spawns 20 000 tasks before it joins them would otherwise grow the
+ * slab by 2.5 MB and shrink it again every time, zeroing each new page
+ * (init_on_alloc) and each cell, which cost more than all the rest of
+ * the spawn.  At most cell_depot_max cells wait here (the rest goes back
+ * to the slab), and not for long: every KTASK_CELL_DEPOT_DECAY the half
+ * of the magazines that nobody took since the last look (the depot's low
+ * water mark) goes back to the slab, the oldest first, so an idle depot
+ * is empty within seconds.  Process context only, as the per-CPU caches.
+ *
+ * The first KTASK_CELL_DEPOT_MAGS magazines are arrays, copied in and out
+ * (the steady flow from a CPU that frees to one that spawns); the rest, a
+ * burst's, are chains of free cells through their run-queue links (which
+ * only a queued task uses), the first cell of each on the depot's list
+ * through its owned-list link, so that the depot needs no memory of its
+ * own.  Neither link is in the part of a freed cell that a stale handle's
+ * check reads (the state and the id).
  */
 #define KTASK_CELL_DEPOT_MAGS	8
+#define KTASK_CELL_DEPOT_DECAY	HZ
+
+static unsigned int ktask_cell_depot_max = 32768;
+module_param_named(cell_depot_max, ktask_cell_depot_max, uint, 0644);
+MODULE_PARM_DESC(cell_depot_max,
+		 "free task cells kept between bursts of spawns, for a few seconds at most (default 32768: 4 MiB)");
 
 /**
  * struct ktask_cell_depot - full magazines of free cells, for every CPU
- * @lock: protects the fields below; taken from process context only
+ * @lock: protects the fields below but @decay; process context only
  * @nr: L: full magazines in @mags
+ * @nr_chained: L: full magazines on @chained
+ * @low: L: the fewest magazines in the depot since the last decay
  * @mags: L: KTASK_CELL_CACHE_BATCH free cells each, the first @nr full
+ * @chained: L: the first cell of each chained magazine, the newest first
+ * @decay: gives unused magazines back to the slab; queued while the depot
+ *	holds any
  */
 struct ktask_cell_depot {
 	spinlock_t lock;	/* the depot's; see the kernel-doc above */
 	unsigned int nr;
+	unsigned int nr_chained;
+	unsigned int low;
 	void *mags[KTASK_CELL_DEPOT_MAGS][KTASK_CELL_CACHE_BATCH];
+	struct list_head chained;
+	struct delayed_work decay;
 };
+
+static void ktask_cell_depot_decay(struct work_struct *work);
 
 static struct ktask_cell_depot ktask_cell_depot = {
 	.lock = __SPIN_LOCK_UNLOCKED(ktask_cell_depot.lock),
+	.chained = LIST_HEAD_INIT(ktask_cell_depot.chained),
+	.decay = __DELAYED_WORK_INITIALIZER(ktask_cell_depot.decay,
+					    ktask_cell_depot_decay, 0),
 };
+
+/* Chain the KTASK_CELL_CACHE_BATCH cells of @cells into a magazine. */
+static struct ktask_cell *ktask_cell_mag_pack(void **cells)
+{
+	struct ktask_cell *cell;
+	int i;
+
+	for (i = 0; i < KTASK_CELL_CACHE_BATCH; i++) {
+		cell = cells[i];
+		cell->queue_node.next = i + 1 < KTASK_CELL_CACHE_BATCH ?
+			&((struct ktask_cell *)cells[i + 1])->queue_node : NULL;
+	}
+	return cells[0];
+}
+
+/* Unchain magazine @head into @cells. */
+static void ktask_cell_mag_unpack(struct ktask_cell *head, void **cells)
+{
+	struct llist_node *node = &head->queue_node;
+	int i;
+
+	for (i = 0; i < KTASK_CELL_CACHE_BATCH; i++) {
+		cells[i] = llist_entry(node, struct ktask_cell, queue_node);
+		node = node->next;
+	}
+}
 
 /* Put the KTASK_CELL_CACHE_BATCH cells of @cells in the depot, if it has room. */
 static bool ktask_cell_depot_put(void **cells)
 {
 	struct ktask_cell_depot *d = &ktask_cell_depot;
-	bool done = false;
+	unsigned int max = READ_ONCE(ktask_cell_depot_max);
+	bool done = false, first = false;
 
 	spin_lock(&d->lock);
-	if (d->nr < KTASK_CELL_DEPOT_MAGS) {
+	if ((d->nr + d->nr_chained + 1) * KTASK_CELL_CACHE_BATCH > max) {
+		/* Full: to the slab. */
+	} else if (d->nr < KTASK_CELL_DEPOT_MAGS) {
 		memcpy(d->mags[d->nr++], cells, sizeof(d->mags[0]));
 		done = true;
+	} else {
+		/* Ours until on the list; a burst's cost, not the flow's. */
+		list_add(&ktask_cell_mag_pack(cells)->owned_node, &d->chained);
+		d->nr_chained++;
+		done = true;
 	}
+	first = done && d->nr + d->nr_chained == 1;
 	spin_unlock(&d->lock);
+	/* The decay runs while the depot holds anything. */
+	if (first)
+		queue_delayed_work(system_unbound_wq, &d->decay,
+				   KTASK_CELL_DEPOT_DECAY);
 	return done;
 }
 
@@ -97,18 +172,94 @@ static bool ktask_cell_depot_put(void **cells)
 static bool ktask_cell_depot_get(void **cells)
 {
 	struct ktask_cell_depot *d = &ktask_cell_depot;
+	struct ktask_cell *head = NULL;
 	bool done = false;
 
 	/* A racy peek: an empty depot costs no lock.  Rechecked under it. */
-	if (!data_race(d->nr))
+	if (!data_race(d->nr) && !data_race(d->nr_chained))
 		return false;
 	spin_lock(&d->lock);
 	if (d->nr) {
 		memcpy(cells, d->mags[--d->nr], sizeof(d->mags[0]));
 		done = true;
+	} else if (d->nr_chained) {
+		head = list_first_entry(&d->chained, struct ktask_cell,
+					owned_node);
+		list_del(&head->owned_node);
+		d->nr_chained--;
+		done = true;
 	}
+	d->low = min(d->low, d->nr + d->nr_chained);
 	spin_unlock(&d->lock);
+	if (head)
+		ktask_cell_mag_unpack(head, cells);
 	return done;
+}
+
+/* Give the chained magazines on @mags back to the slab. */
+static void ktask_cell_mags_free(struct list_head *mags)
+{
+	void *cells[KTASK_CELL_CACHE_BATCH];
+	struct ktask_cell *head, *next;
+
+	list_for_each_entry_safe(head, next, mags, owned_node) {
+		ktask_cell_mag_unpack(head, cells);
+		kmem_cache_free_bulk(ktask_cell_cache, ARRAY_SIZE(cells), cells);
+	}
+}
+
+static void ktask_cell_depot_decay(struct work_struct *work)
+{
+	struct ktask_cell_depot *d = &ktask_cell_depot;
+	void *cells[KTASK_CELL_CACHE_BATCH];
+	unsigned int n;
+	LIST_HEAD(old);
+	bool more;
+
+	spin_lock(&d->lock);
+	/* Half of what nobody needed, rounded up: an idle depot empties. */
+	n = DIV_ROUND_UP(d->low, 2);
+	for (; n && d->nr_chained; n--, d->nr_chained--)
+		list_move(d->chained.prev, &old);
+	spin_unlock(&d->lock);
+	ktask_cell_mags_free(&old);
+	/* Then the arrays, one lock each: the free wants interrupts on. */
+	for (; n; n--) {
+		bool got;
+
+		spin_lock(&d->lock);
+		got = d->nr;
+		if (got)
+			memcpy(cells, d->mags[--d->nr], sizeof(cells));
+		spin_unlock(&d->lock);
+		if (!got)
+			break;
+		kmem_cache_free_bulk(ktask_cell_cache, ARRAY_SIZE(cells), cells);
+	}
+	spin_lock(&d->lock);
+	d->low = d->nr + d->nr_chained;
+	more = d->low;
+	spin_unlock(&d->lock);
+	if (more)
+		queue_delayed_work(system_unbound_wq, &d->decay,
+				   KTASK_CELL_DEPOT_DECAY);
+}
+
+/**
+ * ktask_cell_depot_cells() - free cells kept in the depot now
+ *
+ * Context: Any context.
+ * Return: a snapshot of the number of cells in the depot's magazines.
+ */
+unsigned int ktask_cell_depot_cells(void)
+{
+	unsigned int nr;
+
+	/* A racy snapshot for debugfs: the counts, read without the lock. */
+	nr = data_race(ktask_cell_depot.nr);
+	/* The same: a count that moves under us is still a count. */
+	nr += data_race(ktask_cell_depot.nr_chained);
+	return nr * KTASK_CELL_CACHE_BATCH;
 }
 
 /*
@@ -182,9 +333,15 @@ void ktask_cell_cache_exit(void)
 	/* No task is left: every cell is in a cache or back in the slab. */
 	for_each_possible_cpu(cpu)
 		ktask_cell_cpu_dead(cpu);
+	/* Nothing puts a magazine now: the decay stays off once cancelled. */
+	cancel_delayed_work_sync(&ktask_cell_depot.decay);
+	ktask_cell_mags_free(&ktask_cell_depot.chained);
+	INIT_LIST_HEAD(&ktask_cell_depot.chained);
+	ktask_cell_depot.nr_chained = 0;
 	while (ktask_cell_depot.nr)
 		kmem_cache_free_bulk(ktask_cell_cache, KTASK_CELL_CACHE_BATCH,
 				     ktask_cell_depot.mags[--ktask_cell_depot.nr]);
+	ktask_cell_depot.low = 0;
 	kmem_cache_destroy(ktask_cell_ext_cache);
 	kmem_cache_destroy(ktask_cell_cache);
 }

@@ -277,6 +277,7 @@ void ktask_cell_cache_exit(void);
 bool ktask_cell_alloc_bulk(gfp_t gfp, unsigned int nr, void **cells);
 struct ktask_cell *ktask_cell_alloc(gfp_t gfp, bool ext, int node);
 void ktask_cell_free(struct ktask_cell *cell);
+unsigned int ktask_cell_depot_cells(void);
 
 /*
  * What a run_body returns, besides enum ktask_poll, when it has passed the

@@ -295,6 +295,7 @@ static int ktask_stats_show(struct seq_file *m, void *v)
 	char cpu_name[8];
 
 	seq_printf(m, "cells_allocated %ld\n", ktask_num_cells());
+	seq_printf(m, "cells_depot %u\n", ktask_cell_depot_cells());
 	seq_puts(m, "runtime          cpu     spawned  completed  cancelled      polls      wakes   yields   drains requeues  depth longest_us\n");
 	mutex_lock(&ktask_rt_lock);
 	list_for_each_entry(rt, &ktask_rt_list, node) {

@@ -508,6 +508,38 @@ static int bulk_spawn_overtaken_by_destroy(void)
 	return 0;
 }
 
+/*
+ * A burst of single spawns, all alive before the first join, as a driver
+ * that queues a request per item of a large batch: every task runs and is
+ * joined with its own output.  test_cells.sh runs it to fill the cell
+ * depot (cell.c) and watch it empty again.
+ */
+#define BURST_TASKS	4096
+
+KT_RT_CASE(cell_burst_spawn_join)
+{
+	struct ktask_handle **h;
+	unsigned int i, n;
+	int bad;
+
+	h = kvmalloc_array(BURST_TASKS, sizeof(*h), GFP_KERNEL);
+	if (!h)
+		return -ENOMEM;
+	for (n = 0; n < BURST_TASKS; n++) {
+		h[n] = ktask_spawn(rt, square, (void *)(unsigned long)n,
+				   GFP_KERNEL);
+		if (IS_ERR(h[n]))
+			break;
+	}
+	bad = n < BURST_TASKS ? (int)PTR_ERR(h[n]) : 0;
+	/* Joined even after a failed spawn: nothing is left behind. */
+	i = join_squares(h, n);
+	kvfree(h);
+	KT_ASSERT_EQ(bad, 0);
+	KT_ASSERT_EQ(i, 0);
+	return 0;
+}
+
 static const struct kt_case bulk_cases[] = {
 	KT_CASE(bulk_spawn_join),
 	KT_CASE(bulk_spawn_runs_in_order),
@@ -518,6 +550,7 @@ static const struct kt_case bulk_cases[] = {
 	KT_CASE(bulk_spawn_pins_each_task),
 	KT_CASE(bulk_spawn_hooks_and_histograms),
 	KT_CASE(bulk_spawn_overtaken_by_destroy),
+	KT_CASE(cell_burst_spawn_join),
 };
 
 KT_TEST_MODULE(bulk, bulk_cases);
