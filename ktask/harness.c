@@ -232,6 +232,19 @@ void ktask_rq_release_done(struct ktask_rq *rq)
 			ktask_dealloc(done[i]);
 }
 
+/*
+ * ktask_complete() for a task that completed in a poll of @rq's drain:
+ * published at once, it leaves the owned list with others (see above).
+ */
+static void ktask_complete_in_drain(struct ktask_rq *rq,
+				    struct ktask_cell *cell)
+{
+	ktask_complete_publish(cell);
+	rq->done[rq->nr_done++] = cell;
+	if (rq->nr_done == KTASK_RQ_DONE)
+		ktask_rq_release_done(rq);
+}
+
 static void ktask_cancel_and_complete(struct ktask_cell *cell)
 {
 	ktask_cancel_task(cell, -ECANCELED);
@@ -373,11 +386,7 @@ void ktask_harness_poll(struct ktask_rq *rq, struct ktask_cell *cell)
 	res = ktask_poll_body(rq, cell, &out);
 	if (likely(res == KTASK_READY)) {
 		ktask_finish_body(cell, out);
-		ktask_complete_publish(cell);
-		/* It leaves the owned list with others: see above. */
-		rq->done[rq->nr_done++] = cell;
-		if (rq->nr_done == KTASK_RQ_DONE)
-			ktask_rq_release_done(rq);
+		ktask_complete_in_drain(rq, cell);
 		return;
 	}
 	if (res == KTASK_HANDED_OFF && cell->kind == KTASK_KIND_BLOCKING) {

@@ -216,45 +216,14 @@ bool ktask_owned_bind_chain(struct ktask_rt *rt, struct llist_node *first)
 }
 
 /*
- * @cell completed: take it off its shard if it is still there, and stop
- * counting it.  The last task to go wakes ktask_rt_destroy(), which may
- * free @rt once it saw no task alive, but not before an RCU grace period.
- * Return: true if the task was still on the list (its reference is ours).
- */
-bool ktask_owned_release(struct ktask_rt *rt, struct ktask_cell *cell)
-{
-	struct ktask_owned_shard *shard;
-	unsigned long flags = 0;
-	bool removed, wake;
-
-	rcu_read_lock();
-	/* Only from task context, where every completion runs. */
-	shard = ktask_shard_lock(rt, cell->id, &flags);
-	removed = !list_empty(&cell->owned_node);
-	if (removed)
-		list_del_init(&cell->owned_node);
-	WRITE_ONCE(shard->alive, shard->alive - 1);
-	/*
-	 * Destroy stores @closed, then takes every shard's lock, then reads
-	 * the counts: a count it cannot see yet is one whose owner sees
-	 * @closed here.  The last to go brings its own shard to zero.
-	 */
-	wake = !shard->alive && READ_ONCE(rt->closed);
-	ktask_shard_unlock(shard, cell->id, flags);
-	if (wake) {
-		/* The count before wait_var_event()'s waiter check. */
-		smp_mb();
-		wake_up_var(&rt->shards);
-	}
-	rcu_read_unlock();
-	return removed;
-}
-
-/*
- * ktask_owned_release() for @nr (at most BITS_PER_LONG) completed cells of
- * @rt, one lock of a shard for each run of cells of that shard: the tasks
- * one drain completed, most of them spawned on one CPU.
- * Return: a bitmap, bit i set if @cells[i] was still on its list.
+ * @nr (at most BITS_PER_LONG) completed cells of @rt: take each off its
+ * shard if it is still there, and stop counting it, with one lock of a
+ * shard for each run of cells of that shard (the tasks one drain
+ * completed, most of them spawned on one CPU).  The last task to go wakes
+ * ktask_rt_destroy(), which may free @rt once it saw no task alive, but
+ * not before an RCU grace period.
+ * Return: a bitmap, bit i set if @cells[i] was still on its list (its
+ * reference is ours).
  */
 unsigned long ktask_owned_release_many(struct ktask_rt *rt,
 				       struct ktask_cell **cells,
@@ -271,6 +240,7 @@ unsigned long ktask_owned_release_many(struct ktask_rt *rt,
 		unsigned long flags = 0;
 		unsigned int gone = 0;
 
+		/* Only from task context, where every completion runs. */
 		shard = ktask_shard_lock(rt, id, &flags);
 		for (; i < nr && (cells[i]->id & rt->shard_mask) == shard_of;
 		     i++, gone++) {
@@ -280,7 +250,12 @@ unsigned long ktask_owned_release_many(struct ktask_rt *rt,
 			removed |= BIT(i);
 		}
 		WRITE_ONCE(shard->alive, shard->alive - gone);
-		/* As in ktask_owned_release(). */
+		/*
+		 * Destroy stores @closed, then takes every shard's lock, then
+		 * reads the counts: a count it cannot see yet is one whose
+		 * owner sees @closed here.  The last to go brings its own
+		 * shard to zero.
+		 */
 		if (!shard->alive && READ_ONCE(rt->closed))
 			wake = true;
 		ktask_shard_unlock(shard, id, flags);
@@ -292,6 +267,15 @@ unsigned long ktask_owned_release_many(struct ktask_rt *rt,
 	}
 	rcu_read_unlock();
 	return removed;
+}
+
+/*
+ * ktask_owned_release_many() for one cell.
+ * Return: true if the task was still on the list (its reference is ours).
+ */
+bool ktask_owned_release(struct ktask_rt *rt, struct ktask_cell *cell)
+{
+	return ktask_owned_release_many(rt, &cell, 1) & 1;
 }
 
 /**

@@ -218,8 +218,8 @@ EXPORT_SYMBOL_GPL(ktask_rt_cancel_token);
  * after its joiner was woken: a worker ends the completions of its tasks
  * in groups of up to 8, and at the latest when its queue runs dry, so
  * right after ktask_join() returns the count may still include the joined
- * task.  Poll for the value you
- * expect, with a bound; ktask_rt_destroy() waits for zero itself.
+ * task.  Poll for the value you expect, with a bound; ktask_rt_destroy()
+ * waits for zero itself.
  *
  * Context: Any context.
  * Return: the number of tasks spawned on @rt that have not yet completed
