@@ -54,6 +54,10 @@
  *       idle, N=0:    N=1 X=1 refs+1; submit so a worker cancels it
  *   to_shutdown       runtime destroy: X=1, and R=1 if idle (then the
  *                     caller owns the core and cancels it)
+ *   drop_join_handle_fast
+ *                     join handle dropped without its output or waker
+ *       C=0 W=0 J=1 refs>1: J=0 refs-1, one cmpxchg; true
+ *       otherwise:    no change; false (join_handle_dropped, then ref_dec)
  *   join_handle_dropped
  *       C=1 J=1 W=0 refs=1: no change (nobody else can look); last:
  *                     the caller frees the cell, drop_output, drop_waker
@@ -357,9 +361,25 @@ bool ktask_state_to_shutdown(atomic_long_t *s)
 
 bool ktask_state_drop_join_handle_fast(atomic_long_t *s)
 {
-	long cur = KTASK_INITIAL_STATE;
+	long cur = atomic_long_read(s);
+	unsigned long c;
 
-	return atomic_long_try_cmpxchg(s, &cur, (long)KTASK_DETACHED_STATE);
+	do {
+		c = cur;
+		/*
+		 * Complete (an output to drop), a join waker to take back, a
+		 * handle already gone (the slow path WARNs), or the last
+		 * reference: the slow path.  Otherwise the task is not
+		 * complete, so the owned list or a poll holds a reference
+		 * besides ours, and we need not look at the cell again.
+		 */
+		if ((c & (KTASK_COMPLETE | KTASK_JOIN_WAKER)) ||
+		    !(c & KTASK_JOIN_INTEREST) || ktask_refs(c) < 2)
+			return false;
+	} while (!atomic_long_try_cmpxchg(s, &cur,
+					  (long)((c & ~KTASK_JOIN_INTEREST) -
+						 KTASK_REF_ONE)));
+	return true;
 }
 
 struct ktask_handle_drop ktask_state_join_handle_dropped(atomic_long_t *s)

@@ -32,6 +32,9 @@ mutants=(
 	"born detached without the owned list's ref|s/atomic_long_set(s, KTASK_DETACHED_STATE);/atomic_long_set(s, KTASK_DETACHED_STATE - KTASK_REF_ONE);/"
 	"join handle frees alone with two references|s/(KTASK_REF_ONE | KTASK_COMPLETE | KTASK_JOIN_INTEREST)) {/(KTASK_REF_ONE | KTASK_COMPLETE | KTASK_JOIN_INTEREST) + KTASK_REF_ONE) {/"
 	"join handle frees alone, counting refs mod 2|s/cur \& ~KTASK_CANCELLED) ==/cur \& (KTASK_STATE_MASK | KTASK_REF_ONE) \& ~KTASK_CANCELLED) ==/"
+	"fast detach of a complete task|s/if ((c \& (KTASK_COMPLETE | KTASK_JOIN_WAKER)) ||/if ((c \& KTASK_JOIN_WAKER) ||/"
+	"fast detach keeps the handle's ref|s/(long)((c \& ~KTASK_JOIN_INTEREST) -/(long)((c \& ~KTASK_JOIN_INTEREST) - 0 */"
+	"fast detach leaves JOIN_WAKER set|s/if ((c \& (KTASK_COMPLETE | KTASK_JOIN_WAKER)) ||/if ((c \& KTASK_COMPLETE) ||/"
 	"born detached keeps JOIN_INTEREST|s/atomic_long_set(s, KTASK_DETACHED_STATE);/atomic_long_set(s, KTASK_DETACHED_STATE | KTASK_JOIN_INTEREST);/"
 )
 

@@ -21,7 +21,7 @@
  *   shutdown   runtime destroy takes the task off the owned list and
  *              shuts it down
  *   join_drop  the join handle registers a task's waker (ktask_join_poll()),
- *              then is dropped (that task was cancelled)
+ *              then is detached (that task was cancelled)
  *   join_timeout  the join handle registers a thread waker, times out and
  *              takes it back (ktask_join_timeout()), then is dropped or, if
  *              the task completed meanwhile, consumed
@@ -534,15 +534,21 @@ static void handle_drop(struct world *w, struct actor *a)
 	a->refs = 0;
 }
 
-static int detach_step(struct world *w, struct actor *a, int choice)
+/* Drop the join handle as ktask_detach() does: the fast way if it can. */
+static void handle_detach(struct world *w, struct actor *a)
 {
-	if (choice || a->pc)
-		return -1;
 	touch(w);
 	if (ktask_state_drop_join_handle_fast(sw(w)))
 		a->refs = 0;
 	else
 		handle_drop(w, a);
+}
+
+static int detach_step(struct world *w, struct actor *a, int choice)
+{
+	if (choice || a->pc)
+		return -1;
+	handle_detach(w, a);
 	a->pc = 1;
 	return 0;
 }
@@ -667,7 +673,7 @@ static int join_drop_step(struct world *w, struct actor *a, int choice)
 	if (a->pc == 0)
 		join_register(w, SLOT_TASK);
 	else
-		handle_drop(w, a);
+		handle_detach(w, a);	/* the joiner was cancelled */
 	a->pc++;
 	return 0;
 }
@@ -700,7 +706,7 @@ static int join_timeout_step(struct world *w, struct actor *a, int choice)
 		else
 			fail("joined without an output");
 	}
-	handle_drop(w, a);
+	handle_detach(w, a);
 	a->pc = 2;
 	return 0;
 }

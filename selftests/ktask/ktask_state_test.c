@@ -248,9 +248,23 @@ static void drop_join_handle_fast(void)
 	ktask_state_init(&s);
 	CHECK(ktask_state_drop_join_handle_fast(&s));
 	EXPECT_STATE(REFS(2) | N);
+	/* Running or queued again: still one cmpxchg. */
 	set(REFS(3) | R | J);
+	CHECK(ktask_state_drop_join_handle_fast(&s));
+	EXPECT_STATE(REFS(2) | R);
+	set(REFS(2) | N | J | X);
+	CHECK(ktask_state_drop_join_handle_fast(&s));
+	EXPECT_STATE(REFS(1) | N | X);
+	/* An output to drop, a waker to take back, the last reference. */
+	set(REFS(2) | C | J);
 	CHECK(!ktask_state_drop_join_handle_fast(&s));
-	EXPECT_STATE(REFS(3) | R | J);
+	EXPECT_STATE(REFS(2) | C | J);
+	set(REFS(3) | R | J | W);
+	CHECK(!ktask_state_drop_join_handle_fast(&s));
+	EXPECT_STATE(REFS(3) | R | J | W);
+	set(REFS(1) | J);
+	CHECK(!ktask_state_drop_join_handle_fast(&s));
+	EXPECT_STATE(REFS(1) | J);
 }
 
 static void join_handle_dropped_running(void)

@@ -18,7 +18,7 @@ burst() { echo cell_burst_spawn_join >/sys/kernel/debug/ktask_test_bulk/run; }
 ktap_plan 3
 if [ "$(cat "$param/cell_cache")" != Y ]; then
 	for t in depot_keeps_a_burst depot_stays_under_its_max idle_depot_empties; do
-		ktap_skip "$t" "the cell caches are off (cell_cache=N: KASAN)"
+		ktap_skip "$t" "the cell caches are off (cell_cache=N, as on the memory-checking debug kernel)"
 	done
 	ktap_exit
 fi
