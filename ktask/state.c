@@ -94,7 +94,7 @@
 #include "state.h"
 
 /* Park the reference count at KTASK_REF_SATURATED, keeping the flags. */
-static void ktask_state_saturate(atomic_long_t *s, const char *why)
+void ktask_state_saturate(atomic_long_t *s, const char *why)
 {
 	long cur = atomic_long_read(s);
 	unsigned long next;
@@ -117,35 +117,6 @@ void ktask_state_init_detached(atomic_long_t *s)
 	atomic_long_set(s, KTASK_DETACHED_STATE);
 }
 
-enum ktask_run_action ktask_state_to_running(atomic_long_t *s)
-{
-	long cur = atomic_long_read(s);
-	enum ktask_run_action action;
-	unsigned long next;
-
-	do {
-		unsigned long c = cur;
-
-		if (ktask_state_idle(c)) {
-			WARN_ONCE(!(c & KTASK_NOTIFIED),
-				  "ktask: polled without a notification\n");
-			next = (c | KTASK_RUNNING) & ~KTASK_NOTIFIED;
-			action = (c & KTASK_CANCELLED) ? KTASK_RUN_CANCELLED :
-							 KTASK_RUN_SUCCESS;
-		} else {
-			if (ktask_refs(c) == 0) {
-				ktask_state_saturate(s, "underflow");
-				return KTASK_RUN_FAILED;
-			}
-			next = c - KTASK_REF_ONE;
-			action = ktask_refs(next) ? KTASK_RUN_FAILED :
-						    KTASK_RUN_DEALLOC;
-		}
-	} while (!atomic_long_try_cmpxchg(s, &cur, (long)next));
-
-	return action;
-}
-
 bool ktask_state_to_running_help(atomic_long_t *s)
 {
 	long cur = atomic_long_read(s);
@@ -165,40 +136,6 @@ bool ktask_state_to_running_help(atomic_long_t *s)
 	} while (!atomic_long_try_cmpxchg(s, &cur, (long)next));
 
 	return true;
-}
-
-enum ktask_idle_action ktask_state_to_idle(atomic_long_t *s)
-{
-	long cur = atomic_long_read(s);
-	enum ktask_idle_action action;
-	unsigned long next;
-
-	do {
-		unsigned long c = cur;
-
-		WARN_ONCE(!(c & KTASK_RUNNING), "ktask: idle while not running\n");
-		if (c & KTASK_CANCELLED) {
-			/*
-			 * Seen in a plain read or a failed cmpxchg, neither of
-			 * which orders: the drop that runs next must see what
-			 * the aborter wrote before its (fully ordered) RMW
-			 * that set CANCELLED.
-			 */
-			smp_acquire__after_ctrl_dep();
-			return KTASK_IDLE_CANCELLED;
-		}
-
-		next = c & ~KTASK_RUNNING;
-		if (next & KTASK_NOTIFIED) {
-			action = KTASK_IDLE_OK_NOTIFIED;
-		} else {
-			next -= KTASK_REF_ONE;
-			action = ktask_refs(next) ? KTASK_IDLE_OK :
-						    KTASK_IDLE_OK_DEALLOC;
-		}
-	} while (!atomic_long_try_cmpxchg(s, &cur, (long)next));
-
-	return action;
 }
 
 unsigned long ktask_state_to_complete(atomic_long_t *s)
@@ -256,63 +193,6 @@ void ktask_state_ref_inc(atomic_long_t *s)
 bool ktask_state_ref_dec(atomic_long_t *s)
 {
 	return ktask_state_sub_refs(s, 1);
-}
-
-enum ktask_notify_action ktask_state_notify_by_val(atomic_long_t *s)
-{
-	long cur = atomic_long_read(s);
-	enum ktask_notify_action action;
-	unsigned long next;
-
-	do {
-		unsigned long c = cur;
-
-		if (unlikely(ktask_refs(c) == 0)) {
-			ktask_state_saturate(s, "underflow");
-			return KTASK_NOTIFY_NOTHING;
-		}
-		if (c & KTASK_RUNNING) {
-			/* The poller still holds a reference: never zero. */
-			next = (c | KTASK_NOTIFIED) - KTASK_REF_ONE;
-			action = KTASK_NOTIFY_NOTHING;
-		} else if (c & (KTASK_COMPLETE | KTASK_NOTIFIED)) {
-			next = c - KTASK_REF_ONE;
-			action = ktask_refs(next) ? KTASK_NOTIFY_NOTHING :
-						    KTASK_NOTIFY_DEALLOC;
-		} else {
-			next = c | KTASK_NOTIFIED;
-			action = KTASK_NOTIFY_SUBMIT;
-		}
-	} while (!atomic_long_try_cmpxchg(s, &cur, (long)next));
-
-	return action;
-}
-
-enum ktask_notify_action ktask_state_notify_by_ref(atomic_long_t *s)
-{
-	long cur = atomic_long_read(s);
-	enum ktask_notify_action action;
-	unsigned long next;
-
-	do {
-		unsigned long c = cur;
-
-		if (c & KTASK_COMPLETE)
-			return KTASK_NOTIFY_NOTHING;
-		if (c & (KTASK_NOTIFIED | KTASK_RUNNING)) {
-			next = c | KTASK_NOTIFIED;
-			action = KTASK_NOTIFY_NOTHING;
-		} else {
-			if (unlikely(ktask_refs(c) >= KTASK_REF_MAX)) {
-				ktask_state_saturate(s, "overflow");
-				return KTASK_NOTIFY_NOTHING;
-			}
-			next = (c | KTASK_NOTIFIED) + KTASK_REF_ONE;
-			action = KTASK_NOTIFY_SUBMIT;
-		}
-	} while (!atomic_long_try_cmpxchg(s, &cur, (long)next));
-
-	return action;
 }
 
 bool ktask_state_notify_and_cancel(atomic_long_t *s)

@@ -101,13 +101,9 @@ struct ktask_handle_drop {
 
 void ktask_state_init(atomic_long_t *s);
 void ktask_state_init_detached(atomic_long_t *s);
-enum ktask_run_action ktask_state_to_running(atomic_long_t *s);
 bool ktask_state_to_running_help(atomic_long_t *s);
-enum ktask_idle_action ktask_state_to_idle(atomic_long_t *s);
 unsigned long ktask_state_to_complete(atomic_long_t *s);
 bool ktask_state_to_terminal(atomic_long_t *s, unsigned int count);
-enum ktask_notify_action ktask_state_notify_by_val(atomic_long_t *s);
-enum ktask_notify_action ktask_state_notify_by_ref(atomic_long_t *s);
 bool ktask_state_notify_and_cancel(atomic_long_t *s);
 bool ktask_state_to_shutdown(atomic_long_t *s);
 bool ktask_state_drop_join_handle_fast(atomic_long_t *s);
@@ -121,6 +117,133 @@ bool ktask_state_ref_dec(atomic_long_t *s);
 static inline unsigned long ktask_state_load(const atomic_long_t *s)
 {
 	return (unsigned long)atomic_long_read(s);
+}
+
+void ktask_state_saturate(atomic_long_t *s, const char *why);
+
+/*
+ * The transitions of every poll and wake, inline in the harness and the
+ * waker: a call and a return thunk each cost as much as their cmpxchg
+ * under these kernels' mitigations.  state.c's table describes them.
+ */
+static inline enum ktask_run_action ktask_state_to_running(atomic_long_t *s)
+{
+	long cur = atomic_long_read(s);
+	enum ktask_run_action action;
+	unsigned long next;
+
+	do {
+		unsigned long c = cur;
+
+		if (ktask_state_idle(c)) {
+			WARN_ONCE(!(c & KTASK_NOTIFIED),
+				  "ktask: polled without a notification\n");
+			next = (c | KTASK_RUNNING) & ~KTASK_NOTIFIED;
+			action = (c & KTASK_CANCELLED) ? KTASK_RUN_CANCELLED :
+							 KTASK_RUN_SUCCESS;
+		} else {
+			if (ktask_refs(c) == 0) {
+				ktask_state_saturate(s, "underflow");
+				return KTASK_RUN_FAILED;
+			}
+			next = c - KTASK_REF_ONE;
+			action = ktask_refs(next) ? KTASK_RUN_FAILED :
+						    KTASK_RUN_DEALLOC;
+		}
+	} while (!atomic_long_try_cmpxchg(s, &cur, (long)next));
+
+	return action;
+}
+
+static inline enum ktask_idle_action ktask_state_to_idle(atomic_long_t *s)
+{
+	long cur = atomic_long_read(s);
+	enum ktask_idle_action action;
+	unsigned long next;
+
+	do {
+		unsigned long c = cur;
+
+		WARN_ONCE(!(c & KTASK_RUNNING), "ktask: idle while not running\n");
+		if (c & KTASK_CANCELLED) {
+			/*
+			 * Seen in a plain read or a failed cmpxchg, neither of
+			 * which orders: the drop that runs next must see what
+			 * the aborter wrote before its (fully ordered) RMW
+			 * that set CANCELLED.
+			 */
+			smp_acquire__after_ctrl_dep();
+			return KTASK_IDLE_CANCELLED;
+		}
+
+		next = c & ~KTASK_RUNNING;
+		if (next & KTASK_NOTIFIED) {
+			action = KTASK_IDLE_OK_NOTIFIED;
+		} else {
+			next -= KTASK_REF_ONE;
+			action = ktask_refs(next) ? KTASK_IDLE_OK :
+						    KTASK_IDLE_OK_DEALLOC;
+		}
+	} while (!atomic_long_try_cmpxchg(s, &cur, (long)next));
+
+	return action;
+}
+
+static inline enum ktask_notify_action ktask_state_notify_by_val(atomic_long_t *s)
+{
+	long cur = atomic_long_read(s);
+	enum ktask_notify_action action;
+	unsigned long next;
+
+	do {
+		unsigned long c = cur;
+
+		if (unlikely(ktask_refs(c) == 0)) {
+			ktask_state_saturate(s, "underflow");
+			return KTASK_NOTIFY_NOTHING;
+		}
+		if (c & KTASK_RUNNING) {
+			/* The poller still holds a reference: never zero. */
+			next = (c | KTASK_NOTIFIED) - KTASK_REF_ONE;
+			action = KTASK_NOTIFY_NOTHING;
+		} else if (c & (KTASK_COMPLETE | KTASK_NOTIFIED)) {
+			next = c - KTASK_REF_ONE;
+			action = ktask_refs(next) ? KTASK_NOTIFY_NOTHING :
+						    KTASK_NOTIFY_DEALLOC;
+		} else {
+			next = c | KTASK_NOTIFIED;
+			action = KTASK_NOTIFY_SUBMIT;
+		}
+	} while (!atomic_long_try_cmpxchg(s, &cur, (long)next));
+
+	return action;
+}
+
+static inline enum ktask_notify_action ktask_state_notify_by_ref(atomic_long_t *s)
+{
+	long cur = atomic_long_read(s);
+	enum ktask_notify_action action;
+	unsigned long next;
+
+	do {
+		unsigned long c = cur;
+
+		if (c & KTASK_COMPLETE)
+			return KTASK_NOTIFY_NOTHING;
+		if (c & (KTASK_NOTIFIED | KTASK_RUNNING)) {
+			next = c | KTASK_NOTIFIED;
+			action = KTASK_NOTIFY_NOTHING;
+		} else {
+			if (unlikely(ktask_refs(c) >= KTASK_REF_MAX)) {
+				ktask_state_saturate(s, "overflow");
+				return KTASK_NOTIFY_NOTHING;
+			}
+			next = (c | KTASK_NOTIFIED) + KTASK_REF_ONE;
+			action = KTASK_NOTIFY_SUBMIT;
+		}
+	} while (!atomic_long_try_cmpxchg(s, &cur, (long)next));
+
+	return action;
 }
 
 #endif /* _KTASK_STATE_H */

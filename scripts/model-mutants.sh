@@ -2,8 +2,9 @@
 # SPDX-License-Identifier: GPL-2.0
 #
 # Mutation check of the state-machine model checker: build
-# selftests/ktask/ktask_state_model.c against copies of ktask/state.c with
-# one deliberate bug each, and require the checker to fail on every one.
+# selftests/ktask/ktask_state_model.c against copies of ktask/state.c and
+# state.h (whose inline transitions are part of it) with one deliberate bug
+# each, and require the checker to fail on every one.
 # A mutant that survives means the checker has a blind spot.
 #
 # Usage: scripts/model-mutants.sh KSFT_DIR
@@ -14,7 +15,7 @@ src=$(cd "$(dirname "$0")/.." && pwd)
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
 
-# name | sed expression applied to state.c
+# name | sed expression applied to state.c and state.h (one line in all)
 mutants=(
 	"notify_by_ref without a ref inc|s/next = (c | KTASK_NOTIFIED) + KTASK_REF_ONE;/next = c | KTASK_NOTIFIED;/"
 	"to_idle keeps the poll's ref|/if (next \& KTASK_NOTIFIED) {/,/} else {/!s/next -= KTASK_REF_ONE;/next -= 0;/"
@@ -43,9 +44,11 @@ for m in "${mutants[@]}"; do
 	name=${m%%|*}
 	expr=${m#*|}
 	mkdir -p "$tmp/m"
-	cp "$src/ktask/state.h" "$tmp/m/"
+	# The transitions live in state.c and, inline, in state.h.
 	sed -e "$expr" "$src/ktask/state.c" >"$tmp/m/state.c"
-	changed=$(diff "$src/ktask/state.c" "$tmp/m/state.c" | grep -c '^>' || true)
+	sed -e "$expr" "$src/ktask/state.h" >"$tmp/m/state.h"
+	changed=$(cat <(diff "$src/ktask/state.c" "$tmp/m/state.c") \
+		<(diff "$src/ktask/state.h" "$tmp/m/state.h") | grep -c '^>' || true)
 	if [ "$changed" != 1 ]; then
 		echo "mutant '$name': the sed expression changed $changed lines, not 1" >&2
 		exit 1
