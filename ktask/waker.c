@@ -87,6 +87,13 @@ void ktask_wake(struct ktask_waker *w)
 	if (!w || ktask_waker_bad(w, "wake"))
 		return;
 	cell = ktask_waker_cell(w);
+	/*
+	 * Before the wake, while our reference holds the cell: a wake that
+	 * does not queue the task gives the reference up, and the cell may
+	 * then go at once.  A task woken from its own poll is running until
+	 * that poll returns, so it is the same look as after the wake.
+	 */
+	ktask_count_self_wake(cell);
 	/* Keeps the runtime alive until the push is done; see runtime.h. */
 	rcu_read_lock();
 	switch (ktask_state_notify_by_val(&cell->state)) {
@@ -99,7 +106,6 @@ void ktask_wake(struct ktask_waker *w)
 		ktask_dealloc(cell);
 		break;
 	case KTASK_NOTIFY_NOTHING:
-		ktask_count_self_wake(cell);
 		break;
 	}
 	rcu_read_unlock();
