@@ -59,8 +59,9 @@
  *       C=0 W=0 J=1 refs>1: J=0 refs-1, one cmpxchg; true
  *       otherwise:    no change; false (join_handle_dropped, then ref_dec)
  *   join_handle_dropped
- *       C=1 J=1 W=0 refs=1: no change (nobody else can look); last:
- *                     the caller frees the cell, drop_output, drop_waker
+ *       C=1 J=1 W=0 refs=1: J=0 refs=0 with a plain store (nobody else
+ *                     can look); last: the caller frees the cell without
+ *                     a ref_dec; drop_output, drop_waker
  *       otherwise:    J=0; if C=0 also W=0 (the handle takes the waker
  *                     back); drop_output if C=1; drop_waker if W ends up 0
  *   set_join_waker    join handle, W=0: W=1 unless C (then fails)
@@ -283,6 +284,14 @@ struct ktask_handle_drop ktask_state_join_handle_dropped(atomic_long_t *s)
 	 */
 	if (((unsigned long)cur & ~KTASK_CANCELLED) ==
 	    (KTASK_REF_ONE | KTASK_COMPLETE | KTASK_JOIN_INTEREST)) {
+		/*
+		 * The state a freed cell keeps, no reference and no handle,
+		 * with a plain store: a join or detach through this handle
+		 * again, while the cell waits in a cache, is then refused as
+		 * a consumed handle's, not a second free.
+		 */
+		atomic_long_set(s, (long)(((unsigned long)cur &
+					  ~KTASK_JOIN_INTEREST) - KTASK_REF_ONE));
 		drop.drop_output = true;
 		drop.drop_waker = true;
 		drop.last = true;

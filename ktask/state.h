@@ -52,7 +52,8 @@
 
 /*
  * A task without a join handle: the initial state with the handle
- * dropped before anything else happened (what the fast detach leaves).
+ * dropped before anything else happened (what the fast detach leaves
+ * when it finds the initial state).
  */
 #define KTASK_DETACHED_STATE						\
 	((KTASK_INITIAL_STATE - KTASK_REF_ONE) & ~KTASK_JOIN_INTEREST)
@@ -93,8 +94,8 @@ struct ktask_handle_drop {
 	bool drop_output;
 	/*
 	 * The handle held the only reference (of a complete task): the
-	 * state was left as it was, and the caller frees the cell instead of
-	 * dropping its reference.
+	 * state was stored as it ends, and the caller frees the cell instead
+	 * of dropping its reference.
 	 */
 	bool last;
 };

@@ -303,14 +303,16 @@ static void join_handle_dropped_last(void)
 {
 	struct ktask_handle_drop d;
 
-	/* The only reference: no atomic, the caller frees the cell. */
+	/* The only reference: no RMW, the caller frees the cell. */
 	set(REFS(1) | C | J);
 	d = ktask_state_join_handle_dropped(&s);
 	CHECK(d.drop_waker && d.drop_output && d.last);
-	EXPECT_STATE(REFS(1) | C | J);
+	/* Stored as it ends: a second drop is a consumed handle's. */
+	EXPECT_STATE(REFS(0) | C);
 	set(REFS(1) | C | J | X);
 	d = ktask_state_join_handle_dropped(&s);
 	CHECK(d.last);
+	EXPECT_STATE(REFS(0) | C | X);
 	/* The harness still has the waker: not alone. */
 	set(REFS(1) | C | J | W);
 	d = ktask_state_join_handle_dropped(&s);

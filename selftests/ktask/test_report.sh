@@ -43,10 +43,11 @@ expect()
 	fi
 }
 
-ktap_plan 3
+ktap_plan 4
 if ! insmod "$ko"; then
 	echo "# cannot load $ko"
 	ktap_fail consumed_handle_misuse
+	ktap_fail consumed_handle_after_free
 	ktap_fail stale_handle_refused
 	ktap_fail join_under_lock_reported
 	ktap_exit
@@ -54,6 +55,12 @@ fi
 
 expect consumed_handle_misuse \
 	'ktask: (join|detach|abort) of a consumed join handle \(task [0-9]+, spawned at consumed_handle_misuse\+' 3
+if grep -qx consumed_handle_after_free "$dir/cases"; then
+	expect consumed_handle_after_free \
+		'ktask: (join|detach) of a consumed join handle \(task [0-9]+, spawned at consumed_handle_after_free\+' 2
+else
+	ktap_skip consumed_handle_after_free "the cell caches are off on the memory-checking kernel"
+fi
 expect stale_handle_refused 'ktask: join through a stale handle: its task is gone' 1
 if grep -qx join_under_lock_reported "$dir/cases"; then
 	expect join_under_lock_reported 'possible circular locking dependency detected' 1
