@@ -63,10 +63,12 @@ static enum cpuhp_state ktask_cell_cpuhp_state;
  * slab by 2.5 MB and shrink it again every time, zeroing each new page
  * (init_on_alloc) and each cell, which cost more than all the rest of
  * the spawn.  At most cell_depot_max cells wait here (the rest goes back
- * to the slab), and not for long: every KTASK_CELL_DEPOT_DECAY the half
- * of the magazines that nobody took since the last look (the depot's low
- * water mark) goes back to the slab, the oldest first, so an idle depot
- * is empty within seconds.  Process context only, as the per-CPU caches.
+ * to the slab, and so does the excess when it is lowered), and not
+ * for long: every KTASK_CELL_DEPOT_DECAY the half of the magazines that
+ * nobody took since the last look (the depot's low-water mark) goes back
+ * to the slab, the chained ones first (oldest first), so an idle depot is
+ * empty within seconds (4096 cells: 8 s; 32768: about 12 s).  Process
+ * context only, as the per-CPU caches.
  *
  * The first KTASK_CELL_DEPOT_MAGS magazines are arrays, copied in and out
  * (the steady flow from a CPU that frees to one that spawns); the rest, a
@@ -80,9 +82,6 @@ static enum cpuhp_state ktask_cell_cpuhp_state;
 #define KTASK_CELL_DEPOT_DECAY	HZ
 
 static unsigned int ktask_cell_depot_max = 32768;
-module_param_named(cell_depot_max, ktask_cell_depot_max, uint, 0644);
-MODULE_PARM_DESC(cell_depot_max,
-		 "free task cells kept between bursts of spawns, for a few seconds at most (default 32768: 4 MiB)");
 
 /**
  * struct ktask_cell_depot - full magazines of free cells, for every CPU
@@ -145,18 +144,27 @@ static bool ktask_cell_depot_put(void **cells)
 {
 	struct ktask_cell_depot *d = &ktask_cell_depot;
 	unsigned int max = READ_ONCE(ktask_cell_depot_max);
+	struct ktask_cell *head = NULL;
 	bool done = false, first = false;
 
+	/*
+	 * The cells are ours until they are in the depot: chain them outside
+	 * the lock when the arrays look full (a racy peek; if they have room
+	 * after all, the links are left unused).  A burst's cost, not the
+	 * steady flow's.
+	 */
+	if (data_race(d->nr) == KTASK_CELL_DEPOT_MAGS)
+		head = ktask_cell_mag_pack(cells);
 	spin_lock(&d->lock);
-	if ((d->nr + d->nr_chained + 1) * KTASK_CELL_CACHE_BATCH > max) {
-		/* Full: to the slab. */
-	} else if (d->nr < KTASK_CELL_DEPOT_MAGS) {
-		memcpy(d->mags[d->nr++], cells, sizeof(d->mags[0]));
-		done = true;
-	} else {
-		/* Ours until on the list; a burst's cost, not the flow's. */
-		list_add(&ktask_cell_mag_pack(cells)->owned_node, &d->chained);
-		d->nr_chained++;
+	if ((d->nr + d->nr_chained + 1) * KTASK_CELL_CACHE_BATCH <= max) {
+		if (d->nr < KTASK_CELL_DEPOT_MAGS) {
+			memcpy(d->mags[d->nr++], cells, sizeof(d->mags[0]));
+		} else {
+			if (!head)
+				head = ktask_cell_mag_pack(cells);
+			list_add(&head->owned_node, &d->chained);
+			d->nr_chained++;
+		}
 		done = true;
 	}
 	first = done && d->nr + d->nr_chained == 1;
@@ -208,17 +216,14 @@ static void ktask_cell_mags_free(struct list_head *mags)
 	}
 }
 
-static void ktask_cell_depot_decay(struct work_struct *work)
+/* Give up to @n magazines back to the slab, the chained ones first. */
+static void ktask_cell_depot_shrink(unsigned int n)
 {
 	struct ktask_cell_depot *d = &ktask_cell_depot;
 	void *cells[KTASK_CELL_CACHE_BATCH];
-	unsigned int n;
 	LIST_HEAD(old);
-	bool more;
 
 	spin_lock(&d->lock);
-	/* Half of what nobody needed, rounded up: an idle depot empties. */
-	n = DIV_ROUND_UP(d->low, 2);
 	for (; n && d->nr_chained; n--, d->nr_chained--)
 		list_move(d->chained.prev, &old);
 	spin_unlock(&d->lock);
@@ -236,6 +241,22 @@ static void ktask_cell_depot_decay(struct work_struct *work)
 			break;
 		kmem_cache_free_bulk(ktask_cell_cache, ARRAY_SIZE(cells), cells);
 	}
+}
+
+static void ktask_cell_depot_decay(struct work_struct *work)
+{
+	struct ktask_cell_depot *d = &ktask_cell_depot;
+	unsigned int n;
+	bool more;
+
+	spin_lock(&d->lock);
+	/*
+	 * Half of what nobody needed, rounded up: an idle depot empties.  A
+	 * new cell_depot_max may have taken magazines since the last look.
+	 */
+	n = DIV_ROUND_UP(min(d->low, d->nr + d->nr_chained), 2);
+	spin_unlock(&d->lock);
+	ktask_cell_depot_shrink(n);
 	spin_lock(&d->lock);
 	d->low = d->nr + d->nr_chained;
 	more = d->low;
@@ -244,6 +265,36 @@ static void ktask_cell_depot_decay(struct work_struct *work)
 		queue_delayed_work(system_unbound_wq, &d->decay,
 				   KTASK_CELL_DEPOT_DECAY);
 }
+
+/* A new cell_depot_max: what the depot holds beyond it goes at once. */
+static int ktask_cell_depot_max_set(const char *val,
+				    const struct kernel_param *kp)
+{
+	struct ktask_cell_depot *d = &ktask_cell_depot;
+	unsigned int mags, over = 0;
+	int ret;
+
+	ret = param_set_uint(val, kp);
+	if (ret)
+		return ret;
+	mags = READ_ONCE(ktask_cell_depot_max) / KTASK_CELL_CACHE_BATCH;
+	spin_lock(&d->lock);
+	if (d->nr + d->nr_chained > mags)
+		over = d->nr + d->nr_chained - mags;
+	spin_unlock(&d->lock);
+	ktask_cell_depot_shrink(over);
+	return 0;
+}
+
+static const struct kernel_param_ops ktask_cell_depot_max_ops = {
+	.set = ktask_cell_depot_max_set,
+	.get = param_get_uint,
+};
+
+module_param_cb(cell_depot_max, &ktask_cell_depot_max_ops,
+		&ktask_cell_depot_max, 0644);
+MODULE_PARM_DESC(cell_depot_max,
+		 "free task cells kept between bursts of spawns, given back within seconds when unused (default 32768: 4 MiB)");
 
 /**
  * ktask_cell_depot_cells() - free cells kept in the depot now
