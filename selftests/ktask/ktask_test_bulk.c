@@ -57,8 +57,12 @@ static int join_squares(struct ktask_handle **h, unsigned int nr)
 	for (i = 0; i < nr; i++) {
 		long left = max_t(long, (long)(end - jiffies), 1);
 		long out = -1;
+		int ret = ktask_join_timeout(h[i], &out, left);
 
-		if (ktask_join_timeout(h[i], &out, left) || out != (long)i * i)
+		/* Timed out: the handle is still ours, let it go. */
+		if (ret == -ETIMEDOUT)
+			ktask_detach(h[i]);
+		if (ret || out != (long)i * i)
 			bad++;
 	}
 	return bad;
