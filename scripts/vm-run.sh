@@ -148,6 +148,10 @@ silence=${KTASK_SILENCE:-$((job_silence * slow))}
 # log (see the header).
 append="console=ttyS0 panic=-1 softlockup_all_cpu_backtrace=1 softlockup_panic=1"
 append+=" hung_task_panic=1 sysctl.kernel.panic_on_rcu_stall=1 unknown_nmi_panic=1"
+# No PS/2 keyboard or mouse: nothing uses them, and their probe at boot,
+# before init can filter KCSAN's reports, raced in the kernel's own driver
+# (data-race in ps2_do_sendbyte / ps2_handle_response on the KCSAN kernel).
+append+=" i8042.nokbd i8042.noaux"
 append+=" $job_append ${KTASK_APPEND:-}"
 
 : >"$out/job.log"
