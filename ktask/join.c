@@ -43,22 +43,34 @@ static bool ktask_handle_gone(const void *h, const char *what)
 	return true;
 }
 
-/* Validate @h for an operation that needs a live join handle. */
-static int ktask_handle_check(const struct ktask_handle *h, const char *what)
+/* The misuse ktask_handle_check() found in @h: WARN and refuse it. */
+static noinline int ktask_handle_misuse(const struct ktask_handle *h,
+					const char *what)
 {
 	struct ktask_cell *cell;
 
-	if (IS_ERR_OR_NULL(h))
-		return -EINVAL;
 	if (ktask_handle_gone(h, what))
 		return -EINVAL;
 	cell = ktask_handle_cell(h);
-	if (!(ktask_state_load(&cell->state) & KTASK_JOIN_INTEREST)) {
-		WARN(__ratelimit(&ktask_misuse_rs),
-		     "ktask: %s of a consumed join handle (task %llu, spawned at %pS)\n",
-		     what, cell->id, (void *)cell->spawn_site);
+	WARN(__ratelimit(&ktask_misuse_rs),
+	     "ktask: %s of a consumed join handle (task %llu, spawned at %pS)\n",
+	     what, cell->id, (void *)cell->spawn_site);
+	return -EINVAL;
+}
+
+/*
+ * Validate @h for an operation that needs a live join handle: inline, a
+ * compare and a load on the paths of every join and detach.
+ */
+static __always_inline int ktask_handle_check(const struct ktask_handle *h,
+					      const char *what)
+{
+	if (IS_ERR_OR_NULL(h))
 		return -EINVAL;
-	}
+	if (unlikely(ktask_handle_stale(h) ||
+		     !(ktask_state_load(&ktask_handle_cell(h)->state) &
+		       KTASK_JOIN_INTEREST)))
+		return ktask_handle_misuse(h, what);
 	return 0;
 }
 
@@ -192,7 +204,7 @@ static int ktask_join_wait(struct ktask_handle *h, long *out, long timeout,
 	 * drop returned), a join of a task that has not completed deadlocks.
 	 */
 	in_worker = ktask_current_rq();
-	rcu_read_lock();
+	ktask_rt_read_lock();
 	snap = ktask_state_load(&cell->state);
 	deadlock = !(snap & KTASK_COMPLETE) &&
 		   (in_worker || READ_ONCE(cell->rt->destroyer) == current);
@@ -204,7 +216,7 @@ static int ktask_join_wait(struct ktask_handle *h, long *out, long timeout,
 	if (!(snap & KTASK_COMPLETE) && !deadlock &&
 	    timeout == MAX_SCHEDULE_TIMEOUT)
 		ktask_rt_lockdep_wait(cell->rt);
-	rcu_read_unlock();
+	ktask_rt_read_unlock();
 	if (snap & KTASK_COMPLETE)
 		return ktask_join_consume(cell, out);
 	if (deadlock)
@@ -467,10 +479,10 @@ EXPORT_SYMBOL_GPL(ktask_detach);
 static void ktask_cell_abort(struct ktask_cell *cell)
 {
 	/* Keeps the runtime alive until the push is done; see runtime.h. */
-	rcu_read_lock();
+	ktask_rt_read_lock();
 	if (ktask_state_notify_and_cancel(&cell->state))
 		ktask_schedule(cell);
-	rcu_read_unlock();
+	ktask_rt_read_unlock();
 }
 
 /**

@@ -233,7 +233,7 @@ unsigned long ktask_owned_release_many(struct ktask_rt *rt,
 	unsigned int i = 0;
 	bool wake = false;
 
-	rcu_read_lock();
+	ktask_rt_read_lock();
 	while (i < nr) {
 		u64 id = cells[i]->id, shard_of = id & rt->shard_mask;
 		struct ktask_owned_shard *shard;
@@ -265,7 +265,7 @@ unsigned long ktask_owned_release_many(struct ktask_rt *rt,
 		smp_mb();
 		wake_up_var(&rt->shards);
 	}
-	rcu_read_unlock();
+	ktask_rt_read_unlock();
 	return removed;
 }
 

@@ -362,7 +362,7 @@ struct ktask_handle *ktask_spawn_cell(struct ktask_rt *rt,
 	 * runtime or its queues: a spawn that overlaps destroy is either
 	 * refused here or bound in time to be cancelled (see runtime.h).
 	 */
-	rcu_read_lock();
+	ktask_rt_read_lock();
 	pin = owner != rt->owner;
 	if (READ_ONCE(rt->closed) || (pin && !try_module_get(owner)))
 		goto shutdown;
@@ -377,11 +377,11 @@ struct ktask_handle *ktask_spawn_cell(struct ktask_rt *rt,
 	if (unlikely(rt->hooks) && rt->hooks->spawn)
 		rt->hooks->spawn(rt->hooks->data, cell->id);
 	rt->sched->schedule(rt, cell);
-	rcu_read_unlock();
+	ktask_rt_read_unlock();
 	return ktask_cell_handle(cell);
 
 shutdown:
-	rcu_read_unlock();
+	ktask_rt_read_unlock();
 	ktask_cell_free(cell);
 	return ERR_PTR(-ESHUTDOWN);
 }
@@ -491,7 +491,7 @@ int __ktask_spawn_bulk(struct ktask_rt *rt, long (*fn)(void *arg),
 	 * before any is bound, since destroy may complete (and unpin) a
 	 * bound task before we are through the batch.
 	 */
-	rcu_read_lock();
+	ktask_rt_read_lock();
 	if (READ_ONCE(rt->closed) || (pin && !try_module_get(owner)))
 		goto shutdown;
 	for (i = 1; pin && i < nr; i++)
@@ -523,11 +523,11 @@ int __ktask_spawn_bulk(struct ktask_rt *rt, long (*fn)(void *arg),
 	 * the reversed chain.  From here on they may run.
 	 */
 	rt->sched->schedule_chain(rt, llist_reverse_order(first), first, nr);
-	rcu_read_unlock();
+	ktask_rt_read_unlock();
 	return 0;
 
 shutdown:
-	rcu_read_unlock();
+	ktask_rt_read_unlock();
 	ktask_cell_free_chain(first);
 	return -ESHUTDOWN;
 }

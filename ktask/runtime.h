@@ -18,10 +18,10 @@
  * O: the owning shard's @lock protected (irqsave: spawn runs in hardirq).
  *
  * A runtime is kept alive against in-flight wakes by RCU: every path that
- * may push a task onto a run queue does so inside rcu_read_lock(), starting
- * before the state transition that told it to, and ktask_rt_destroy() waits
- * for a grace period after the last task completed before it tears the
- * queues down.
+ * may push a task onto a run queue does so inside ktask_rt_read_lock(),
+ * starting before the state transition that told it to, and
+ * ktask_rt_destroy() waits for a grace period after the last task
+ * completed before it tears the queues down.
  */
 #ifndef _KTASK_RUNTIME_H
 #define _KTASK_RUNTIME_H
@@ -32,6 +32,7 @@
 #include <linux/list.h>
 #include <linux/lockdep.h>
 #include <linux/mutex.h>
+#include <linux/rcupdate.h>
 #include <linux/llist.h>
 #include <linux/log2.h>
 #include <linux/spinlock.h>
@@ -40,6 +41,30 @@
 #include <linux/workqueue.h>
 
 #include "cell.h"
+
+/*
+ * The RCU read section of the rule above.  Preemption disabled, which
+ * synchronize_rcu() waits for as for rcu_read_lock() (one RCU since 4.20),
+ * and which is inline where a preemptible RCU's rcu_read_lock() is a call
+ * each way, on every spawn and wake; every push disables preemption anyway.
+ * On PREEMPT_RT, where a spawn's section takes a sleeping spinlock_t and a
+ * wake's may free the cell, rcu_read_lock().
+ */
+static __always_inline void ktask_rt_read_lock(void)
+{
+	if (IS_ENABLED(CONFIG_PREEMPT_RT))
+		rcu_read_lock();
+	else
+		rcu_read_lock_sched();
+}
+
+static __always_inline void ktask_rt_read_unlock(void)
+{
+	if (IS_ENABLED(CONFIG_PREEMPT_RT))
+		rcu_read_unlock();
+	else
+		rcu_read_unlock_sched();
+}
 
 /**
  * struct ktask_cpu_stats - per-CPU counters of one runtime

@@ -217,26 +217,69 @@ static void ktask_rq_dispatch(struct ktask_rq *rq)
 	wake_up_process(w->task);
 }
 
-/* Push a chain of @nr tasks; called with preemption disabled. */
-static void ktask_rq_push(struct ktask_rq *rq, struct llist_node *first,
-			  struct llist_node *last, int nr)
+/*
+ * Push a chain of @nr tasks; called with preemption disabled.  Inline in
+ * every spawn and wake: llist_add_batch() is the same cmpxchg loop, out of
+ * line, and a call and its return thunk cost as much as the cmpxchg.
+ */
+static __always_inline void ktask_rq_push(struct ktask_rq *rq,
+					  struct llist_node *first,
+					  struct llist_node *last, int nr)
 {
+	struct llist_node *head = READ_ONCE(rq->queue.first);
+
 	atomic_add(nr, &rq->depth);
 	/*
-	 * llist_add_batch() is a fully ordered cmpxchg: our nodes are on the
-	 * queue before we read KICKED.  Pairs with the smp_mb__after_atomic()
-	 * in ktask_rq_release() between the drain's clearing of KICKED and
-	 * its last look at the queue: either we see KICKED clear and
-	 * dispatch, or the drain sees our nodes and polls them.  A queue that
-	 * was not empty has a drain coming already.
+	 * The cmpxchg is fully ordered: our nodes are on the queue before
+	 * we read KICKED.  Pairs with the smp_mb__after_atomic() in
+	 * ktask_rq_release() between the drain's clearing of KICKED and its
+	 * last look at the queue: either we see KICKED clear and dispatch,
+	 * or the drain sees our nodes and polls them.  A queue that was not
+	 * empty has a drain coming already.
 	 */
-	if (llist_add_batch(first, last, &rq->queue) &&
-	    !test_bit(KTASK_RQ_KICKED, &rq->flags) &&
+	do {
+		last->next = head;
+	} while (!try_cmpxchg(&rq->queue.first, &head, first));
+	if (!head && !test_bit(KTASK_RQ_KICKED, &rq->flags) &&
 	    !test_and_set_bit(KTASK_RQ_KICKED, &rq->flags))
 		ktask_rq_dispatch(rq);
 }
 
-static struct ktask_worker *ktask_current_worker(void);
+static int ktask_worker_fn(void *data);
+
+/* ktask_current_worker() for a worker that is not bound to this CPU. */
+static noinline struct ktask_worker *ktask_current_worker_unbound(void)
+{
+	if (!(current->flags & PF_KTHREAD) ||
+	    kthread_func(current) != ktask_worker_fn)
+		return NULL;
+	return kthread_data(current);
+}
+
+/*
+ * The caller's worker struct if it is a ktask worker thread, else NULL:
+ * inline in every wake and spawn.
+ */
+static __always_inline struct ktask_worker *ktask_current_worker(void)
+{
+	struct ktask_worker *w = raw_cpu_ptr(&ktask_workers);
+
+	if (!in_task())
+		return NULL;
+	/*
+	 * This CPU's worker, which is bound to it while it is online: one
+	 * compare on every wake from a drain.  A worker whose CPU went
+	 * offline runs elsewhere; the generic look-up finds it.  (If we
+	 * migrate after reading the CPU, @w is not ours, and we are no
+	 * worker: a bound worker does not migrate.)
+	 */
+	if (READ_ONCE(w->task) == current)
+		return w;
+	/* Only while a worker is unbound; a stale count costs a look-up. */
+	if (likely(!atomic_read(&ktask_nr_unbound)))
+		return NULL;
+	return ktask_current_worker_unbound();
+}
 
 /*
  * Polls in a row that a drain takes from its LIFO slot before the tasks it
@@ -427,17 +470,17 @@ static bool ktask_rq_release(struct ktask_rq *rq)
 	 * follows is inside an RCU read section, which destroy waits for
 	 * before it looks again and frees (ktask_sched_destroy_rt()).
 	 */
-	rcu_read_lock();
+	ktask_rt_read_lock();
 	/* Release: the drain's writes before a destroy that sees it clear. */
 	clear_bit_unlock(KTASK_RQ_KICKED, &rq->flags);
 	/*
 	 * The clear before the look at the queue; pairs with the fully
-	 * ordered llist_add_batch() in ktask_rq_push().
+	 * ordered cmpxchg in ktask_rq_push().
 	 */
 	smp_mb__after_atomic();
 	again = !llist_empty(&rq->queue) &&
 		!test_and_set_bit(KTASK_RQ_KICKED, &rq->flags);
-	rcu_read_unlock();
+	ktask_rt_read_unlock();
 	return again;
 }
 
@@ -648,30 +691,6 @@ static int ktask_worker_fn(void *data)
 	}
 	__set_current_state(TASK_RUNNING);
 	return 0;
-}
-
-/* The caller's worker struct if it is a ktask worker thread, else NULL. */
-static struct ktask_worker *ktask_current_worker(void)
-{
-	struct ktask_worker *w = raw_cpu_ptr(&ktask_workers);
-
-	if (!in_task())
-		return NULL;
-	/*
-	 * This CPU's worker, which is bound to it while it is online: one
-	 * compare on every wake from a drain.  A worker whose CPU went
-	 * offline runs elsewhere; the generic look-up finds it.  (If we
-	 * migrate after reading the CPU, @w is not ours, and we are no
-	 * worker: a bound worker does not migrate.)
-	 */
-	if (READ_ONCE(w->task) == current)
-		return w;
-	/* Only while a worker is unbound; a stale count costs a look-up. */
-	if (!atomic_read(&ktask_nr_unbound) ||
-	    !(current->flags & PF_KTHREAD) ||
-	    kthread_func(current) != ktask_worker_fn)
-		return NULL;
-	return kthread_data(current);
 }
 
 /*

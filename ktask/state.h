@@ -100,14 +100,11 @@ struct ktask_handle_drop {
 	bool last;
 };
 
-void ktask_state_init(atomic_long_t *s);
-void ktask_state_init_detached(atomic_long_t *s);
 bool ktask_state_to_running_help(atomic_long_t *s);
 unsigned long ktask_state_to_complete(atomic_long_t *s);
 bool ktask_state_to_terminal(atomic_long_t *s, unsigned int count);
 bool ktask_state_notify_and_cancel(atomic_long_t *s);
 bool ktask_state_to_shutdown(atomic_long_t *s);
-bool ktask_state_drop_join_handle_fast(atomic_long_t *s);
 struct ktask_handle_drop ktask_state_join_handle_dropped(atomic_long_t *s);
 unsigned long ktask_state_set_join_waker(atomic_long_t *s, bool *ok);
 unsigned long ktask_state_unset_join_waker(atomic_long_t *s, bool *ok);
@@ -121,6 +118,41 @@ static inline unsigned long ktask_state_load(const atomic_long_t *s)
 }
 
 void ktask_state_saturate(atomic_long_t *s, const char *why);
+
+static inline void ktask_state_init(atomic_long_t *s)
+{
+	atomic_long_set(s, KTASK_INITIAL_STATE);
+}
+
+/* A task spawned detached: no join handle, one atomic less than a detach. */
+static inline void ktask_state_init_detached(atomic_long_t *s)
+{
+	atomic_long_set(s, KTASK_DETACHED_STATE);
+}
+
+/* Inline in ktask_detach(): the spawn-and-detach path, as below. */
+static inline bool ktask_state_drop_join_handle_fast(atomic_long_t *s)
+{
+	long cur = atomic_long_read(s);
+	unsigned long c;
+
+	do {
+		c = cur;
+		/*
+		 * Complete (an output to drop), a join waker to take back, a
+		 * handle already gone (the slow path WARNs), or the last
+		 * reference: the slow path.  Otherwise the task is not
+		 * complete, so the owned list or a poll holds a reference
+		 * besides ours, and we need not look at the cell again.
+		 */
+		if ((c & (KTASK_COMPLETE | KTASK_JOIN_WAKER)) ||
+		    !(c & KTASK_JOIN_INTEREST) || ktask_refs(c) < 2)
+			return false;
+	} while (!atomic_long_try_cmpxchg(s, &cur,
+					  (long)((c & ~KTASK_JOIN_INTEREST) -
+						 KTASK_REF_ONE)));
+	return true;
+}
 
 /*
  * The transitions of every poll and wake, inline in the harness and the

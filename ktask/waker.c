@@ -95,7 +95,7 @@ void ktask_wake(struct ktask_waker *w)
 	 */
 	ktask_count_self_wake(cell);
 	/* Keeps the runtime alive until the push is done; see runtime.h. */
-	rcu_read_lock();
+	ktask_rt_read_lock();
 	switch (ktask_state_notify_by_val(&cell->state)) {
 	case KTASK_NOTIFY_SUBMIT:
 		trace_ktask_wake(cell);
@@ -108,7 +108,7 @@ void ktask_wake(struct ktask_waker *w)
 	case KTASK_NOTIFY_NOTHING:
 		break;
 	}
-	rcu_read_unlock();
+	ktask_rt_read_unlock();
 }
 EXPORT_SYMBOL_GPL(ktask_wake);
 
@@ -125,7 +125,7 @@ void ktask_wake_by_ref(struct ktask_waker *w)
 	if (ktask_waker_bad(w, "wake"))
 		return;
 	cell = ktask_waker_cell(w);
-	rcu_read_lock();
+	ktask_rt_read_lock();
 	if (ktask_state_notify_by_ref(&cell->state) == KTASK_NOTIFY_SUBMIT) {
 		trace_ktask_wake(cell);
 		this_cpu_inc(cell->rt->rqs->stats.wakes);
@@ -133,7 +133,7 @@ void ktask_wake_by_ref(struct ktask_waker *w)
 	} else {
 		ktask_count_self_wake(cell);
 	}
-	rcu_read_unlock();
+	ktask_rt_read_unlock();
 }
 EXPORT_SYMBOL_GPL(ktask_wake_by_ref);
 
