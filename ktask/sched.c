@@ -86,6 +86,8 @@ enum {
  *	changed and walked with preemption disabled, from process context
  * @unbound: the thread may run on other CPUs (counted in
  *	ktask_nr_unbound); changed by the CPU-hotplug callbacks and at start
+ * @highpri: the thread runs at nice -20, for a KTASK_RT_HIGHPRI runtime;
+ *	written and read only by the thread
  */
 struct ktask_worker {
 	struct task_struct *task;
@@ -94,6 +96,7 @@ struct ktask_worker {
 	struct ktask_rq *rq;
 	struct list_head helpers;
 	bool unbound;
+	bool highpri;
 };
 
 static DEFINE_PER_CPU(struct ktask_worker, ktask_workers);
@@ -657,9 +660,22 @@ static void ktask_worker_run(struct ktask_worker *w)
 {
 	struct ktask_rq *rq = xchg(&w->handoff, NULL);
 
+	bool highpri;
+
 	atomic_set(&w->state, KTASK_WORKER_BUSY);
 	if (WARN_ON_ONCE(!rq))
 		return;
+	/*
+	 * A KTASK_RT_HIGHPRI runtime's queue is drained at nice -20, as a
+	 * WQ_HIGHPRI work item runs.  The priority changes only when the
+	 * next queue wants another: a thread that drains one runtime's
+	 * queues again and again pays nothing.
+	 */
+	highpri = rq->rt->flags & KTASK_RT_HIGHPRI;
+	if (highpri != w->highpri) {
+		set_user_nice(current, highpri ? MIN_NICE : 0);
+		w->highpri = highpri;
+	}
 	WRITE_ONCE(w->rq, rq);
 	while (ktask_rq_drain(rq, true)) {
 		/*
@@ -930,6 +946,9 @@ int ktask_sched_init_rt(struct ktask_rt *rt, const struct cpumask *cpus)
 
 	if (rt->flags & KTASK_RT_MEM_RECLAIM)
 		wq_flags |= WQ_MEM_RECLAIM;
+	/* Drains that find no idle worker thread run at nice -20 too. */
+	if (rt->flags & KTASK_RT_HIGHPRI)
+		wq_flags |= WQ_HIGHPRI;
 	if (cpus) {
 		rt->cpus = kmalloc(cpumask_size(), GFP_KERNEL);
 		if (!rt->cpus)

@@ -69,6 +69,10 @@ static unsigned int bytes_per_unit = 4096;
 module_param(bytes_per_unit, uint, 0644);
 MODULE_PARM_DESC(bytes_per_unit, "a unit of coop budget per chunk written, and one more per this many bytes of it; 0: one per chunk (default 4096)");
 
+static bool highpri = true;
+module_param(highpri, bool, 0444);
+MODULE_PARM_DESC(highpri, "poll the connections at high priority, KTASK_RT_HIGHPRI, as nvmet-tcp's WQ_HIGHPRI workqueue runs its I/O (default yes)");
+
 static bool budget_off;
 module_param(budget_off, bool, 0644);
 MODULE_PARM_DESC(budget_off, "run connection tasks unconstrained by the coop budget (default no)");
@@ -442,6 +446,9 @@ static int __init echo_init(void)
 	static const struct ktask_spawn_opts listener_opts = {
 		.name = "echo listener",
 	};
+	struct ktask_rt_opts opts = {
+		.flags = highpri ? KTASK_RT_HIGHPRI : 0,
+	};
 	struct echo_server *srv = &echo_srv;
 	int ret;
 
@@ -450,7 +457,7 @@ static int __init echo_init(void)
 	spin_lock_init(&srv->lock);
 	INIT_LIST_HEAD(&srv->list);
 	ktask_wait_init(&srv->lwait);
-	srv->rt = ktask_rt_create("echo", NULL);
+	srv->rt = ktask_rt_create("echo", &opts);
 	if (IS_ERR(srv->rt))
 		return PTR_ERR(srv->rt);
 	srv->conns = ktask_group_create(srv->rt);

@@ -117,8 +117,15 @@ struct ktask_rt_opts {
  * per poll and one per wake (Tokio's enable_metrics_poll_time_histogram).
  */
 #define KTASK_RT_HISTOGRAMS	0x4
+/*
+ * Poll the runtime's tasks at high priority, as WQ_HIGHPRI runs its work
+ * items (nvmet-tcp's I/O, for one): a ktask worker thread drains the
+ * runtime's queues at nice -20, and its workqueue gets WQ_HIGHPRI, so
+ * that the tasks do not wait behind user space for their CPU share.
+ */
+#define KTASK_RT_HIGHPRI	0x8
 #define KTASK_RT_VALID_FLAGS	(KTASK_RT_UNBOUND | KTASK_RT_MEM_RECLAIM | \
-				 KTASK_RT_HISTOGRAMS)
+				 KTASK_RT_HISTOGRAMS | KTASK_RT_HIGHPRI)
 
 /* Buckets of a ktask_rt_metrics histogram: see there. */
 #define KTASK_HIST_BUCKETS	32

@@ -1315,6 +1315,72 @@ static int mem_reclaim_runtime_runs_tasks(void)
 	return 0;
 }
 
+/* What nice_probe() saw of the thread that polled it. */
+struct nice_probe {
+	struct completion ran;
+	int nice;
+};
+
+static long nice_probe(void *arg)
+{
+	struct nice_probe *p = arg;
+
+	p->nice = task_nice(current);
+	complete(&p->ran);
+	return 0;
+}
+
+/*
+ * The nice value of the thread that polls a task of a runtime created
+ * with @flags; the test waits for the poll before it joins, so that the
+ * join cannot run the task itself.  Return: the nice value, or a value
+ * above MAX_NICE on a failure.
+ */
+static int nice_of_poller(unsigned int flags)
+{
+	struct ktask_rt_opts opts = { .flags = flags };
+	struct ktask_rt *rt = ktask_rt_create("nice", &opts);
+	struct nice_probe p = { .nice = MAX_NICE + 1 };
+	struct ktask_handle *h;
+
+	if (IS_ERR_OR_NULL(rt))
+		return MAX_NICE + 2;
+	init_completion(&p.ran);
+	h = ktask_spawn(rt, nice_probe, &p, GFP_KERNEL);
+	if (IS_ERR(h)) {
+		ktask_rt_destroy(rt);
+		return MAX_NICE + 3;
+	}
+	if (!wait_for_completion_timeout(&p.ran, KT_WAIT))
+		p.nice = MAX_NICE + 4;
+	/* Bounded: a task that never ran is cancelled by the destroy. */
+	if (ktask_join_timeout(h, NULL, KT_WAIT)) {
+		p.nice = MAX_NICE + 5;
+		ktask_detach(h);
+	}
+	ktask_rt_destroy(rt);
+	return p.nice;
+}
+
+/*
+ * A KTASK_RT_HIGHPRI runtime's tasks are polled at nice -20 (by a worker
+ * thread, or a WQ_HIGHPRI kworker when none is idle), and a worker thread
+ * that drained one goes back to nice 0 for the next runtime; in turns, so
+ * that the same threads serve both.
+ */
+static int highpri_runtime_polls_at_nice_min(void)
+{
+	int i;
+
+	for (i = 0; i < 4; i++) {
+		KT_ASSERT_EQ(nice_of_poller(KTASK_RT_HIGHPRI), MIN_NICE);
+		KT_ASSERT_EQ(nice_of_poller(0), 0);
+	}
+	KT_ASSERT_EQ(nice_of_poller(KTASK_RT_HIGHPRI | KTASK_RT_UNBOUND),
+		     MIN_NICE);
+	return 0;
+}
+
 /*
  * An ops->drop run by runtime destroy that joins a sibling gets -EDEADLK
  * rather than waiting for a task that destroy cancels only after the drop
@@ -2512,6 +2578,7 @@ static const struct kt_case core_cases[] = {
 	KT_CASE(wake_null_is_a_noop),
 	KT_CASE(join_killable_interrupted),
 	KT_CASE(mem_reclaim_runtime_runs_tasks),
+	KT_CASE(highpri_runtime_polls_at_nice_min),
 	KT_CASE(drop_joining_sibling_in_destroy),
 	KT_CASE(helping_join_runs_task_as_itself),
 	KT_CASE(offline_does_not_wait_for_task),
