@@ -21,7 +21,6 @@
  * burst of them shows.
  */
 #include <linux/ratelimit.h>
-#include <linux/rcupdate.h>
 #include <linux/sched.h>
 #include <linux/wait_bit.h>
 

@@ -32,6 +32,7 @@
 #include <linux/list.h>
 #include <linux/lockdep.h>
 #include <linux/mutex.h>
+#include <linux/preempt.h>
 #include <linux/rcupdate.h>
 #include <linux/llist.h>
 #include <linux/log2.h>
@@ -47,15 +48,17 @@
  * synchronize_rcu() waits for as for rcu_read_lock() (one RCU since 4.20),
  * and which is inline where a preemptible RCU's rcu_read_lock() is a call
  * each way, on every spawn and wake; every push disables preemption anyway.
- * On PREEMPT_RT, where a spawn's section takes a sleeping spinlock_t and a
- * wake's may free the cell, rcu_read_lock().
+ * Not rcu_read_lock_sched(): lockdep's map of that one is a spinning
+ * context, in which CONFIG_PROVE_RAW_LOCK_NESTING reports the shard's
+ * spinlock_t that a spawn takes.  On PREEMPT_RT, where that spinlock_t
+ * sleeps and a wake's section may free the cell, rcu_read_lock().
  */
 static __always_inline void ktask_rt_read_lock(void)
 {
 	if (IS_ENABLED(CONFIG_PREEMPT_RT))
 		rcu_read_lock();
 	else
-		rcu_read_lock_sched();
+		preempt_disable();
 }
 
 static __always_inline void ktask_rt_read_unlock(void)
@@ -63,7 +66,7 @@ static __always_inline void ktask_rt_read_unlock(void)
 	if (IS_ENABLED(CONFIG_PREEMPT_RT))
 		rcu_read_unlock();
 	else
-		rcu_read_unlock_sched();
+		preempt_enable();
 }
 
 /**
@@ -216,10 +219,10 @@ struct ktask_owned_shard {
 /**
  * struct ktask_sched_ops - what the harness needs from a scheduler
  * @schedule: queue a notified task (consumes its notification reference);
- *	called with rcu_read_lock() held, from any context
+ *	called inside ktask_rt_read_lock(), from any context
  * @yield: requeue a task that was notified while it ran, behind the others
  * @schedule_chain: queue @nr new tasks chained through their queue nodes,
- *	newest first (as llist_add_batch() takes them), to be polled oldest
+ *	newest first (as an llist push takes them), to be polled oldest
  *	first; as @schedule otherwise
  */
 struct ktask_sched_ops {

@@ -52,6 +52,7 @@
 #include <linux/preempt.h>
 #include <linux/sched.h>
 #include <linux/sched/clock.h>
+#include <linux/sched/stat.h>
 #include <linux/sched/task.h>
 #include <linux/slab.h>
 
@@ -86,8 +87,8 @@ enum {
  *	changed and walked with preemption disabled, from process context
  * @unbound: the thread may run on other CPUs (counted in
  *	ktask_nr_unbound); changed by the CPU-hotplug callbacks and at start
- * @highpri: the thread runs at nice -20, for a KTASK_RT_HIGHPRI runtime;
- *	written and read only by the thread
+ * @nice: the thread's nice value for a runtime that is not
+ *	KTASK_RT_HIGHPRI, as it started; written and read only by the thread
  */
 struct ktask_worker {
 	struct task_struct *task;
@@ -96,7 +97,7 @@ struct ktask_worker {
 	struct ktask_rq *rq;
 	struct list_head helpers;
 	bool unbound;
-	bool highpri;
+	int nice;
 };
 
 static DEFINE_PER_CPU(struct ktask_worker, ktask_workers);
@@ -498,6 +499,7 @@ static bool ktask_rq_linger(struct ktask_rq *rq)
 {
 	unsigned int us = READ_ONCE(ktask_linger_us);
 	unsigned int n;
+	bool highpri;
 	u64 until;
 
 	if (!us)
@@ -505,8 +507,13 @@ static bool ktask_rq_linger(struct ktask_rq *rq)
 	if (!llist_empty(&rq->queue))
 		return true;
 	until = local_clock() + us * NSEC_PER_USEC;
+	highpri = rq->rt->flags & KTASK_RT_HIGHPRI;
 	for (n = 1; llist_empty(&rq->queue); n++) {
-		if (need_resched())
+		/*
+		 * At nice -20 a waking task rarely preempts us: let it run
+		 * at once rather than after the whole linger.
+		 */
+		if (need_resched() || (highpri && !single_task_running()))
 			return false;
 		/* A precise clock, but not at every turn: it is not cheap. */
 		if (!(n % 32) && local_clock() > until)
@@ -659,23 +666,20 @@ static bool ktask_worker_should_run(struct ktask_worker *w)
 static void ktask_worker_run(struct ktask_worker *w)
 {
 	struct ktask_rq *rq = xchg(&w->handoff, NULL);
-
-	bool highpri;
+	int nice;
 
 	atomic_set(&w->state, KTASK_WORKER_BUSY);
 	if (WARN_ON_ONCE(!rq))
 		return;
 	/*
 	 * A KTASK_RT_HIGHPRI runtime's queue is drained at nice -20, as a
-	 * WQ_HIGHPRI work item runs.  The priority changes only when the
-	 * next queue wants another: a thread that drains one runtime's
-	 * queues again and again pays nothing.
+	 * WQ_HIGHPRI work item runs, others' at the thread's own.  The
+	 * priority changes only when the next queue wants another: a thread
+	 * that drains one runtime's queues again and again pays nothing.
 	 */
-	highpri = rq->rt->flags & KTASK_RT_HIGHPRI;
-	if (highpri != w->highpri) {
-		set_user_nice(current, highpri ? MIN_NICE : 0);
-		w->highpri = highpri;
-	}
+	nice = (rq->rt->flags & KTASK_RT_HIGHPRI) ? MIN_NICE : w->nice;
+	if (task_nice(current) != nice)
+		set_user_nice(current, nice);
 	WRITE_ONCE(w->rq, rq);
 	while (ktask_rq_drain(rq, true)) {
 		/*
@@ -694,6 +698,7 @@ static int ktask_worker_fn(void *data)
 {
 	struct ktask_worker *w = data;
 
+	w->nice = task_nice(current);
 	for (;;) {
 		set_current_state(TASK_INTERRUPTIBLE);
 		if (kthread_should_stop())

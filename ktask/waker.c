@@ -4,7 +4,6 @@
  * task, which a worker then polls.  Every function here is safe in any
  * context, hardirq included, and never sleeps.
  */
-#include <linux/rcupdate.h>
 #include <linux/wait_bit.h>
 
 #include "runtime.h"

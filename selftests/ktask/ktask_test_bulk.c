@@ -424,7 +424,10 @@ static void overtake_spawn_hook(void *data, u64 id)
 	if (atomic_inc_return(&o->hooks) != 1)
 		return;
 	complete(&o->go);
-	/* Under rcu_read_lock(): spin, boundedly, while destroy cancels. */
+	/*
+	 * In the spawn's RCU read section (preemption off but on PREEMPT_RT):
+	 * spin, boundedly, while destroy, on another CPU, cancels.
+	 */
 	for (i = 0; i < 5000 && atomic_read(&o->cancelled) < 4; i++)
 		mdelay(1);
 	o->timed_out = atomic_read(&o->cancelled) < 4;

@@ -1342,6 +1342,7 @@ static int nice_of_poller(unsigned int flags)
 	struct ktask_rt *rt = ktask_rt_create("nice", &opts);
 	struct nice_probe p = { .nice = MAX_NICE + 1 };
 	struct ktask_handle *h;
+	int err = 0, ret;
 
 	if (IS_ERR_OR_NULL(rt))
 		return MAX_NICE + 2;
@@ -1352,14 +1353,16 @@ static int nice_of_poller(unsigned int flags)
 		return MAX_NICE + 3;
 	}
 	if (!wait_for_completion_timeout(&p.ran, KT_WAIT))
-		p.nice = MAX_NICE + 4;
+		err = MAX_NICE + 4;
 	/* Bounded: a task that never ran is cancelled by the destroy. */
-	if (ktask_join_timeout(h, NULL, KT_WAIT)) {
-		p.nice = MAX_NICE + 5;
+	ret = ktask_join_timeout(h, NULL, KT_WAIT);
+	if (ret == -ETIMEDOUT)
 		ktask_detach(h);
-	}
+	if (ret && !err)
+		err = MAX_NICE + 5;
 	ktask_rt_destroy(rt);
-	return p.nice;
+	/* Read once the task is gone: a late poll no longer writes it. */
+	return err ?: p.nice;
 }
 
 /*
