@@ -230,6 +230,7 @@ static __always_inline void ktask_rq_push(struct ktask_rq *rq,
 					  struct llist_node *first,
 					  struct llist_node *last, int nr)
 {
+	/* A guess at the head, racing with other pushes: the cmpxchg checks it. */
 	struct llist_node *head = READ_ONCE(rq->queue.first);
 
 	atomic_add(nr, &rq->depth);

@@ -16,6 +16,11 @@
 
 #include "ktask_test.h"
 
+/*
+ * Every case's task.  Each case spawns it itself, not through a helper:
+ * the reports name the spawn site, and test_report.sh looks for the case's
+ * name there.
+ */
 static long plus_one(void *arg)
 {
 	return (long)arg + 1;
