@@ -398,14 +398,37 @@ void ktask_cell_cache_exit(void)
 }
 
 /*
+ * Put the @nr cells of @cells in this CPU's cache, as many as it has room
+ * for, and give the rest back to the slab.  Process context.
+ */
+static void ktask_cell_stash(void **cells, unsigned int nr)
+{
+	struct ktask_cell_pcp *pcp;
+	unsigned int i;
+
+	pcp = get_cpu_ptr(&ktask_cell_pcp);
+	for (i = 0; i < nr && pcp->nr < KTASK_CELL_CACHE_SIZE; i++)
+		pcp->cells[pcp->nr++] = cells[i];
+	put_cpu_ptr(&ktask_cell_pcp);
+	if (i == nr)
+		return;
+	/* kmem_cache_free_bulk() wants interrupts enabled. */
+	if (!irqs_disabled()) {
+		kmem_cache_free_bulk(ktask_cell_cache, nr - i, &cells[i]);
+		return;
+	}
+	for (; i < nr; i++)
+		kmem_cache_free(ktask_cell_cache, cells[i]);
+}
+
+/*
  * Refill this CPU's empty cache, from the depot or else the slab, and take
  * a cell from it, or NULL.
  */
 static struct ktask_cell *ktask_cell_refill(gfp_t gfp)
 {
 	void *cells[KTASK_CELL_CACHE_BATCH];
-	struct ktask_cell_pcp *pcp;
-	int nr, i;
+	int nr;
 
 	if (ktask_cell_depot_get(cells))
 		nr = ARRAY_SIZE(cells);
@@ -415,12 +438,7 @@ static struct ktask_cell *ktask_cell_refill(gfp_t gfp)
 	if (!nr)
 		return NULL;
 	/* We may have moved, and the cache filled meanwhile. */
-	pcp = get_cpu_ptr(&ktask_cell_pcp);
-	for (i = 1; i < nr && pcp->nr < KTASK_CELL_CACHE_SIZE; i++)
-		pcp->cells[pcp->nr++] = cells[i];
-	put_cpu_ptr(&ktask_cell_pcp);
-	if (i < nr)
-		kmem_cache_free_bulk(ktask_cell_cache, nr - i, &cells[i]);
+	ktask_cell_stash(&cells[1], nr - 1);
 	return cells[0];
 }
 
@@ -465,7 +483,8 @@ struct ktask_cell *ktask_cell_alloc(gfp_t gfp, bool ext, int node)
 
 /*
  * @nr bare cells into @cells, all or none: what this CPU's cache holds,
- * whole magazines of the depot, the rest with one kmem_cache_alloc_bulk()
+ * magazines of the depot (a part one's other cells go to this CPU's
+ * cache), the rest with one kmem_cache_alloc_bulk()
  * (one by one with interrupts off, which it would turn on).
  * Return: whether it got them.
  */
@@ -484,6 +503,22 @@ bool ktask_cell_alloc_bulk(gfp_t gfp, unsigned int nr, void **cells)
 		while (nr - got >= KTASK_CELL_CACHE_BATCH &&
 		       ktask_cell_depot_get(&cells[got]))
 			got += KTASK_CELL_CACHE_BATCH;
+		/*
+		 * The rest from one more, whose other cells refill this CPU's
+		 * cache: a batch smaller than a magazine must not miss the
+		 * cells that the CPU which completes the tasks spills there.
+		 */
+		if (got < nr && nr - got < KTASK_CELL_CACHE_BATCH) {
+			void *mag[KTASK_CELL_CACHE_BATCH];
+
+			if (ktask_cell_depot_get(mag)) {
+				memcpy(&cells[got], mag,
+				       (nr - got) * sizeof(*cells));
+				ktask_cell_stash(&mag[nr - got],
+						 ARRAY_SIZE(mag) - (nr - got));
+				got = nr;
+			}
+		}
 	}
 	if (got < nr && !irqs_disabled()) {
 		if (kmem_cache_alloc_bulk(ktask_cell_cache, gfp, nr - got,

@@ -4,8 +4,10 @@
 # kselftest program for the cell depot (ktask/cell.c): a burst of spawns
 # leaves its free cells in the depot for the next burst, never more than
 # cell_depot_max of them, and an idle depot gives them back to the slab
-# within seconds.  The burst is case cell_burst_spawn_join of
-# ktask_test_bulk.ko (4096 tasks alive at once, then joined).
+# within seconds; spawns in batches smaller than a magazine take their
+# cells from it too.  The bursts are cases cell_burst_spawn_join and
+# cell_burst_bulk_spawn_join of ktask_test_bulk.ko (4096 tasks alive at
+# once, then joined).
 set -eu
 . ./ktask_lib.sh
 
@@ -14,10 +16,12 @@ param=/sys/module/ktask/parameters
 ko=${KTASK_KO_DIR:-/ktask/modules}/ktask_test_bulk.ko
 depot() { awk '$1 == "cells_depot" { print $2 }' "$stats"; }
 burst() { echo cell_burst_spawn_join >/sys/kernel/debug/ktask_test_bulk/run; }
+bulk_burst() { echo cell_burst_bulk_spawn_join >/sys/kernel/debug/ktask_test_bulk/run; }
 
-ktap_plan 3
+ktap_plan 4
 if [ "$(cat "$param/cell_cache")" != Y ]; then
-	for t in depot_keeps_a_burst depot_stays_under_its_max idle_depot_empties; do
+	for t in depot_keeps_a_burst bulk_spawns_take_from_the_depot \
+		depot_stays_under_its_max idle_depot_empties; do
 		ktap_skip "$t" "the cell caches are off (cell_cache=N, as on the memory-checking debug kernel)"
 	done
 	ktap_exit
@@ -44,6 +48,23 @@ if burst; then
 	fi
 else
 	ktap_fail depot_keeps_a_burst "the burst case failed"
+fi
+
+# The same burst in batches of 16 (half a magazine) takes its cells from
+# the depot and gives them back: it ends as full as it was, give or take
+# the per-CPU caches.  Cells from the slab would add about 4096 (or, if
+# the decay ran meanwhile, about 4096 plus a quarter of what it held).
+n0=$(depot)
+if bulk_burst; then
+	n=$(depot)
+	echo "# cells_depot $n0 before a burst of 4096 in batches of 16, $n after"
+	if [ "$n" -le $((n0 + 512)) ]; then
+		ktap_pass bulk_spawns_take_from_the_depot
+	else
+		ktap_fail bulk_spawns_take_from_the_depot "cells_depot $n0, then $n: the batches missed the depot"
+	fi
+else
+	ktap_fail bulk_spawns_take_from_the_depot "the bulk burst case failed"
 fi
 
 # A lower maximum gives the excess back at once, and holds after a burst.
