@@ -57,6 +57,9 @@ tokio_why=${tokio_why:-$(sed -n '/^ktask_bench tokio: missing: /{s///p;q}' "$res
 		unit[key] = kv["unit"]
 		vals[key] = vals[key] " " kv["value"]
 	}
+	function num(x) {
+		return x == int(x) ? sprintf("%.0f", x) : sprintf("%.2f", x)
+	}
 	END {
 		for (k = 0; k < n; k++) {
 			key = order[k]
@@ -69,7 +72,9 @@ tokio_why=${tokio_why:-$(sed -n '/^ktask_bench tokio: missing: /{s///p;q}' "$res
 				v[j + 1] = x
 			}
 			med = (m % 2) ? v[(m + 1) / 2] : (v[m / 2] + v[m / 2 + 1]) / 2
-			printf "%s,%s,%g,%g,%g,%d\n", key, unit[key], med, v[1], v[m], m
+			# Every digit: %g would print 1.23404e+06.
+			printf "%s,%s,%s,%s,%s,%d\n", key, unit[key], num(med),
+				num(v[1]), num(v[m]), m
 		}
 	}' "$results"
 	# ktask's own statistics of the benchmark's runtimes (one per kind of
