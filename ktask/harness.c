@@ -329,6 +329,7 @@ static enum ktask_poll ktask_poll_body(struct ktask_rq *rq,
 
 	this_cpu_inc(rt->rqs->stats.polls);
 	if (cx.forced_yield) {
+		rq->forced_yield = true;
 		trace_ktask_forced_yield(cell);
 		this_cpu_inc(rt->rqs->stats.forced_yields);
 		WRITE_ONCE(cell->forced_yields, cell->forced_yields + 1);

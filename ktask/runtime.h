@@ -125,6 +125,8 @@ struct ktask_hist {
  *	the clock
  * @poll_open: D: @clock_ns is the start of a poll whose length is not yet
  *	accounted (see ktask_rq_close_poll())
+ * @forced_yield: D: a poll ran out of coop budget since the worker thread
+ *	draining the queue was claimed (see ktask_worker_run())
  * @poll_start_ns: R: ktask_clock() when the current poll began, 0 if none
  * @poll_id: R: id of the task being polled
  * @poll_site: R: its spawn site
@@ -152,6 +154,7 @@ struct ktask_rq {
 	struct ktask_cell *current_cell;
 	u64 clock_ns;
 	bool poll_open;
+	bool forced_yield;
 	u64 poll_start_ns;
 	u64 poll_id;
 	unsigned long poll_site;

@@ -681,14 +681,28 @@ static void ktask_worker_run(struct ktask_worker *w)
 	nice = (rq->rt->flags & KTASK_RT_HIGHPRI) ? MIN_NICE : w->nice;
 	if (task_nice(current) != nice)
 		set_user_nice(current, nice);
+	rq->forced_yield = false;
 	WRITE_ONCE(w->rq, rq);
 	while (ktask_rq_drain(rq, true)) {
 		/*
-		 * At the limit: whatever the scheduler wants to run on this
-		 * CPU (the kworker of work queued here meanwhile, a busy
-		 * thread whose turn it is) runs first.  Handing the drain to
-		 * a work item instead would cost a wake every max_polls
-		 * polls, and wait behind a busy thread.
+		 * At the limit, after a task of the runtime ran out of budget:
+		 * the queue holds a task that would keep the CPU (a flooded
+		 * connection), and at nice -20 its drain would starve every
+		 * thread of normal priority on this CPU, the clients of the
+		 * other tasks among them.  nice -20 is for the wake's latency;
+		 * the rest of this claim shares the CPU as the thread's own
+		 * nice does, until the queue runs dry and the thread sleeps.
+		 */
+		if (rq->forced_yield && nice != w->nice) {
+			nice = w->nice;
+			set_user_nice(current, nice);
+		}
+		/*
+		 * Whatever the scheduler wants to run on this CPU (the
+		 * kworker of work queued here meanwhile, a busy thread whose
+		 * turn it is) runs first.  Handing the drain to a work item
+		 * instead would cost a wake every max_polls polls, and wait
+		 * behind a busy thread.
 		 */
 		cond_resched();
 	}

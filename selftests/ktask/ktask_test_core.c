@@ -1385,6 +1385,90 @@ static int highpri_runtime_polls_at_nice_min(void)
 }
 
 /*
+ * A task of a KTASK_RT_HIGHPRI runtime that keeps running out of budget:
+ * each poll records the poller's nice value, spins for a millisecond and
+ * spends its budget, until the last.
+ */
+#define DEMOTE_POLLS	12
+
+struct demote_probe {
+	struct completion done;
+	int polls;
+	int first_nice;
+	int last_nice;
+	bool kworker;
+};
+
+static enum ktask_poll demote_probe_poll(struct ktask_cx *cx, void *arg,
+					 long *out)
+{
+	struct demote_probe *p = arg;
+	int nice = task_nice(current);
+
+	if (!p->polls++)
+		p->first_nice = nice;
+	p->last_nice = nice;
+	if (current->flags & PF_WQ_WORKER)
+		p->kworker = true;
+	if (p->polls == DEMOTE_POLLS) {
+		complete(&p->done);
+		return KTASK_READY;
+	}
+	mdelay(1);
+	while (ktask_consume_budget(cx) == KTASK_READY)
+		;
+	return KTASK_PENDING;
+}
+
+static const struct ktask_ops demote_probe_ops = {
+	.poll = demote_probe_poll,
+};
+
+/*
+ * A worker thread draining a KTASK_RT_HIGHPRI runtime's queue goes back to
+ * its own nice once a task forced to yield keeps the drain at its limit:
+ * nice -20 is for the wake's latency, not for a task that would keep the
+ * CPU from every thread of normal priority.  A WQ_HIGHPRI kworker (the
+ * fallback when no worker thread is idle) cannot change its nice: a run
+ * polled by one is tried again, three times at most.
+ */
+static int highpri_worker_demoted_by_forced_yields(void)
+{
+	struct ktask_rt_opts opts = { .flags = KTASK_RT_HIGHPRI };
+	struct demote_probe p;
+	struct ktask_handle *h;
+	struct ktask_rt *rt;
+	int tries, ret;
+
+	for (tries = 0; tries < 3; tries++) {
+		memset(&p, 0, sizeof(p));
+		init_completion(&p.done);
+		rt = ktask_rt_create("demote", &opts);
+		KT_ASSERT_NOT_ERR_OR_NULL(rt);
+		h = ktask_spawn_poll(rt, &demote_probe_ops, &p, GFP_KERNEL);
+		if (IS_ERR(h)) {
+			ktask_rt_destroy(rt);
+			KT_ASSERT_NOT_ERR_OR_NULL(h);
+		}
+		/* Waited for first, so that the join does not run it. */
+		ret = wait_for_completion_timeout(&p.done, KT_WAIT) ? 0 : -ETIMEDOUT;
+		if (ktask_join_timeout(h, NULL, KT_WAIT) == -ETIMEDOUT)
+			ktask_detach(h);
+		ktask_rt_destroy(rt);
+		KT_ASSERT_EQ(ret, 0);
+		if (!p.kworker)
+			break;
+	}
+	KT_ASSERT(!p.kworker);
+	KT_ASSERT_EQ(p.polls, DEMOTE_POLLS);
+	KT_ASSERT_EQ(p.first_nice, MIN_NICE);
+	KT_ASSERT_EQ(p.last_nice, 0);
+	/* The next claim is at nice -20 again. */
+	KT_ASSERT_EQ(nice_of_poller(KTASK_RT_HIGHPRI), MIN_NICE);
+	return 0;
+}
+
+/*
  * An ops->drop run by runtime destroy that joins a sibling gets -EDEADLK
  * rather than waiting for a task that destroy cancels only after the drop
  * returned.  The sibling is running, held in its poll until that drop
@@ -2582,6 +2666,7 @@ static const struct kt_case core_cases[] = {
 	KT_CASE(join_killable_interrupted),
 	KT_CASE(mem_reclaim_runtime_runs_tasks),
 	KT_CASE(highpri_runtime_polls_at_nice_min),
+	KT_CASE(highpri_worker_demoted_by_forced_yields),
 	KT_CASE(drop_joining_sibling_in_destroy),
 	KT_CASE(helping_join_runs_task_as_itself),
 	KT_CASE(offline_does_not_wait_for_task),
