@@ -7,7 +7,11 @@
  *
  *   echo_client [-a ADDR] [-p PORT] [-m MODE] [-c CONNS] [-n ROUNDS]
  *               [-s SIZE] [-t THREADS] [-d SECONDS] [-H SECONDS]
- *               [-T TIMEOUT] [-l LABEL]
+ *               [-T TIMEOUT] [-l LABEL] [-N NICE]
+ *
+ * -N runs the client at that nice value (setpriority()), e.g. a flooder
+ * at 19 so that on a guest with as few CPUs as clients it takes no CPU
+ * time from the clients it floods beside, as if it ran on another host.
  *
  * Modes:
  *   echo     (default) CONNS connections, each doing ROUNDS round trips of
@@ -18,8 +22,8 @@
  *            With -H, the connections stay open that many seconds after
  *            their round trips (to hold a server at its limit).
  *   flood    CONNS connections that send a byte stream as fast as the
- *            server takes it, for -d seconds, verifying the echo; prints
- *            "flood ... mbytes_per_s=.."
+ *            server takes it, for -d seconds or until SIGTERM, verifying
+ *            the echo; prints "flood ... mbytes_per_s=.."
  *   half     each connection sends half of a SIZE message and closes
  *   rst      each connection sends a SIZE message, reads part of the echo
  *            and resets (SO_LINGER 0)
@@ -43,6 +47,8 @@
 #include <poll.h>
 #include <pthread.h>
 #include <signal.h>
+#include <stdatomic.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -96,6 +102,15 @@ static unsigned long long now_ns(void)
 	return (unsigned long long)ts.tv_sec * 1000000000ull + ts.tv_nsec;
 }
 
+/* SIGTERM ends a flood early, with its summary, as -d would (lock-free). */
+static atomic_bool flood_stop;
+
+static void on_term(int sig)
+{
+	(void)sig;
+	atomic_store(&flood_stop, true);
+}
+
 static void on_alarm(int sig)
 {
 	static const char msg[] = "echo_client: timeout\n";
@@ -121,10 +136,26 @@ static void fill(unsigned char *buf, size_t len, int id, int round)
 	}
 }
 
-/* Byte @off of flood connection @id's stream. */
-static unsigned char stream_byte(unsigned long long off, int id)
+/*
+ * A flood connection's stream repeats connection @id's xorshift bytes with
+ * a prime period, so that a lost, repeated or reordered piece shows (unless
+ * it is a multiple of the period long).  The pattern is kept with a send's
+ * worth of it again after its end: any send or check is one contiguous
+ * copy or memcmp(), so that the flooder spends its CPU time moving bytes,
+ * not computing them, and can push a server harder than it pushes itself.
+ */
+#define FLOOD_PERIOD	131071
+#define FLOOD_CHUNK	65536
+
+static unsigned char *flood_pattern(int id)
 {
-	return (unsigned char)(off ^ (off >> 8) ^ (off >> 16) ^ (unsigned long long)id * 97);
+	unsigned char *pat = malloc(FLOOD_PERIOD + FLOOD_CHUNK);
+
+	if (!pat)
+		return NULL;
+	fill(pat, FLOOD_PERIOD, id, 0);
+	memcpy(pat + FLOOD_PERIOD, pat, FLOOD_CHUNK);
+	return pat;
 }
 
 static int connect_one(int nonblock)
@@ -233,17 +264,15 @@ static int echo_progress(struct worker *w, struct conn *c)
 /* Flood mode: send and verify the stream while it moves. */
 static int flood_progress(struct worker *w, struct conn *c, unsigned long long stop)
 {
-	unsigned char buf[65536];
+	unsigned char buf[FLOOD_CHUNK];
 	ssize_t n;
-	size_t i;
 
 	for (;;) {
 		int moved = 0;
 
-		if (now_ns() < stop) {
-			for (i = 0; i < sizeof(buf); i++)
-				buf[i] = stream_byte(c->sent + i, c->id);
-			n = send(c->fd, buf, sizeof(buf), MSG_NOSIGNAL);
+		if (!atomic_load(&flood_stop) && now_ns() < stop) {
+			n = send(c->fd, c->tx + c->sent % FLOOD_PERIOD,
+				 FLOOD_CHUNK, MSG_NOSIGNAL);
 			if (n > 0) {
 				c->sent += n;
 				moved = 1;
@@ -269,12 +298,10 @@ static int flood_progress(struct worker *w, struct conn *c, unsigned long long s
 			return -1;
 		}
 		if (n > 0) {
-			for (i = 0; i < (size_t)n; i++) {
-				if (buf[i] != stream_byte(c->rcvd + i, c->id)) {
-					fprintf(stderr, "echo_client: flood: byte %zu wrong\n",
-						c->rcvd + i);
-					return -1;
-				}
+			if (memcmp(buf, c->tx + c->rcvd % FLOOD_PERIOD, n)) {
+				fprintf(stderr, "echo_client: flood: bytes %zu to %zu wrong\n",
+					c->rcvd, c->rcvd + n);
+				return -1;
 			}
 			c->rcvd += n;
 			w->bytes += n;
@@ -372,6 +399,13 @@ static int run_load(void)
 	for (i = 0; i < nconns; i++) {
 		conns[i].id = i;
 		conns[i].fd = connect_one(1);
+		if (mode == M_FLOOD) {
+			conns[i].tx = flood_pattern(i);
+			if (!conns[i].tx) {
+				fprintf(stderr, "echo_client: out of memory\n");
+				return 1;
+			}
+		}
 		if (mode == M_ECHO) {
 			conns[i].tx = malloc(size);
 			conns[i].rx = malloc(size);
@@ -541,7 +575,7 @@ static void print_usage(void)
 	fprintf(stderr, "usage: echo_client [-a ADDR] [-p PORT]\n"
 		"\t[-m echo|flood|half|rst|noread|refused]\n"
 		"\t[-c CONNS] [-n ROUNDS] [-s SIZE] [-t THREADS] [-d SECONDS]\n"
-		"\t[-H SECONDS] [-T TIMEOUT] [-l LABEL]\n");
+		"\t[-H SECONDS] [-T TIMEOUT] [-l LABEL] [-N NICE]\n");
 	exit(1);
 }
 
@@ -553,7 +587,7 @@ int main(int argc, char **argv)
 	struct rlimit rl;
 	int opt, i;
 
-	while ((opt = getopt(argc, argv, "a:p:m:c:n:s:t:d:H:T:l:")) != -1) {
+	while ((opt = getopt(argc, argv, "a:p:m:c:n:s:t:d:H:T:l:N:")) != -1) {
 		switch (opt) {
 		case 'a':
 			addr = optarg;
@@ -592,6 +626,13 @@ int main(int argc, char **argv)
 		case 'l':
 			label = optarg;
 			break;
+		case 'N':
+			/* Every thread started later inherits it. */
+			if (setpriority(PRIO_PROCESS, 0, atoi(optarg))) {
+				perror("echo_client: setpriority");
+				return 1;
+			}
+			break;
 		default:
 			print_usage();
 		}
@@ -610,6 +651,8 @@ int main(int argc, char **argv)
 			perror("echo_client: RLIMIT_NOFILE");
 	}
 	signal(SIGALRM, on_alarm);
+	if (mode == M_FLOOD)
+		signal(SIGTERM, on_term);
 	signal(SIGPIPE, SIG_IGN);
 	alarm(timeout_s);
 	switch (mode) {
