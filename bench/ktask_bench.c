@@ -661,16 +661,12 @@ static void bench_detached_async(void *data, async_cookie_t cookie)
 static int bench_spawn_detached(unsigned int idx, u64 arg)
 {
 	struct bench_item *it;
-	struct ktask_handle *h;
 
 	switch (idx) {
 	case 0:
-		h = ktask_spawn(bench_detached_rt, bench_detached_fn,
-				(void *)(unsigned long)arg, GFP_ATOMIC);
-		if (IS_ERR(h))
-			return PTR_ERR(h);
-		ktask_detach(h);
-		return 0;
+		return ktask_spawn_detached(bench_detached_rt, bench_detached_fn,
+					    (void *)(unsigned long)arg,
+					    GFP_ATOMIC);
 	case 4:
 		async_schedule(bench_detached_async, NULL);
 		return 0;

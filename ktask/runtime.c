@@ -320,14 +320,18 @@ static void ktask_cell_setup(struct ktask_cell *cell, struct ktask_rt *rt,
 	cell->stage = KTASK_STAGE_RUNNING;
 }
 
-/* Spawn a task of @ops or @fn; the common body of every spawn. */
-struct ktask_handle *ktask_spawn_cell(struct ktask_rt *rt,
-				      enum ktask_kind kind,
-				      const struct ktask_ops *ops,
-				      long (*fn)(void *arg), void *arg,
-				      const struct ktask_spawn_opts *opts,
-				      gfp_t gfp, struct module *owner,
-				      unsigned long site)
+/*
+ * Spawn a task of @ops or @fn; the common body of every single spawn.
+ * With @detached the task has no handle (as if detached at once, without
+ * the atomic) and NULL is returned on success: the task may have run and
+ * been freed by then.  Otherwise the task's cell, with the handle's
+ * reference.
+ */
+static __always_inline struct ktask_cell *
+ktask_spawn_new(struct ktask_rt *rt, enum ktask_kind kind,
+		const struct ktask_ops *ops, long (*fn)(void *arg), void *arg,
+		const struct ktask_spawn_opts *opts, gfp_t gfp,
+		struct module *owner, unsigned long site, bool detached)
 {
 	struct ktask_cell *cell;
 	bool pin, ext;
@@ -353,6 +357,8 @@ struct ktask_handle *ktask_spawn_cell(struct ktask_rt *rt,
 		return ERR_PTR(-ENOMEM);
 
 	ktask_cell_setup(cell, rt, kind, ops, fn, arg, owner, site);
+	if (detached)
+		ktask_state_init_detached(&cell->state);
 	cell->ext = ext;
 	if (ext)
 		ktask_cell_ext_init(cell, opts);
@@ -378,12 +384,29 @@ struct ktask_handle *ktask_spawn_cell(struct ktask_rt *rt,
 		rt->hooks->spawn(rt->hooks->data, cell->id);
 	rt->sched->schedule(rt, cell);
 	ktask_rt_read_unlock();
-	return ktask_cell_handle(cell);
+	/* Detached, it is no longer ours: not even to look at. */
+	return detached ? NULL : cell;
 
 shutdown:
 	ktask_rt_read_unlock();
 	ktask_cell_free(cell);
 	return ERR_PTR(-ESHUTDOWN);
+}
+
+/* Spawn a task of @ops or @fn, with a join handle. */
+struct ktask_handle *ktask_spawn_cell(struct ktask_rt *rt,
+				      enum ktask_kind kind,
+				      const struct ktask_ops *ops,
+				      long (*fn)(void *arg), void *arg,
+				      const struct ktask_spawn_opts *opts,
+				      gfp_t gfp, struct module *owner,
+				      unsigned long site)
+{
+	struct ktask_cell *cell;
+
+	cell = ktask_spawn_new(rt, kind, ops, fn, arg, opts, gfp, owner, site,
+			       false);
+	return IS_ERR(cell) ? ERR_CAST(cell) : ktask_cell_handle(cell);
 }
 
 /**
@@ -412,6 +435,31 @@ struct ktask_handle *__ktask_spawn(struct ktask_rt *rt, long (*fn)(void *arg),
 				owner, _RET_IP_);
 }
 EXPORT_SYMBOL_GPL(__ktask_spawn);
+
+/**
+ * __ktask_spawn_detached() - spawn a run-to-completion task without a
+ *	handle; use ktask_spawn_detached()
+ * @rt: the runtime
+ * @fn: the function; its return value is dropped
+ * @arg: passed to @fn
+ * @gfp: allocation flags for the cell
+ * @owner: module holding @fn; pinned until @fn returned unless it
+ *	created @rt
+ *
+ * Records the caller's return address as the spawn site.
+ *
+ * Context: as __ktask_spawn().
+ * Return: 0, or -EINVAL, -ENOMEM, -ESHUTDOWN or -EPERM as __ktask_spawn().
+ */
+int __ktask_spawn_detached(struct ktask_rt *rt, long (*fn)(void *arg),
+			   void *arg, gfp_t gfp, struct module *owner)
+{
+	if (!fn)
+		return -EINVAL;
+	return PTR_ERR(ktask_spawn_new(rt, KTASK_KIND_FN, NULL, fn, arg, NULL,
+				       gfp, owner, _RET_IP_, true));
+}
+EXPORT_SYMBOL_GPL(__ktask_spawn_detached);
 
 /* Cells ktask_spawn_bulk() takes from the slab at a time (stack space). */
 #define KTASK_BULK_CHUNK	16

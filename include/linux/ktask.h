@@ -253,6 +253,8 @@ enum ktask_spawn_kind {
 
 struct ktask_handle *__ktask_spawn(struct ktask_rt *rt, long (*fn)(void *arg),
 				   void *arg, gfp_t gfp, struct module *owner);
+int __ktask_spawn_detached(struct ktask_rt *rt, long (*fn)(void *arg),
+			   void *arg, gfp_t gfp, struct module *owner);
 struct ktask_handle *__ktask_spawn_with(struct ktask_rt *rt,
 					enum ktask_spawn_kind kind,
 					const struct ktask_ops *ops,
@@ -286,6 +288,26 @@ int __ktask_spawn_bulk(struct ktask_rt *rt, long (*fn)(void *arg),
  */
 #define ktask_spawn(rt, fn, arg, gfp)					\
 	__ktask_spawn(rt, fn, arg, gfp, THIS_MODULE)
+
+/**
+ * ktask_spawn_detached() - spawn a run-to-completion task, fire and forget
+ * @rt: the runtime
+ * @fn: the task's function; its return value is dropped
+ * @arg: passed to @fn
+ * @gfp: allocation flags for the task cell (GFP_ATOMIC from atomic context)
+ *
+ * As ktask_spawn() followed by ktask_detach(), without the handle and the
+ * detach's atomic: what queue_work() is to a work item that frees itself.
+ * The task runs once and is freed when @fn returns; runtime destroy
+ * cancels it if it has not started, and waits for it if it has.
+ *
+ * Context: as ktask_spawn().
+ * Return: 0, or -EINVAL for bad arguments, -ENOMEM, -ESHUTDOWN when @rt is
+ * closed or the owner module is going away, -EPERM from a context
+ * PREEMPT_RT refuses (see api.rst).
+ */
+#define ktask_spawn_detached(rt, fn, arg, gfp)				\
+	__ktask_spawn_detached(rt, fn, arg, gfp, THIS_MODULE)
 
 /* The most tasks one ktask_spawn_bulk() spawns. */
 #define KTASK_SPAWN_BULK_MAX	64

@@ -197,6 +197,37 @@ KT_RT_CASE(bulk_spawn_detached)
 	return 0;
 }
 
+/*
+ * Single spawns without a handle (ktask_spawn_detached()): each task runs
+ * once and is freed when it returns; bad input spawns nothing.
+ */
+KT_RT_CASE(spawn_detached_runs_and_frees)
+{
+	long cells = ktask_num_cells();
+	struct detached d;
+	unsigned int i;
+
+	atomic_set(&d.left, 256);
+	init_completion(&d.done);
+	for (i = 0; i < 256; i++)
+		KT_ASSERT_EQ(ktask_spawn_detached(rt, count_down, &d,
+						  GFP_KERNEL), 0);
+	KT_ASSERT(wait_for_completion_timeout(&d.done, KT_WAIT));
+	KT_ASSERT_EQ(wait_none_alive(rt), 0);
+	for (i = 0; i < 3000 && ktask_num_cells() != cells; i++)
+		usleep_range(1000, 2000);
+	KT_ASSERT_EQ(ktask_num_cells(), cells);
+
+	KT_ASSERT_EQ(ktask_spawn_detached(rt, NULL, &d, GFP_KERNEL), -EINVAL);
+	KT_ASSERT_EQ(ktask_spawn_detached(NULL, count_down, &d, GFP_KERNEL),
+		     -EINVAL);
+	KT_ASSERT_EQ(ktask_spawn_detached(ERR_PTR(-ENOMEM), count_down, &d,
+					  GFP_KERNEL), -EINVAL);
+	KT_ASSERT_EQ(ktask_num_cells(), cells);
+	KT_ASSERT_EQ(ktask_rt_num_alive(rt), 0);
+	return 0;
+}
+
 /* Bad input spawns nothing and leaves @handles alone. */
 KT_RT_CASE(bulk_spawn_bad_input)
 {
@@ -582,6 +613,7 @@ static const struct kt_case bulk_cases[] = {
 	KT_CASE(bulk_spawn_join),
 	KT_CASE(bulk_spawn_runs_in_order),
 	KT_CASE(bulk_spawn_detached),
+	KT_CASE(spawn_detached_runs_and_frees),
 	KT_CASE(bulk_spawn_bad_input),
 	KT_CASE(bulk_spawn_atomic_context),
 	KT_CASE(bulk_spawn_from_a_task),

@@ -1753,6 +1753,7 @@ static int wake_null_is_a_noop(void)
 struct closer {
 	struct ktask_rt *rt;
 	long spawn_err;
+	int detached_err;
 	atomic_t drops;
 };
 
@@ -1769,6 +1770,7 @@ static void closer_drop(void *arg)
 	c->spawn_err = PTR_ERR_OR_ZERO(h);
 	if (!IS_ERR(h))
 		ktask_detach(h);
+	c->detached_err = ktask_spawn_detached(c->rt, square, NULL, GFP_KERNEL);
 	atomic_inc(&c->drops);
 }
 
@@ -1799,6 +1801,7 @@ static int destroy_cancels_and_closes(void)
 		KT_ASSERT_EQ(ktask_join(h[i], NULL), -ECANCELED);
 	KT_ASSERT_EQ(atomic_read(&c.drops), 1);
 	KT_ASSERT_EQ(c.spawn_err, -ESHUTDOWN);
+	KT_ASSERT_EQ(c.detached_err, -ESHUTDOWN);
 	KT_ASSERT_EQ(atomic_read(&p.drops), ARRAY_SIZE(h) - 1);
 	return 0;
 }
