@@ -300,7 +300,7 @@ static int flood_progress(struct worker *w, struct conn *c, unsigned long long s
 		if (n > 0) {
 			if (memcmp(buf, c->tx + c->rcvd % FLOOD_PERIOD, n)) {
 				fprintf(stderr, "echo_client: flood: bytes %zu to %zu wrong\n",
-					c->rcvd, c->rcvd + n);
+					c->rcvd, c->rcvd + n - 1);
 				return -1;
 			}
 			c->rcvd += n;

@@ -1434,7 +1434,11 @@ static const struct ktask_ops demote_probe_ops = {
  */
 static int highpri_worker_demoted_by_forced_yields(void)
 {
-	struct ktask_rt_opts opts = { .flags = KTASK_RT_HIGHPRI };
+	/* At its limit after two polls, whatever HZ the drain's clock has. */
+	struct ktask_rt_opts opts = {
+		.flags = KTASK_RT_HIGHPRI,
+		.max_polls_per_drain = 2,
+	};
 	struct demote_probe p;
 	struct ktask_handle *h;
 	struct ktask_rt *rt;
