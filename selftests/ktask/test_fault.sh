@@ -125,11 +125,16 @@ if ! have_failslab; then
 elif [ "$loaded" -eq 0 ]; then
 	ktap_fail failslab_cell
 else
+	# The depot of free cells (cell.c) would serve the spawns without a
+	# slab allocation to fail: empty it, and keep it empty meanwhile.
+	depot_max=$(cat /sys/module/ktask/parameters/cell_depot_max)
+	echo 0 >/sys/module/ktask/parameters/cell_depot_max
 	failslab_on 33
 	rc=0
 	run_case spawn_under_faults || rc=1
 	run_case bulk_spawn_under_faults || rc=1
 	failslab_off
+	echo "$depot_max" >/sys/module/ktask/parameters/cell_depot_max
 	if [ "$rc" -eq 0 ]; then
 		ktap_pass failslab_cell
 	else
