@@ -61,7 +61,8 @@ bench-built: all
 
 # The echo benchmark (Documentation/ktask/echo.rst): samples/ktask_echo.ko
 # against Tokio's echo server (bench/echo/tokio) and a work-item server
-# (bench/echo/ktask_echo_wq.ko), in one boot; about ten minutes under TCG.
+# (bench/echo/ktask_echo_wq.ko), in one boot, three rounds; about six
+# minutes under TCG.
 bench-echo: DEPS_FLAGS := --bench
 bench-echo: deps
 	+$(MAKE) --no-print-directory bench-echo-built

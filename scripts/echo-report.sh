@@ -4,8 +4,9 @@
 # echo-report.sh [-n] RESULTS: turn the "result ..." lines of the echo benchmark
 # (scripts/jobs/bench-echo.guest: one per client run) into
 #   bench/echo/results.csv  server, connections, message size, requests/s,
-#                           p50, p99 and max round trip (us), one row per
-#                           run, the fairness runs included;
+#                           p50, p99 and max round trip (us), medians over
+#                           the rounds, and the rounds, one row per server
+#                           and point, the fairness runs included;
 #   a table on stdout       requests/s and p50/p99 of each server at each
 #                           point, ktask_echo's ratio to the others (>1:
 #                           ktask_echo serves more), and the fairness runs;
@@ -38,16 +39,43 @@ fi
 svg=$dir/rps.svg
 readme=$KTASK_SRC/README.md
 
+# One row per server and point: the medians over the rounds (each column
+# on its own), in the order the points first ran.
 {
-	echo "server,conns,size,rps,p50_us,p99_us,max_us"
-	awk '$1 == "result" {
+	echo "server,conns,size,rps,p50_us,p99_us,max_us,runs"
+	awk '
+	function median(list,    v, m, i, j, x) {
+		m = split(substr(list, 2), v, " ")
+		for (i = 2; i <= m; i++) {
+			x = v[i] + 0
+			for (j = i - 1; j >= 1 && v[j] + 0 > x; j--)
+				v[j + 1] = v[j]
+			v[j + 1] = x
+		}
+		return (m % 2) ? v[(m + 1) / 2] : (v[m / 2] + v[m / 2 + 1]) / 2
+	}
+	$1 == "result" {
 		delete kv
 		for (i = 2; i <= NF; i++) {
 			split($i, p, "=")
 			kv[p[1]] = p[2]
 		}
-		printf "%s,%s,%s,%s,%s,%s,%s\n", kv["server"], kv["conns"], kv["size"],
-			kv["rps"], kv["p50_us"], kv["p99_us"], kv["max_us"]
+		key = kv["server"] "," kv["conns"] "," kv["size"]
+		if (!(key in runs))
+			order[n++] = key
+		runs[key]++
+		rps[key] = rps[key] " " kv["rps"]
+		p50[key] = p50[key] " " kv["p50_us"]
+		p99[key] = p99[key] " " kv["p99_us"]
+		mx[key] = mx[key] " " kv["max_us"]
+	}
+	END {
+		for (k = 0; k < n; k++) {
+			key = order[k]
+			printf "%s,%.0f,%.1f,%.1f,%.1f,%d\n", key, median(rps[key]),
+				median(p50[key]), median(p99[key]), median(mx[key]),
+				runs[key]
+		}
 	}' "$results"
 } >"$csv"
 ((dry)) || echo "bench-echo: wrote ${csv#"$KTASK_SRC"/}"
@@ -55,10 +83,63 @@ readme=$KTASK_SRC/README.md
 servers=$(awk -F, 'NR > 1 && $1 !~ /^fair_/ && !seen[$1]++ { print $1 }' "$csv")
 tokio_note=$(sed -n 's/^bench-echo tokio: //p' "$results" | head -n 1)
 cpus=$(sed -n 's/^bench-echo cpus=\([0-9]*\).*/\1/p' "$results" | head -n 1)
+nrounds=$(sed -n 's/^bench-echo cpus=.* rounds=\([0-9]*\).*/\1/p' "$results" | head -n 1)
+
+# The first server's requests/s over each other's, round by round (the
+# k-th run of a point against the other's k-th, which took turns with
+# it), and the median of those ratios: "conns,size,server,ratio" lines.
+ratios=$(mktemp)
+trap 'rm -f "$ratios"' EXIT
+awk -v first="${servers%%$'\n'*}" '
+function median(list,    v, m, i, j, x) {
+	m = split(substr(list, 2), v, " ")
+	for (i = 2; i <= m; i++) {
+		x = v[i] + 0
+		for (j = i - 1; j >= 1 && v[j] + 0 > x; j--)
+			v[j + 1] = v[j]
+		v[j + 1] = x
+	}
+	return (m % 2) ? v[(m + 1) / 2] : (v[m / 2] + v[m / 2 + 1]) / 2
+}
+$1 == "result" {
+	delete kv
+	for (i = 2; i <= NF; i++) {
+		split($i, p, "=")
+		kv[p[1]] = p[2]
+	}
+	if (kv["server"] ~ /^fair_/)
+		next
+	key = kv["conns"] "," kv["size"]
+	k = ++cnt[kv["server"], key]
+	v[kv["server"], key, k] = kv["rps"]
+	if (!((kv["server"], key) in pair)) {
+		pair[kv["server"], key] = 1
+		pairs[++np] = kv["server"] SUBSEP key
+	}
+}
+END {
+	for (i = 1; i <= np; i++) {
+		split(pairs[i], sk, SUBSEP)
+		if (sk[1] == first)
+			continue
+		list = ""
+		for (k = 1; k <= cnt[sk[1], sk[2]] && k <= cnt[first, sk[2]]; k++)
+			if (v[sk[1], sk[2], k] > 0)
+				list = list " " v[first, sk[2], k] / v[sk[1], sk[2], k]
+		if (list != "")
+			printf "%s,%s,%.4f\n", sk[2], sk[1], median(list)
+	}
+}' "$results" >"$ratios"
 
 # table: the markdown tables (main, then fairness).
 table() {
-	awk -F, -v servers="$servers" '
+	awk -F, -v servers="$servers" -v ratios="$ratios" '
+	BEGIN {
+		while ((getline l < ratios) > 0) {
+			split(l, r, ",")
+			rmed[r[3], r[1] "," r[2]] = r[4]
+		}
+	}
 	NR == 1 { next }
 	$1 ~ /^fair_/ { fair[++nf] = $0; next }
 	{
@@ -92,8 +173,12 @@ table() {
 					line = line " - | - |"
 			}
 			for (i = 2; i <= ns; i++) {
-				a = rps[s[1], keys[k]]; b = rps[s[i], keys[k]]
-				line = line ((a && b) ? sprintf(" %.2f |", a / b) : " - |")
+				# The median of the ratios of the rounds, not the
+				# ratio of the medians: each round is a pair.
+				if ((s[i], keys[k]) in rmed)
+					line = line sprintf(" %.2f |", rmed[s[i], keys[k]])
+				else
+					line = line " - |"
 			}
 			print line
 		}
@@ -123,7 +208,7 @@ table() {
 
 table
 if ((dry)); then
-	rm -f "$csv"
+	rm -f "$csv" "$ratios"
 	exit 0
 fi
 
@@ -131,7 +216,7 @@ if ! command -v gnuplot >/dev/null; then
 	echo "bench-echo: gnuplot not installed (scripts/deps.sh --bench): no ${svg#"$KTASK_SRC"/}"
 else
 	data=$(mktemp)
-	trap 'rm -f "$data"' EXIT
+	trap 'rm -f "$data" "$ratios"' EXIT
 	blocks=0
 	for s in $servers; do
 		for size in 64 16384; do
@@ -165,8 +250,10 @@ if grep -qxF "$begin" "$readme" && grep -qxF "$end" "$readme"; then
 		echo "$begin"
 		echo "<!-- written by scripts/echo-report.sh from bench/echo/results.csv: do not edit -->"
 		echo
-		echo "One run per point in one boot (qemu TCG, ${cpus:-?} CPUs), the servers taking turns;"\
-			"round trips of one message in flight per connection, every byte verified."
+		echo "Medians of ${nrounds:-1} runs per point in one boot (qemu TCG, ${cpus:-?} CPUs),"\
+			"the servers taking turns in each round; a requests/s ratio is the median of"\
+			"the rounds' ratios, a fairness ratio that of the median p99s. Round trips of"\
+			"one message in flight per connection, every byte verified."
 		echo
 		table
 		echo

@@ -15,6 +15,9 @@
 # Debian's packaged crates, as bench/tokio is (scripts/jobs/bench.sh); if
 # it cannot be built, the other servers run without it and the report
 # says why.  KTASK_ECHO_QUICK=1 runs fewer round trips (a smoke test);
+# KTASK_ECHO_ROUNDS (default 3) is how many times every point and every
+# fairness run is repeated, the servers taking turns in each round; the
+# report gives the medians.
 # KTASK_ECHO_PARTS="load" or "fair" runs only the load points or only the
 # fairness runs (default: both).
 
@@ -68,6 +71,7 @@ job_stage() {
 	fi
 	echo "${KTASK_ECHO_QUICK:-0}" >"$root/ktask/echo_quick"
 	echo "${KTASK_ECHO_PARTS:-load fair}" >"$root/ktask/echo_parts"
+	echo "${KTASK_ECHO_ROUNDS:-3}" >"$root/ktask/echo_rounds"
 }
 
 job_report() {
