@@ -39,21 +39,26 @@ fi
 svg=$dir/rps.svg
 readme=$KTASK_SRC/README.md
 
+# An awk function for the programs below: the median of the numbers in
+# LIST, each after a space (insertion sort: a handful of rounds).
+awk_median='
+function median(list,    v, m, i, j, x) {
+	m = split(substr(list, 2), v, " ")
+	for (i = 2; i <= m; i++) {
+		x = v[i] + 0
+		for (j = i - 1; j >= 1 && v[j] + 0 > x; j--)
+			v[j + 1] = v[j]
+		v[j + 1] = x
+	}
+	return (m % 2) ? v[(m + 1) / 2] : (v[m / 2] + v[m / 2 + 1]) / 2
+}
+'
+
 # One row per server and point: the medians over the rounds (each column
 # on its own), in the order the points first ran.
 {
 	echo "server,conns,size,rps,p50_us,p99_us,max_us,runs"
-	awk '
-	function median(list,    v, m, i, j, x) {
-		m = split(substr(list, 2), v, " ")
-		for (i = 2; i <= m; i++) {
-			x = v[i] + 0
-			for (j = i - 1; j >= 1 && v[j] + 0 > x; j--)
-				v[j + 1] = v[j]
-			v[j + 1] = x
-		}
-		return (m % 2) ? v[(m + 1) / 2] : (v[m / 2] + v[m / 2 + 1]) / 2
-	}
+	awk "$awk_median"'
 	$1 == "result" {
 		delete kv
 		for (i = 2; i <= NF; i++) {
@@ -90,17 +95,7 @@ nrounds=$(sed -n 's/^bench-echo cpus=.* rounds=\([0-9]*\).*/\1/p' "$results" | h
 # it), and the median of those ratios: "conns,size,server,ratio" lines.
 ratios=$(mktemp)
 trap 'rm -f "$ratios"' EXIT
-awk -v first="${servers%%$'\n'*}" '
-function median(list,    v, m, i, j, x) {
-	m = split(substr(list, 2), v, " ")
-	for (i = 2; i <= m; i++) {
-		x = v[i] + 0
-		for (j = i - 1; j >= 1 && v[j] + 0 > x; j--)
-			v[j + 1] = v[j]
-		v[j + 1] = x
-	}
-	return (m % 2) ? v[(m + 1) / 2] : (v[m / 2] + v[m / 2 + 1]) / 2
-}
+awk -v first="${servers%%$'\n'*}" "$awk_median"'
 $1 == "result" {
 	delete kv
 	for (i = 2; i <= NF; i++) {
