@@ -37,6 +37,11 @@
  *	switches_pN     context switches of the producers in that run, per
  *			100 tasks: how often the worker preempted a producer
  *			or a join slept
+ *	cpus_pN         CPUs busy during that run, x100 (every online CPU's
+ *			time not idle, from get_cpu_idle_time_us(), over
+ *			the run's wall time)
+ *	per_cpu_pN      throughput_pN over cpus_pN: tasks per second of one
+ *			busy CPU, what the contender's tasks cost in CPU time
  *	spawn_detached  ns per spawn of a detached task, timed around
  *			batches of @batch spawns with preemption off
  *			(GFP_ATOMIC), so the tasks cannot run in between
@@ -75,6 +80,7 @@
 #include <linux/slab.h>
 #include <linux/sort.h>
 #include <linux/string.h>
+#include <linux/tick.h>
 #include <linux/vmalloc.h>
 #include <linux/workqueue.h>
 #include <trace/events/kmem.h>
@@ -419,8 +425,28 @@ struct bench_run {
 	atomic_t ready;
 	atomic_t done;
 	unsigned int nr;
+	u64 wall_us;		/* the run's wall time, from go to done */
+	u64 idle_us;		/* every online CPU's idle time in it */
 	struct bench_producer producers[BENCH_MAX_PRODUCERS];
 };
+
+/*
+ * Idle time of every online CPU so far, in us; U64_MAX without NO_HZ idle
+ * accounting.  An idle CPU's time is counted up to now.
+ */
+static u64 bench_idle_us(void)
+{
+	u64 sum = 0, idle;
+	int cpu;
+
+	for_each_online_cpu(cpu) {
+		idle = get_cpu_idle_time_us(cpu, NULL);
+		if (idle == (u64)-1)
+			return U64_MAX;
+		sum += idle;
+	}
+	return sum;
+}
 
 static int bench_producer_fn(void *data)
 {
@@ -457,6 +483,7 @@ static int bench_run_producers(struct bench_run *run, unsigned int nr)
 {
 	unsigned int i, cpu = cpumask_first(cpu_online_mask);
 	int err = 0;
+	u64 idle;
 
 	run->nr = nr;
 	atomic_set(&run->ready, 0);
@@ -498,8 +525,16 @@ static int bench_run_producers(struct bench_run *run, unsigned int nr)
 	for (i = 0; i < nr; i++)
 		wake_up_process(run->producers[i].thread);
 	wait_for_completion(&run->all_ready);
+	run->wall_us = ktime_get_ns();
+	run->idle_us = bench_idle_us();
 	complete_all(&run->go);
 	wait_for_completion(&run->all_done);
+	idle = bench_idle_us();
+	run->wall_us = div_u64(ktime_get_ns() - run->wall_us, NSEC_PER_USEC);
+	if (idle == U64_MAX || run->idle_us == U64_MAX)
+		run->idle_us = U64_MAX;
+	else
+		run->idle_us = idle - run->idle_us;
 	for (i = 0; i < nr; i++) {
 		struct bench_producer *p = &run->producers[i];
 
@@ -550,7 +585,7 @@ static int bench_throughput_body(struct bench_producer *p)
 
 static int bench_throughput(struct bench_run *run,
 			    const struct bench_contender *c, unsigned int nr,
-			    u64 *per_sec, u64 *switches100)
+			    u64 *per_sec, u64 *switches100, u64 *cpus100)
 {
 	u64 slowest = 0, switches = 0;
 	unsigned int i;
@@ -568,6 +603,15 @@ static int bench_throughput(struct bench_run *run,
 	slowest = max(bench_ns(slowest), 1ULL);
 	*per_sec = div64_u64((u64)tasks * nr * NSEC_PER_SEC, slowest);
 	*switches100 = div64_u64(switches * 100, (u64)tasks * nr);
+	/*
+	 * The controlling thread sleeps meanwhile; the rounding of the two
+	 * clocks may put idle a little above the CPUs' wall time.
+	 */
+	*cpus100 = 0;
+	if (run->idle_us != U64_MAX && run->wall_us &&
+	    run->idle_us < (u64)num_online_cpus() * run->wall_us)
+		*cpus100 = div64_u64(((u64)num_online_cpus() * run->wall_us -
+				      run->idle_us) * 100, run->wall_us);
 	return 0;
 }
 
@@ -1264,14 +1308,15 @@ static int bench_all(struct bench_out *o)
 			unsigned int idx = (r + k) % BENCH_NR_CONTENDERS;
 			const struct bench_contender *c = &bench_contenders[idx];
 			char figure[32];
-			u64 v, v2;
+			u64 v, v2, v3;
 
 			if (!bench_selected(c->name))
 				continue;
 
 			for (j = 0; j < nr_producers && !err &&
 			     bench_figure("throughput"); j++) {
-				err = bench_throughput(run, c, producers[j], &v, &v2);
+				err = bench_throughput(run, c, producers[j], &v,
+						       &v2, &v3);
 				if (err)
 					break;
 				snprintf(figure, sizeof(figure), "throughput_p%u",
@@ -1281,6 +1326,17 @@ static int bench_all(struct bench_out *o)
 					 producers[j]);
 				bench_result(o, r, figure, c->name, v2,
 					     "switches/100");
+				if (v3) {
+					snprintf(figure, sizeof(figure),
+						 "cpus_p%u", producers[j]);
+					bench_result(o, r, figure, c->name, v3,
+						     "cpus/100");
+					snprintf(figure, sizeof(figure),
+						 "per_cpu_p%u", producers[j]);
+					bench_result(o, r, figure, c->name,
+						     div64_u64(v * 100, v3),
+						     "tasks/cpu-s");
+				}
 			}
 			if (err)
 				break;

@@ -127,10 +127,12 @@ table() {
 		unit[$1] = $3
 		med[$1, $2] = $4
 	}
-	function better_high(f) { return unit[f] == "tasks/s" }
+	function better_high(f) { return unit[f] ~ /^tasks\// }
 	function ratio(f, c,   k, b) {
 		# ktask_bulk is ktask too (ktask_spawn_bulk()): not a baseline.
 		if (c == "ktask_bulk") return ""
+		# Busy CPUs are neither better nor worse: per_cpu_pN says.
+		if (unit[f] == "cpus/100") return ""
 		if (!((f, c) in med) || !((f, "ktask") in med)) return ""
 		k = med[f, "ktask"]; b = med[f, c]
 		if (k == 0 || b == 0) return ""
