@@ -57,7 +57,7 @@ job_report() {
 		for (i = 0; i < n; i++) {
 			f = order[i]
 			b = median(vals[f, "base"]); w = median(vals[f, "new"])
-			higher = unit[f] ~ /\/s$/ || f ~ /^polls_per_drain/
+			higher = unit[f] ~ /^tasks\// || f ~ /^polls_per_drain/
 			adv = higher ? (b ? w / b : 0) : (w ? b / w : 0)
 			printf "%-28s %-14s %12.0f %12.0f %7.2fx\n", f, unit[f], b, w, adv
 		}
