@@ -14,6 +14,9 @@
  * R: written by the drain with WRITE_ONCE() around each poll, read by the
  *    long-poll detector with READ_ONCE() (see watchdog.c).
  * W: the long-poll detector's own (one detector at a time).
+ * H: a hint written by every push from an interrupt with WRITE_ONCE() and
+ *    read by the next with READ_ONCE(), racing with other CPUs' pushes; only
+ *    compared, never dereferenced, and a wrong guess costs a slower claim.
  * L: ktask_rt_lock (mutex) protected.
  * O: the owning shard's @lock protected (irqsave: spawn runs in hardirq).
  *
@@ -132,6 +135,8 @@ struct ktask_hist {
  * @poll_site: R: its spawn site
  * @reported_ns: W: @poll_start_ns of the last poll reported as long
  * @depth: A: tasks on @queue and @backlog
+ * @irq_last: H: the node of the task the last push from an interrupt
+ *	queued (see ktask_rq_dispatch())
  * @nr_done: D: tasks in @done
  * @done: D: tasks the drain completed and has yet to take off the owned
  *	list, in one lock per shard (ktask_rq_release_done())
@@ -160,6 +165,7 @@ struct ktask_rq {
 	unsigned long poll_site;
 	u64 reported_ns;
 	atomic_t depth;
+	struct llist_node *irq_last;
 	unsigned int nr_done;
 	struct ktask_cell *done[KTASK_RQ_DONE];
 	struct work_struct drain_work;

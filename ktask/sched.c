@@ -22,7 +22,11 @@
  * the producer that pushes (a wake on its own CPU would: the sleeper wins
  * the wakeup-preemption check), so spawning and running overlap on two
  * CPUs, and the worker keeps draining, without further wakes, for as long
- * as the producer keeps the queue non-empty.  A worker is claimed by one
+ * as the producer keeps the queue non-empty.  The exception is a task that
+ * an interrupt wakes again and again, with nothing else woken from
+ * interrupts in between (one connection's requests): its drain goes to
+ * the interrupted CPU's worker first, where the request arrived and the
+ * answer's wake stays.  A worker is claimed by one
  * dispatch at a time and drains that one queue until it is empty, so a
  * task that sleeps blocks nothing but its own queue.  When every worker is
  * busy, the drain goes to the runtime's workqueue instead (a work item per
@@ -132,20 +136,26 @@ static bool ktask_try_claim(struct ktask_worker *w)
 }
 
 /*
- * Claim an idle worker of @cpus (NULL: any CPU), another CPU's first.
- * Preemption is disabled.
+ * Claim an idle worker of @cpus (NULL: any CPU), another CPU's first
+ * unless @local_first.  Preemption is disabled.
  */
-static struct ktask_worker *ktask_claim_worker(const struct cpumask *cpus)
+static struct ktask_worker *ktask_claim_worker(const struct cpumask *cpus,
+					       bool local_first)
 {
 	unsigned int cpu = smp_processor_id();
+	struct ktask_worker *w;
 	unsigned int n;
 
 	if (atomic_read(&ktask_nr_idle) <= 0)
 		return NULL;
+	if (local_first && cpu_active(cpu) &&
+	    (!cpus || cpumask_test_cpu(cpu, cpus))) {
+		w = per_cpu_ptr(&ktask_workers, cpu);
+		if (ktask_try_claim(w))
+			return w;
+	}
 	/* Each CPU once, ending with ours (if it is still online). */
 	for (n = 0; n < nr_cpu_ids; n++) {
-		struct ktask_worker *w;
-
 		/* Active: not a CPU on its way offline, whose worker unbinds. */
 		cpu = cpumask_next(cpu, cpu_active_mask);
 		if (cpu >= nr_cpu_ids)
@@ -192,16 +202,30 @@ static void ktask_rq_queue_work(struct ktask_rq *rq)
 }
 
 /*
- * Start a drain of @rq, whose KICKED bit the caller holds (and passes on).
- * Preemption is disabled: a claimed worker is not claimable again until
- * it has run its handoff, which must not wait for a preempted claimer.
+ * Start a drain of @rq, whose KICKED bit the caller holds (and passes on),
+ * for the push of @first.  Preemption is disabled: a claimed worker is not
+ * claimable again until it has run its handoff, which must not wait for a
+ * preempted claimer.
+ *
+ * Another CPU's idle worker first, so that the drain overlaps with the
+ * pusher (a producer spawning on, a client sending more requests), except
+ * for a task that an interrupt wakes again after its queue ran dry, with
+ * no other task woken from an interrupt in between: one stream of
+ * requests, each answered before the next comes (one connection, one
+ * device).  The wake's CPU, where the request's data just arrived, polls
+ * it, as a per-CPU work item runs where it was queued: the answer goes out
+ * without a thread woken across CPUs (twice a round trip otherwise), and
+ * the client it wakes runs on this CPU next.  Anything else woken from an
+ * interrupt in between (another connection) makes it a guess about
+ * overlap again.
  */
-static void ktask_rq_dispatch(struct ktask_rq *rq)
+static void ktask_rq_dispatch(struct ktask_rq *rq, struct llist_node *first)
 {
+	bool stream = !in_task() && READ_ONCE(rq->irq_last) == first;
 	struct ktask_worker *w;
 
 	if (!rq->placed) {
-		w = ktask_claim_worker(rq->rt->cpus);
+		w = ktask_claim_worker(rq->rt->cpus, stream);
 	} else {
 		/* Only the queue's CPU's worker, while it is bound there. */
 		w = per_cpu_ptr(&ktask_workers, rq->cpu);
@@ -247,7 +271,14 @@ static __always_inline void ktask_rq_push(struct ktask_rq *rq,
 	} while (!try_cmpxchg(&rq->queue.first, &head, first));
 	if (!head && !test_bit(KTASK_RQ_KICKED, &rq->flags) &&
 	    !test_and_set_bit(KTASK_RQ_KICKED, &rq->flags))
-		ktask_rq_dispatch(rq);
+		ktask_rq_dispatch(rq, first);
+	/*
+	 * After the dispatch, which compares it with the last: a hint (see
+	 * the H rule in runtime.h).  Not from task context, whose pushes
+	 * (spawns, wakes by other tasks) are no stream of requests.
+	 */
+	if (!in_task() && READ_ONCE(rq->irq_last) != first)
+		WRITE_ONCE(rq->irq_last, first);
 }
 
 static int ktask_worker_fn(void *data);

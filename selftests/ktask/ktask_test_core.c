@@ -2420,6 +2420,106 @@ KT_RT_CASE(wake_from_timer_irq)
 }
 
 /*
+ * One task that a hardirq wakes again and again, each time after its queue
+ * ran dry and with nothing else woken from an interrupt in between (one
+ * connection's requests): from the second wake on, the waking CPU's
+ * worker polls it, not another CPU's (see ktask_rq_dispatch()).
+ */
+#define IRQ_STREAM_POLLS	10
+
+struct irq_stream {
+	struct hrtimer timer;
+	struct ktask_waker *waker;	/* the first poll's; then the timer's */
+	struct completion polled;
+	atomic_t polls;
+	int fired_on;			/* the CPU of the latest wake */
+	int local;			/* polls after a wake, on its CPU */
+};
+
+static enum ktask_poll irq_stream_poll(struct ktask_cx *cx, void *arg,
+				       long *out)
+{
+	struct irq_stream *is = arg;
+	int n = atomic_inc_return(&is->polls);
+
+	if (n == 1)
+		is->waker = ktask_waker_clone(ktask_cx_waker(cx));
+	else if (raw_smp_processor_id() == READ_ONCE(is->fired_on))
+		is->local++;
+	complete(&is->polled);
+	if (n < IRQ_STREAM_POLLS)
+		return KTASK_PENDING;
+	*out = 0;
+	return KTASK_READY;
+}
+
+static const struct ktask_ops irq_stream_ops = { .poll = irq_stream_poll };
+
+static enum hrtimer_restart irq_stream_fire(struct hrtimer *timer)
+{
+	struct irq_stream *is = container_of(timer, struct irq_stream, timer);
+
+	WRITE_ONCE(is->fired_on, smp_processor_id());
+	ktask_wake_by_ref(is->waker);
+	return HRTIMER_NORESTART;
+}
+
+KT_RT_CASE(irq_stream_polled_on_waking_cpu)
+{
+	struct irq_stream is = { .fired_on = -1 };
+	struct ktask_handle *h;
+	int i, ret = 0;
+
+	init_completion(&is.polled);
+	h = ktask_spawn_poll(rt, &irq_stream_ops, &is, GFP_KERNEL);
+	KT_ASSERT_NOT_ERR_OR_NULL(h);
+	hrtimer_init_on_stack(&is.timer, CLOCK_MONOTONIC,
+			      HRTIMER_MODE_REL_PINNED_HARD);
+	is.timer.function = irq_stream_fire;
+	/*
+	 * Every wake from this CPU's timer: a queue's hint is its own, and
+	 * a move to the other CPU would start the stream again.
+	 */
+	migrate_disable();
+	for (i = 1; i <= IRQ_STREAM_POLLS; i++) {
+		if (!wait_for_completion_timeout(&is.polled, 10 * HZ)) {
+			ret = -ETIMEDOUT;
+			break;
+		}
+		if (i == IRQ_STREAM_POLLS)
+			break;
+		/*
+		 * Past the poll's return, the drain's linger (linger_us, 50)
+		 * and the worker's sleep: the next wake dispatches anew.
+		 */
+		usleep_range(1000, 2000);
+		hrtimer_start(&is.timer, ns_to_ktime(10 * NSEC_PER_USEC),
+			      HRTIMER_MODE_REL_PINNED_HARD);
+	}
+	migrate_enable();
+	if (!ret)
+		ret = ktask_join_timeout(h, NULL, KT_WAIT);
+	if (ret) {
+		ktask_abort(h);
+		ktask_join(h, NULL);
+	}
+	hrtimer_cancel(&is.timer);
+	destroy_hrtimer_on_stack(&is.timer);
+	if (is.waker)
+		ktask_waker_drop(is.waker);
+	pr_info("ktask_test: irq stream: %d of %d wakes polled on their CPU\n",
+		is.local, IRQ_STREAM_POLLS - 1);
+	KT_ASSERT_EQ(ret, 0);
+	/*
+	 * The first wake has no stream behind it: another CPU's worker.
+	 * Each later one the waking CPU's; one slack for a worker of that
+	 * CPU that is not idle yet.  Another CPU's first: none of them.
+	 */
+	KT_ASSERT_GE(is.local, IRQ_STREAM_POLLS - 3);
+	return 0;
+}
+
+/*
  * A driver's threaded interrupt handler: a software interrupt (a
  * descriptor of our own on the dummy chip, raised with
  * generic_handle_irq() from a hardirq-context hrtimer) whose primary
@@ -2714,6 +2814,7 @@ static const struct kt_case core_cases[] = {
 	KT_CASE(race_detach_vs_complete),
 	KT_CASE(race_destroy_vs_spawn),
 	KT_CASE(wake_from_timer_irq),
+	KT_CASE(irq_stream_polled_on_waking_cpu),
 	KT_CASE(wake_and_spawn_from_threaded_irq),
 	KT_CASE(lifo_slot_does_not_starve_the_queue),
 	KT_CASE(join_poll_chain),
