@@ -180,23 +180,28 @@ table() {
 		if (!nf)
 			exit
 		print ""
-		print "| fairness: 16 connections x 64 B | req/s | p50 / p99 us | p99 / p99 alone |"
-		print "|---------------------------------|------:|-------------:|----------------:|"
+		print "| fairness: 16 connections x 64 B | req/s | p50 / p99 us | p99 / p99 alone | p99 / p99 beside busy loops |"
+		print "|---------------------------------|------:|-------------:|----------------:|----------------------------:|"
 		for (i = 1; i <= nf; i++) {
 			split(fair[i], f, ",")
 			name = f[1]
 			sub(/^fair_/, "", name)
 			alone = name
-			sub(/^quiet_/, "", alone)
-			sub(/^flood_/, "", alone)
+			sub(/^(quiet|hog|flood)_/, "", alone)
 			if (name ~ /^quiet_/)
 				quiet[alone] = f[6]
+			if (name ~ /^hog_/)
+				hog[alone] = f[6]
 			ratio = "-"
-			if (name ~ /^flood_/ && quiet[alone] > 0)
+			if (name !~ /^quiet_/ && quiet[alone] > 0)
 				ratio = sprintf("%.2f", f[6] / quiet[alone])
+			vs_hog = "-"
+			if (name ~ /^flood_/ && hog[alone] > 0)
+				vs_hog = sprintf("%.2f", f[6] / hog[alone])
 			sub(/^quiet_/, "alone: ", name)
+			sub(/^hog_/, "beside busy loops: ", name)
 			sub(/^flood_/, "beside a flooder: ", name)
-			printf "| %s | %d | %.0f / %.0f | %s |\n", name, f[4], f[5], f[6], ratio
+			printf "| %s | %d | %.0f / %.0f | %s | %s |\n", name, f[4], f[5], f[6], ratio, vs_hog
 		}
 	}' "$csv"
 }
