@@ -137,6 +137,8 @@ struct ktask_hist {
  * @depth: A: tasks on @queue and @backlog
  * @irq_last: H: the node of the task the last push from an interrupt
  *	queued (see ktask_rq_dispatch())
+ * @irq_streak: H: pushes from interrupts of that task in a row, after its
+ *	first, up to KTASK_IRQ_STREAM
  * @nr_done: D: tasks in @done
  * @done: D: tasks the drain completed and has yet to take off the owned
  *	list, in one lock per shard (ktask_rq_release_done())
@@ -166,6 +168,7 @@ struct ktask_rq {
 	u64 reported_ns;
 	atomic_t depth;
 	struct llist_node *irq_last;
+	unsigned int irq_streak;
 	unsigned int nr_done;
 	struct ktask_cell *done[KTASK_RQ_DONE];
 	struct work_struct drain_work;

@@ -124,6 +124,13 @@ static enum cpuhp_state ktask_cpuhp_state;
 
 static void ktask_rq_work(struct work_struct *work);
 
+/*
+ * Pushes of one task from interrupts in a row, after its first, that make
+ * a stream (see ktask_rq_dispatch()): one connection's requests, not two
+ * connections' that happened to come in turn.
+ */
+#define KTASK_IRQ_STREAM	2
+
 /* Claim @w if it is idle. */
 static bool ktask_try_claim(struct ktask_worker *w)
 {
@@ -209,8 +216,8 @@ static void ktask_rq_queue_work(struct ktask_rq *rq)
  *
  * Another CPU's idle worker first, so that the drain overlaps with the
  * pusher (a producer spawning on, a client sending more requests), except
- * for a task that an interrupt wakes again after its queue ran dry, with
- * no other task woken from an interrupt in between: one stream of
+ * for a task that interrupts woke KTASK_IRQ_STREAM times more before this
+ * wake, with no other task woken from an interrupt in between: one stream of
  * requests, each answered before the next comes (one connection, one
  * device).  The wake's CPU, where the request's data just arrived, polls
  * it, as a per-CPU work item runs where it was queued: the answer goes out
@@ -221,7 +228,8 @@ static void ktask_rq_queue_work(struct ktask_rq *rq)
  */
 static void ktask_rq_dispatch(struct ktask_rq *rq, struct llist_node *first)
 {
-	bool stream = !in_task() && READ_ONCE(rq->irq_last) == first;
+	bool stream = !in_task() && READ_ONCE(rq->irq_last) == first &&
+		      READ_ONCE(rq->irq_streak) >= KTASK_IRQ_STREAM;
 	struct ktask_worker *w;
 
 	if (!rq->placed) {
@@ -277,8 +285,14 @@ static __always_inline void ktask_rq_push(struct ktask_rq *rq,
 	 * the H rule in runtime.h).  Not from task context, whose pushes
 	 * (spawns, wakes by other tasks) are no stream of requests.
 	 */
-	if (!in_task() && READ_ONCE(rq->irq_last) != first)
+	if (in_task())
+		return;
+	if (READ_ONCE(rq->irq_last) != first) {
 		WRITE_ONCE(rq->irq_last, first);
+		WRITE_ONCE(rq->irq_streak, 0);
+	} else if (READ_ONCE(rq->irq_streak) < KTASK_IRQ_STREAM) {
+		WRITE_ONCE(rq->irq_streak, READ_ONCE(rq->irq_streak) + 1);
+	}
 }
 
 static int ktask_worker_fn(void *data);
