@@ -283,15 +283,23 @@ static __always_inline void ktask_rq_push(struct ktask_rq *rq,
 	/*
 	 * After the dispatch, which compares it with the last: a hint (see
 	 * the H rule in runtime.h).  Not from task context, whose pushes
-	 * (spawns, wakes by other tasks) are no stream of requests.
+	 * (spawns, wakes by other tasks) are no stream of requests, nor
+	 * onto a queue of placed tasks, whose dispatch does not read it.
 	 */
-	if (in_task())
+	if (in_task() || rq->placed)
 		return;
 	if (READ_ONCE(rq->irq_last) != first) {
 		WRITE_ONCE(rq->irq_last, first);
 		WRITE_ONCE(rq->irq_streak, 0);
-	} else if (READ_ONCE(rq->irq_streak) < KTASK_IRQ_STREAM) {
-		WRITE_ONCE(rq->irq_streak, READ_ONCE(rq->irq_streak) + 1);
+	} else {
+		/*
+		 * An interrupt of this CPU, or a push of another, may pair a
+		 * task with another's streak: a wrong guess, nothing more.
+		 */
+		unsigned int streak = READ_ONCE(rq->irq_streak);
+
+		if (streak < KTASK_IRQ_STREAM)
+			WRITE_ONCE(rq->irq_streak, streak + 1);
 	}
 }
 
