@@ -123,6 +123,13 @@ static void ktask_complete_publish(struct ktask_cell *cell)
 	bool pinned = ktask_cell_pins_owner(cell);
 	bool cancelled = cell->stage == KTASK_STAGE_FAILED &&
 			 cell->output == -ECANCELED;
+	/*
+	 * Read while the stage is still ours: once COMPLETE is published,
+	 * the join handle may consume the output (its stage becomes
+	 * CONSUMED) and put the pin it was left, and a test of the stage
+	 * after that would put the pin a second time.
+	 */
+	bool output_pins = ktask_output_has_drop(cell);
 	unsigned long snap;
 
 	if (unlikely(rt->hooks) && rt->hooks->terminate)
@@ -143,8 +150,7 @@ static void ktask_complete_publish(struct ktask_cell *cell)
 	 */
 	preempt_disable();
 	snap = ktask_state_to_complete(&cell->state);
-	if (pinned && (snap & KTASK_JOIN_INTEREST) &&
-	    !ktask_output_has_drop(cell)) {
+	if (pinned && (snap & KTASK_JOIN_INTEREST) && !output_pins) {
 		module_put(owner);
 		/* Pairs with the acquire in ktask_join_consume(). */
 		smp_store_release(&cell->pin, KTASK_PIN_HELD | KTASK_PIN_RELEASED);

@@ -934,6 +934,58 @@ static int output_with_drop_keeps_pin(void)
 	return 0;
 }
 
+/*
+ * A pinned output consumed right after its task completed on another CPU,
+ * by a join or a detach, while the completion may still be finishing: the
+ * pin is put once.  The completion used to test the output's stage after
+ * it published COMPLETE, when the handle may already have consumed it,
+ * and then put the pin a second time (output_with_drop_keeps_pin once
+ * found the module's count one short on PREEMPT_RT).
+ */
+#define PIN_RACES	2000
+
+static int pinned_output_consumed_racing_completion(void)
+{
+	struct ktask_rt *rt = __ktask_rt_create("foreign", NULL, NULL);
+	int before = module_refcount(THIS_MODULE);
+	int i, now, err = 0;
+	struct probe *p;
+
+	KT_ASSERT_NOT_ERR_OR_NULL(rt);
+	p = kcalloc(PIN_RACES, sizeof(*p), GFP_KERNEL);
+	for (i = 0; p && i < PIN_RACES && !err; i++) {
+		unsigned long end = jiffies + KT_WAIT;
+		struct ktask_handle *h;
+		long out = 0;
+
+		probe_init(&p[i], 1);
+		h = ktask_spawn_poll(rt, &probe_ops, &p[i], GFP_KERNEL);
+		if (IS_ERR(h)) {
+			err = PTR_ERR(h);
+			break;
+		}
+		/* No sleep: consume as soon as COMPLETE shows. */
+		while (!ktask_is_finished(h) && time_before(jiffies, end))
+			cond_resched();
+		if (!ktask_is_finished(h))
+			err = -ETIMEDOUT;
+		if (i & 1)
+			ktask_detach(h);
+		else if (ktask_join(h, &out) || out != (long)&p[i])
+			err = err ?: -EIO;
+	}
+	ktask_rt_destroy(rt);
+	kfree(p);
+	now = module_refcount(THIS_MODULE);
+	/* Give back what a second put took, so that the suite goes on. */
+	for (i = now; i < before; i++)
+		__module_get(THIS_MODULE);
+	KT_ASSERT_NOT_ERR_OR_NULL(p);
+	KT_ASSERT_EQ(err, 0);
+	KT_ASSERT_EQ(now, before);
+	return 0;
+}
+
 static long plus_one(void *arg)
 {
 	return (long)arg + 1;
@@ -2771,6 +2823,7 @@ static int many_tasks(void)
 static const struct kt_case core_cases[] = {
 	KT_CASE(spawn_join_fn),
 	KT_CASE(output_with_drop_keeps_pin),
+	KT_CASE(pinned_output_consumed_racing_completion),
 	KT_CASE(runtime_hooks_counted),
 	KT_CASE(runtime_metrics_counted),
 	KT_CASE(join_returns_after_unpin),
