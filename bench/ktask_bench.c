@@ -482,8 +482,8 @@ static int bench_producer_fn(void *data)
 static int bench_run_producers(struct bench_run *run, unsigned int nr)
 {
 	unsigned int i, cpu = cpumask_first(cpu_online_mask);
+	u64 start_ns, idle;
 	int err = 0;
-	u64 idle;
 
 	run->nr = nr;
 	atomic_set(&run->ready, 0);
@@ -525,12 +525,12 @@ static int bench_run_producers(struct bench_run *run, unsigned int nr)
 	for (i = 0; i < nr; i++)
 		wake_up_process(run->producers[i].thread);
 	wait_for_completion(&run->all_ready);
-	run->wall_us = ktime_get_ns();
+	start_ns = ktime_get_ns();
 	run->idle_us = bench_idle_us();
 	complete_all(&run->go);
 	wait_for_completion(&run->all_done);
 	idle = bench_idle_us();
-	run->wall_us = div_u64(ktime_get_ns() - run->wall_us, NSEC_PER_USEC);
+	run->wall_us = div_u64(ktime_get_ns() - start_ns, NSEC_PER_USEC);
 	if (idle == U64_MAX || run->idle_us == U64_MAX)
 		run->idle_us = U64_MAX;
 	else

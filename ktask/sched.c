@@ -142,6 +142,17 @@ static bool ktask_try_claim(struct ktask_worker *w)
 	return true;
 }
 
+/* Claim @cpu's worker if @cpus (NULL: any CPU) has @cpu and it is idle. */
+static struct ktask_worker *ktask_claim_on(unsigned int cpu,
+					   const struct cpumask *cpus)
+{
+	struct ktask_worker *w = per_cpu_ptr(&ktask_workers, cpu);
+
+	if ((cpus && !cpumask_test_cpu(cpu, cpus)) || !ktask_try_claim(w))
+		return NULL;
+	return w;
+}
+
 /*
  * Claim an idle worker of @cpus (NULL: any CPU), another CPU's first
  * unless @local_first.  Preemption is disabled.
@@ -155,10 +166,9 @@ static struct ktask_worker *ktask_claim_worker(const struct cpumask *cpus,
 
 	if (atomic_read(&ktask_nr_idle) <= 0)
 		return NULL;
-	if (local_first && cpu_active(cpu) &&
-	    (!cpus || cpumask_test_cpu(cpu, cpus))) {
-		w = per_cpu_ptr(&ktask_workers, cpu);
-		if (ktask_try_claim(w))
+	if (local_first && cpu_active(cpu)) {
+		w = ktask_claim_on(cpu, cpus);
+		if (w)
 			return w;
 	}
 	/* Each CPU once, ending with ours (if it is still online). */
@@ -169,9 +179,8 @@ static struct ktask_worker *ktask_claim_worker(const struct cpumask *cpus,
 			cpu = cpumask_first(cpu_active_mask);
 		if (cpu >= nr_cpu_ids)
 			break;
-		w = per_cpu_ptr(&ktask_workers, cpu);
-		if ((!cpus || cpumask_test_cpu(cpu, cpus)) &&
-		    ktask_try_claim(w))
+		w = ktask_claim_on(cpu, cpus);
+		if (w)
 			return w;
 		if (cpu == smp_processor_id())
 			break;
@@ -228,11 +237,12 @@ static void ktask_rq_queue_work(struct ktask_rq *rq)
  */
 static void ktask_rq_dispatch(struct ktask_rq *rq, struct llist_node *first)
 {
-	bool stream = !in_task() && READ_ONCE(rq->irq_last) == first &&
-		      READ_ONCE(rq->irq_streak) >= KTASK_IRQ_STREAM;
 	struct ktask_worker *w;
 
 	if (!rq->placed) {
+		bool stream = !in_task() && READ_ONCE(rq->irq_last) == first &&
+			      READ_ONCE(rq->irq_streak) >= KTASK_IRQ_STREAM;
+
 		w = ktask_claim_worker(rq->rt->cpus, stream);
 	} else {
 		/* Only the queue's CPU's worker, while it is bound there. */
@@ -251,6 +261,34 @@ static void ktask_rq_dispatch(struct ktask_rq *rq, struct llist_node *first)
 	 */
 	WRITE_ONCE(w->handoff, rq);
 	wake_up_process(w->task);
+}
+
+/*
+ * Keep the hint of the push of @first from an interrupt that the next
+ * dispatch compares with (the H rule in runtime.h).  Out of line: pushes
+ * from task context (spawns, wakes by other tasks), which are no stream of
+ * requests, pay only the test that skips it.  Not for a queue of placed
+ * tasks, whose dispatch does not read it.
+ */
+static noinline void ktask_rq_note_irq_push(struct ktask_rq *rq,
+					    struct llist_node *first)
+{
+	unsigned int streak;
+
+	if (rq->placed)
+		return;
+	if (READ_ONCE(rq->irq_last) != first) {
+		WRITE_ONCE(rq->irq_last, first);
+		WRITE_ONCE(rq->irq_streak, 0);
+		return;
+	}
+	/*
+	 * An interrupt of this CPU, or a push of another, may pair a task
+	 * with another's streak: a wrong guess, nothing more.
+	 */
+	streak = READ_ONCE(rq->irq_streak);
+	if (streak < KTASK_IRQ_STREAM)
+		WRITE_ONCE(rq->irq_streak, streak + 1);
 }
 
 /*
@@ -280,27 +318,9 @@ static __always_inline void ktask_rq_push(struct ktask_rq *rq,
 	if (!head && !test_bit(KTASK_RQ_KICKED, &rq->flags) &&
 	    !test_and_set_bit(KTASK_RQ_KICKED, &rq->flags))
 		ktask_rq_dispatch(rq, first);
-	/*
-	 * After the dispatch, which compares it with the last: a hint (see
-	 * the H rule in runtime.h).  Not from task context, whose pushes
-	 * (spawns, wakes by other tasks) are no stream of requests, nor
-	 * onto a queue of placed tasks, whose dispatch does not read it.
-	 */
-	if (in_task() || rq->placed)
-		return;
-	if (READ_ONCE(rq->irq_last) != first) {
-		WRITE_ONCE(rq->irq_last, first);
-		WRITE_ONCE(rq->irq_streak, 0);
-	} else {
-		/*
-		 * An interrupt of this CPU, or a push of another, may pair a
-		 * task with another's streak: a wrong guess, nothing more.
-		 */
-		unsigned int streak = READ_ONCE(rq->irq_streak);
-
-		if (streak < KTASK_IRQ_STREAM)
-			WRITE_ONCE(rq->irq_streak, streak + 1);
-	}
+	/* After the dispatch, which compares @first with the last. */
+	if (!in_task())
+		ktask_rq_note_irq_push(rq, first);
 }
 
 static int ktask_worker_fn(void *data);
